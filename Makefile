@@ -1,0 +1,71 @@
+# pbxguard.asterisk - two commands: `make demo` and `make test` (as root, fresh Debian).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= $(shell scripts/pick-python)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync
+DEMO_PREFIX := pbxd
+DEMO_NET := 10
+TEST_PREFIX := pbxt
+TEST_NET := 20
+
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean
+
+help:
+	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
+	@echo "make demo-down  remove the demo lab host"
+	@echo "make test       unit tests, ansible-test sanity, lint, lab scenarios (molecule)"
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+$(VENV)/.stamp: requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# install this checkout as pbxguard.asterisk where ansible-playbook finds it
+collection: venv
+	scripts/install-collection "$(ANSIBLE_COLLECTIONS_PATH)"
+
+image: deps
+	tests/lab/labctl.py image
+
+demo: deps venv collection image
+	LAB_PREFIX=$(DEMO_PREFIX) LAB_NET=$(DEMO_NET) tests/lab/labctl.py up --hosts pbx1 --reuse --inventory .cache/demo-inventory.yml
+	scripts/demo-report .cache/demo-inventory.yml
+
+demo-down:
+	LAB_PREFIX=$(DEMO_PREFIX) tests/lab/labctl.py down
+
+unit: venv collection
+	scripts/ansible-test-run units
+
+sanity: venv
+	scripts/ansible-test-run sanity
+
+lint: venv collection
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --offline -q
+
+lab: deps venv collection image
+	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all
+
+lab-down:
+	LAB_PREFIX=$(TEST_PREFIX) tests/lab/labctl.py down
+
+test: deps venv image
+	@trap 'LAB_PREFIX=$(TEST_PREFIX) tests/lab/labctl.py down' EXIT; \
+	$(MAKE) --no-print-directory unit sanity lint lab
+
+clean: demo-down lab-down
+	rm -rf $(VENV) .cache tests/output

@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AMI (manager.conf) core: validate -> plan (pure) -> apply -> verify -> restore.
+
+A managed user is a section of manager.conf carrying the MARKER comment.
+Everything else in the file (and in files it includes) is hand-written and is
+never touched; a name defined both ways is an error."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
+    ConfigFile, load_tree, resolve_include,
+)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
+    run_cli, parse_colon_table, AsteriskCliError,
+)
+
+MARKER = "managed by pbxguard.asterisk"
+MARKER_COMMENT = "%s (ami): changes made here are overwritten" % MARKER
+
+# Classes as Asterisk 22 knows them (main/manager.c perms[]). Some only make
+# sense one way: command/originate/config guard actions (write), the others
+# below are event streams (read).
+ALL_CLASSES = ("system", "call", "log", "verbose", "command", "agent", "user", "config",
+               "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc",
+               "test", "security", "message", "all")
+WRITE_ONLY = ("command", "originate", "config")
+READ_ONLY = ("log", "verbose", "dtmf", "cdr", "dialplan", "cc", "security")
+READ_CLASSES = tuple(c for c in ALL_CLASSES if c not in WRITE_ONLY)
+WRITE_CLASSES = tuple(c for c in ALL_CLASSES if c not in READ_ONLY)
+DENY_ALL = ("0.0.0.0/0.0.0.0", "::/0")
+
+
+class AmiError(Exception):
+    pass
+
+
+def _classes(values, option, allowed, wrong_way, way):
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise policy.PolicyError("%s: must be a list of classes" % option)
+    out = []
+    for v in values:
+        if not isinstance(v, str):
+            raise policy.PolicyError("%s: class %r must be a string" % (option, v))
+        v = v.strip().lower()
+        if v in wrong_way:
+            raise policy.PolicyError(
+                "%s: class '%s' is meaningful only as a %s class; %s classes are: %s"
+                % (option, v, "write" if way == "read" else "read", way, ", ".join(allowed)))
+        if v not in allowed:
+            raise policy.PolicyError("%s: unknown class '%s'; %s classes are: %s"
+                                     % (option, v, way, ", ".join(allowed)))
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def validate(params):
+    """Check every option before anything is read or written. Returns
+    (general, users) in canonical form; raises PolicyError naming option and rule."""
+    errors = []
+    general = {"enabled": bool(params.get("enabled", True))}
+    try:
+        general["bindaddr"] = policy.check_ip(params.get("bind_address"), "bind_address")
+    except policy.PolicyError as e:
+        errors.append(str(e))
+    try:
+        general["port"] = policy.check_port(params.get("port"), "port")
+    except policy.PolicyError as e:
+        errors.append(str(e))
+    users = []
+    seen = {}
+    allow_weak = bool(params.get("allow_weak_secrets"))
+    for i, u in enumerate(params.get("users") or []):
+        label = "users[%d]" % i
+        try:
+            name = policy.check_name(u.get("name"), label + ".name")
+        except policy.PolicyError as e:
+            errors.append(str(e))
+            continue
+        label = "users[%d] (%s)" % (i, name)
+        if name.lower() == "general":
+            errors.append("%s.name: 'general' is manager.conf's settings section, not a user" % label)
+            continue
+        if name in seen:
+            errors.append("%s.name: listed twice (also users[%d])" % (label, seen[name]))
+            continue
+        seen[name] = i
+        state = u.get("state") or "present"
+        user = {"name": name, "state": state}
+        try:
+            if state == "present":
+                if u.get("secret") in (None, ""):
+                    raise policy.PolicyError("%s.secret: required when state is present "
+                                             "(a user without secret cannot log in)" % label)
+                user["secret"] = policy.check_secret(u.get("secret"), label + ".secret",
+                                                     allow_weak=allow_weak)
+                user["permit"] = [policy.parse_network(p, "%s.permit[%d]" % (label, j))
+                                  for j, p in enumerate(u.get("permit") or [])]
+                user["read"] = _classes(u.get("read"), label + ".read", READ_CLASSES,
+                                        WRITE_ONLY, "read")
+                user["write"] = _classes(u.get("write"), label + ".write", WRITE_CLASSES,
+                                         READ_ONLY, "write")
+        except policy.PolicyError as e:
+            errors.append(str(e))
+            continue
+        users.append(user)
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+    return general, users
+
+
+def user_pairs(user):
+    pairs = [("secret", user["secret"])]
+    pairs += [("deny", d) for d in DENY_ALL]
+    pairs += [("permit", p) for p in user["permit"]]
+    pairs.append(("read", ",".join(user["read"])))
+    pairs.append(("write", ",".join(user["write"])))
+    return pairs
+
+
+def is_managed(section):
+    return section.has_comment(MARKER)
+
+
+def hand_written_users(path, cfg):
+    """{name: 'file:line'} of user sections not managed by this module, in
+    manager.conf itself and in every file it includes."""
+    found = {}
+    for s in cfg.sections:
+        if s.name != "general" and not is_managed(s):
+            found.setdefault(s.name, "%s:%d" % (path, s.header.number))
+    base = os.path.dirname(path)
+    seen = set([os.path.realpath(path)])
+    for inc in cfg.includes():
+        for p in resolve_include(base, inc.argument):
+            for c in load_tree(p, seen):
+                for s in c.sections:
+                    if s.name != "general":
+                        found.setdefault(s.name, "%s:%d" % (c.path, s.header.number))
+    return found
+
+
+def plan(path, data, general, users, purge):
+    """Pure: the new manager.conf and what changes. ``data`` is the current
+    content (bytes) or None."""
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    hand = hand_written_users(path, cfg)
+    clashes = []
+    for i, u in enumerate(users):
+        if u["name"] in hand:
+            clashes.append("users (%s): a user of that name is defined by hand at %s; "
+                           "remove or rename it there, this module does not take over "
+                           "hand-written users" % (u["name"], hand[u["name"]]))
+    if clashes:
+        raise policy.PolicyError("\n".join(clashes))
+
+    g = cfg.first("general")
+    if g is None:
+        g = cfg.add_section("general")
+        cfg.sections.insert(0, cfg.sections.pop())
+    g.set("enabled", "yes" if general["enabled"] else "no")
+    g.set("port", str(general["port"]))
+    g.set("bindaddr", general["bindaddr"])
+
+    managed = {}
+    for s in list(cfg.sections):
+        if is_managed(s):
+            if s.name in managed:  # duplicate managed section: keep the first
+                cfg.remove_section(s)
+            else:
+                managed[s.name] = s
+    added, updated, removed = [], [], []
+    wanted = set()
+    for u in users:
+        wanted.add(u["name"])
+        s = managed.get(u["name"])
+        if u["state"] == "absent":
+            if s is not None:
+                cfg.remove_section(s)
+                removed.append(u["name"])
+            continue
+        pairs = user_pairs(u)
+        if s is None:
+            cfg.add_section(u["name"], pairs, comments=[MARKER_COMMENT])
+            added.append(u["name"])
+        elif s.items() != pairs or s.options:
+            s.header.raw = "[%s]%s" % (u["name"], s.header.raw[len(s.header.raw.rstrip("\r\n")):])
+            s.header.value = []
+            s.replace_body(pairs, comments=[MARKER_COMMENT])
+            updated.append(u["name"])
+    if purge:
+        for name, s in managed.items():
+            if name not in wanted:
+                cfg.remove_section(s)
+                removed.append(name)
+    new = cfg.to_bytes()
+    present = [u for u in users if u["state"] == "present"]
+    return {
+        "data": new,
+        "added": added,
+        "updated": updated,
+        "removed": sorted(removed),
+        "present": present,
+        "unmanaged_users": sorted(hand),
+    }
+
+
+def _perm_set(text):
+    text = (text or "").strip()
+    if text in ("", "<none>", "(none)"):
+        return set()
+    return set(p.strip() for p in text.split(",") if p.strip())
+
+
+def verify(module, general, present, removed):
+    """Read the live state back. Returns a list of problems (empty = all good)."""
+    problems = []
+    settings = parse_colon_table(run_cli(module, "manager show settings"))
+    live_enabled = settings.get("Manager (AMI)", "").lower() == "yes"
+    if live_enabled != general["enabled"]:
+        problems.append("manager show settings: 'Manager (AMI): %s', expected %s"
+                        % (settings.get("Manager (AMI)"), "Yes" if general["enabled"] else "No"))
+    if general["enabled"]:
+        want = "%s:%d" % (general["bindaddr"], general["port"])
+        if ":" in general["bindaddr"]:
+            want = "[%s]:%d" % (general["bindaddr"], general["port"])
+        got = settings.get("TCP Bindaddress", "")
+        if got != want:
+            problems.append("manager show settings: TCP Bindaddress is %r, expected %r" % (got, want))
+    for u in present:
+        out = run_cli(module, "manager show user %s" % u["name"])
+        table = parse_colon_table(out)
+        if table.get("username") != u["name"]:
+            problems.append("user %s was not loaded by Asterisk (manager show user: %s)"
+                            % (u["name"], out.strip().splitlines()[0] if out.strip() else "no output"))
+            continue
+        for key, field in (("read", "read perm"), ("write", "write perm")):
+            if _perm_set(table.get(field)) != set(u[key]) and not (
+                    "all" in u[key] and _perm_set(table.get(field))):
+                problems.append("user %s: live %s is %r, expected %r"
+                                % (u["name"], field, table.get(field), ",".join(u[key])))
+        if table.get("ACL", "").lower() != "yes":
+            problems.append("user %s: live ACL is %r, expected yes" % (u["name"], table.get("ACL")))
+    for name in removed:
+        out = run_cli(module, "manager show user %s" % name)
+        if "There is no manager called" not in out:
+            problems.append("user %s is still loaded after its removal" % name)
+    return problems
+
+
+def reload_manager(module):
+    out = run_cli(module, "manager reload")
+    return out.strip()
+
+
+def apply(module, path, old, new, general, present, removed, write, backup):
+    """Write ``new``, reload, verify; on failure restore ``old`` and raise."""
+    backup_file = write(new, backup)
+    reload_out = reload_manager(module)
+    problems = verify(module, general, present, removed)
+    if problems:
+        if old is None:
+            os.unlink(path)
+        else:
+            write(old, False)
+        try:
+            reload_manager(module)
+        except AsteriskCliError:
+            pass
+        raise AmiError("Asterisk did not take the new %s; the previous file was restored "
+                       "and reloaded. Asterisk said: %s. Live state: %s"
+                       % (path, reload_out or "(nothing)", "; ".join(problems)))
+    return backup_file

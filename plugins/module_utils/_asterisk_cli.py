@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run Asterisk CLI commands over the control socket, bounded and retried.
+
+``asterisk -rx`` exits 0 even for unknown commands and failed reloads, so the
+output is what counts: callers read the live state back after a reload."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+RETRY_MARKERS = (
+    "A module reload request is already in progress",
+    "reload request is already in progress",
+)
+NOT_RUNNING_MARKERS = (
+    "Unable to connect to remote asterisk",
+    "does /var/run/asterisk/asterisk.ctl exist",
+    "does /run/asterisk/asterisk.ctl exist",
+)
+
+
+class AsteriskCliError(Exception):
+    pass
+
+
+def run_cli(module, command, timeout=20, retries=10, delay=0.5, wait_for_command=False):
+    """Run ``asterisk -rx COMMAND`` (each try bounded by ``timeout`` seconds);
+    retry while a reload is in progress, and - with ``wait_for_command`` - while
+    the command is not registered yet (right after a start, "No such command").
+    Returns the output text; raises AsteriskCliError when Asterisk does not run
+    or keeps refusing."""
+    last = ""
+    for attempt in range(retries + 1):
+        rc, out, err = module.run_command(
+            ["timeout", "--kill-after=5", str(timeout), "asterisk", "-rx", command])
+        text = (out or "") + (err or "")
+        last = text
+        if rc == 124 or rc == 137:
+            raise AsteriskCliError("asterisk -rx '%s' timed out after %ss" % (command, timeout))
+        if any(m in text for m in NOT_RUNNING_MARKERS):
+            raise AsteriskCliError("Asterisk is not running (control socket unreachable): %s"
+                                   % text.strip())
+        retry = any(m in text for m in RETRY_MARKERS)
+        if wait_for_command and "No such command" in text:
+            retry = True
+        if not retry:
+            return text
+        if attempt < retries:
+            time.sleep(delay)
+    raise AsteriskCliError("asterisk -rx '%s' still refused after %d tries: %s"
+                           % (command, retries + 1, last.strip()))
+
+
+def parse_colon_table(text):
+    """Parse ``key: value`` lines of ``manager show user`` / ``... settings``."""
+    result = {}
+    for line in text.splitlines():
+        if ":" not in line:
+            continue
+        key, _sep, value = line.partition(":")
+        key = key.strip()
+        if key and key not in result:
+            result[key] = value.strip()
+    return result

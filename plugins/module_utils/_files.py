@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""File helpers shared by the modules: read, atomic write with Asterisk's
+ownership and mode, optional backup, and diff text with secrets masked."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import grp
+import hashlib
+import hmac
+import os
+import pwd
+import re
+import tempfile
+
+ASTERISK_OWNER = "asterisk"
+ASTERISK_GROUP = "asterisk"
+ASTERISK_MODE = 0o640
+
+# option names whose values are secrets in Asterisk config files
+SECRET_KEYS = frozenset(["secret", "password", "md5secret", "dbsecret", "password_digest",
+                         "passwd", "pin", "tlsprivatekey_password", "outkey_password"])
+
+
+def read_bytes(path):
+    """Content of ``path`` or None when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (IOError, OSError) as e:
+        if getattr(e, "errno", None) == 2:
+            return None
+        raise
+
+
+def _ids(owner, group):
+    uid = pwd.getpwnam(owner).pw_uid if owner is not None else -1
+    gid = grp.getgrnam(group).gr_gid if group is not None else -1
+    return uid, gid
+
+
+def write_atomic(module, path, data, owner=ASTERISK_OWNER, group=ASTERISK_GROUP,
+                 mode=ASTERISK_MODE, backup=False):
+    """Write ``data`` (bytes) to ``path`` atomically: a temp file in the same
+    directory, fsync, owner/group/mode set before it becomes visible, then
+    ``module.atomic_move``. Returns the backup file name or None."""
+    backup_file = None
+    if backup and os.path.exists(path):
+        backup_file = module.backup_local(path)
+        # a backup of a file with secrets must be as private as the file
+        os.chmod(backup_file, mode)
+        uid, gid = _ids(owner, group)
+        os.chown(backup_file, uid, gid)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pbxguard-", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        uid, gid = _ids(owner, group)
+        os.fchown(fd, uid, gid)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    try:
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    # atomic_move copies the old file's attributes: enforce ours
+    uid, gid = _ids(owner, group)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+    try:  # persist the rename itself
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+    return backup_file
+
+
+def attributes_differ(path, owner=ASTERISK_OWNER, group=ASTERISK_GROUP, mode=ASTERISK_MODE):
+    """True when ``path`` exists with another owner, group or mode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    uid, gid = _ids(owner, group)
+    return (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (uid, gid, mode)
+
+
+def fix_attributes(path, owner=ASTERISK_OWNER, group=ASTERISK_GROUP, mode=ASTERISK_MODE):
+    uid, gid = _ids(owner, group)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+    os.utime(path, None)  # Asterisk re-reads only files whose mtime changed
+
+
+_KEY_RE = re.compile(r"^(\s*)([^=;\[\s]+)(\s*=>?\s*)([^;\r\n]*?)(\s*(;.*)?)(\r?\n?)$")
+
+
+class Masker(object):
+    """Masks secret values in config text for diffs. Each value becomes
+    ``<secret:xxxxxx>`` where xxxxxx is an HMAC under a key made fresh per
+    Masker: equal values show equal tags within one diff (so a changed secret
+    is visible as a changed tag) but nothing links tags across runs."""
+
+    def __init__(self, secret_keys=SECRET_KEYS, extra_values=()):
+        self._key = os.urandom(32)
+        self.secret_keys = frozenset(k.lower() for k in secret_keys)
+        self.extra_values = [v for v in extra_values if v]
+
+    def tag(self, value):
+        if value == "":
+            return ""
+        return "<secret:%s>" % hmac.new(self._key, value.encode("utf-8", "surrogateescape"),
+                                        hashlib.sha256).hexdigest()[:6]
+
+    def text(self, text):
+        out = []
+        for line in text.splitlines(True):
+            m = _KEY_RE.match(line)
+            if m and m.group(2).lower() in self.secret_keys:
+                line = m.group(1) + m.group(2) + m.group(3) + self.tag(m.group(4)) + m.group(5) + m.group(7)
+            for v in self.extra_values:
+                if v in line:
+                    line = line.replace(v, self.tag(v))
+            out.append(line)
+        return "".join(out)
+
+
+class HostLock(object):
+    """An exclusive lock serialising pbxguard changes on one host (two plays
+    editing the same file at once must not lose either change)."""
+
+    def __init__(self, name="pbxguard-asterisk", directory=None):
+        directory = directory or ("/run/lock" if os.path.isdir("/run/lock") else "/tmp")
+        self.path = os.path.join(directory, name + ".lock")
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        self.fd = None
+        return False

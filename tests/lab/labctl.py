@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Disposable lab PBX hosts: a cached Debian sid image, N hosts booted with
+systemd as PID 1 in their own network/PID/mount/UTS namespaces on an overlay
+over the image, an "outside client" namespace, and a complete tear-down.
+
+    labctl.py image                    build (or reuse) the cached image
+    labctl.py up [--hosts pbx1,pbx2]   boot hosts, write the inventory
+    labctl.py down                     remove everything of this prefix
+    labctl.py down --all               remove every lab of every prefix
+    labctl.py status
+
+Several labs can run side by side: LAB_PREFIX (<= 5 chars, default "pbxg")
+names namespaces, links and the state directory; LAB_NET (0-255, default 0)
+picks 198.18.NET.0/24 for the hosts and 198.19.NET.0/24 for the outside client.
+"""
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+PACKAGES = [
+    "asterisk", "asterisk-modules", "openssh-server", "python3", "vsftpd",
+    "tftpd-hpa", "kea-dhcp4-server", "nftables", "libpam-google-authenticator",
+    "iproute2",
+]
+SUITE = "sid"
+IMAGE_RECIPE_VERSION = "1"  # bump when the post-build customisation changes
+CACHE = os.environ.get("LAB_CACHE", "/var/cache/pbxguard-lab")
+STATE_ROOT = os.environ.get("LAB_STATE", "/var/lib/pbxguard-lab")
+PREFIX = os.environ.get("LAB_PREFIX", "pbxg")
+NET = int(os.environ.get("LAB_NET", "0"))
+
+if not (1 <= len(PREFIX) <= 5 and PREFIX.isalnum()):
+    sys.exit("LAB_PREFIX must be 1-5 letters/digits")
+if not 0 <= NET <= 255:
+    sys.exit("LAB_NET must be 0..255")
+
+
+def log(msg):
+    print("[lab] %s" % msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, text=True, **kw)
+
+
+def out(cmd, check=False):
+    p = subprocess.run(cmd, text=True, capture_output=True, check=check)
+    return p.stdout
+
+
+# --------------------------------------------------------------------- image
+def image_key():
+    recipe = json.dumps({"suite": SUITE, "packages": sorted(PACKAGES),
+                         "variant": "minbase", "recipe": IMAGE_RECIPE_VERSION})
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def image_dir():
+    return os.path.join(CACHE, "images", image_key())
+
+
+def build_image(force=False):
+    root = os.path.join(image_dir(), "rootfs")
+    done = os.path.join(image_dir(), "complete")
+    if os.path.exists(done) and not force:
+        log("image %s cached at %s" % (image_key(), root))
+        return root
+    if shutil.which("debootstrap") is None:
+        sys.exit("debootstrap is missing: run 'make deps' (apt-get install debootstrap)")
+    tmp = image_dir() + ".building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(image_dir(), ignore_errors=True)
+    os.makedirs(tmp)
+    log("building Debian %s minbase image (%s) - this takes a minute or two" % (SUITE, image_key()))
+    t0 = time.time()
+    p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
+             SUITE, os.path.join(tmp, "rootfs")], check=False,
+            stdout=open(os.path.join(tmp, "debootstrap.log"), "w"), stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        sys.stderr.write(open(os.path.join(tmp, "debootstrap.log")).read()[-4000:])
+        sys.exit("IMAGE BUILD FAILED: debootstrap of Debian %s exited %d (sid moves daily; "
+                 "see %s/debootstrap.log)" % (SUITE, p.returncode, tmp))
+    r = os.path.join(tmp, "rootfs")
+    # lab customisation: host keys, root ssh dir, no apt caches
+    run(["chroot", r, "ssh-keygen", "-A"], stdout=subprocess.DEVNULL)
+    os.makedirs(os.path.join(r, "root/.ssh"), mode=0o700, exist_ok=True)
+    for d in ("var/cache/apt/archives",):
+        for f in os.listdir(os.path.join(r, d)):
+            if f.endswith(".deb"):
+                os.unlink(os.path.join(r, d, f))
+    with open(os.path.join(r, "etc/pbxguard-lab-image"), "w") as f:
+        f.write(json.dumps({"key": image_key(), "packages": PACKAGES, "suite": SUITE,
+                            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
+    open(os.path.join(tmp, "complete"), "w").close()
+    os.rename(tmp, image_dir())
+    log("image built in %.0f s" % (time.time() - t0))
+    return os.path.join(image_dir(), "rootfs")
+
+
+# --------------------------------------------------------------------- hosts
+def state_dir():
+    return os.path.join(STATE_ROOT, PREFIX)
+
+
+def host_ip(i):
+    return "198.18.%d.%d" % (NET, 11 + i)
+
+
+def names():
+    return {
+        "bridge": "%sbr" % PREFIX,
+        "ns": lambda h: "%s-%s" % (PREFIX, h),
+        "veth": lambda h: "%s%s" % (PREFIX, h)[:15],
+        "out_ns": "%s-out" % PREFIX,
+        "out_veth": "%sout" % PREFIX,
+        "gw": "198.18.%d.1" % NET,
+        "out_ip": "198.19.%d.2" % NET,
+    }
+
+
+BOOT = r"""#!/bin/sh
+set -e
+R={merged}
+mount -t overlay overlay -o lowerdir={lower},upperdir={upper},workdir={work} $R
+hostname {hostname}
+mount -t proc proc $R/proc
+mount -t sysfs sysfs $R/sys
+mount -t cgroup2 cgroup2 $R/sys/fs/cgroup
+mount -t tmpfs -o mode=0755 tmpfs $R/run
+mount -t tmpfs -o mode=1777 tmpfs $R/tmp
+mount --bind /dev $R/dev
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts $R/dev/pts 2>/dev/null || true
+exec chroot $R /lib/systemd/systemd --system
+"""
+
+
+def sh_in(pid, cmd, timeout=30):
+    return subprocess.run(["nsenter", "-t", str(pid), "-a", "-r", "-w"] + cmd,
+                          text=True, capture_output=True, timeout=timeout)
+
+
+def ssh_key():
+    key = os.path.join(state_dir(), "id_ed25519")
+    if not os.path.exists(key):
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pbxguard-lab", "-f", key])
+    return key
+
+
+def up(hosts, inventory):
+    lower = build_image()
+    down(quiet=True)  # recover stale leftovers of an earlier (killed) run
+    n = names()
+    os.makedirs(state_dir(), exist_ok=True)
+    key = ssh_key()
+    pub = open(key + ".pub").read()
+    run(["ip", "link", "add", n["bridge"], "type", "bridge"])
+    run(["ip", "addr", "add", n["gw"] + "/24", "dev", n["bridge"]])
+    run(["ip", "link", "set", n["bridge"], "up"])
+    meta = {"hosts": {}, "bridge": n["bridge"]}
+    for i, h in enumerate(hosts):
+        ns, veth, ip = n["ns"](h), n["veth"](h), host_ip(i)
+        base = os.path.join(state_dir(), "hosts", h)
+        for d in ("upper", "work", "merged"):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        up_ = os.path.join(base, "upper")
+        os.makedirs(os.path.join(up_, "etc"), exist_ok=True)
+        os.makedirs(os.path.join(up_, "root/.ssh"), mode=0o700, exist_ok=True)
+        with open(os.path.join(up_, "etc/hostname"), "w") as f:
+            f.write(h + "\n")
+        with open(os.path.join(up_, "etc/machine-id"), "w") as f:
+            f.write(secrets.token_hex(16) + "\n")
+        ak = os.path.join(up_, "root/.ssh/authorized_keys")
+        with open(ak, "w") as f:
+            f.write(pub)
+        os.chmod(ak, 0o600)
+        run(["ip", "netns", "add", ns])
+        run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        run(["ip", "link", "set", veth, "master", n["bridge"], "up"])
+        run(["ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0"])
+        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "-n", ns, "route", "add", "default", "via", n["gw"]])
+        run(["ip", "-n", ns, "route", "add", "198.19.%d.0/24" % NET, "dev", "eth0"])
+        boot = os.path.join(base, "boot.sh")
+        with open(boot, "w") as f:
+            f.write(BOOT.format(merged=os.path.join(base, "merged"), lower=lower,
+                                upper=up_, work=os.path.join(base, "work"), hostname=h))
+        logf = open(os.path.join(base, "boot.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", ns, "unshare", "-p", "-f", "-m", "-u",
+                              "-i", "-C", "--propagation", "private", "/bin/sh", boot],
+                             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        meta["hosts"][h] = {"ip": ip, "ns": ns, "launcher": p.pid}
+    # outside client
+    run(["ip", "netns", "add", n["out_ns"]])
+    run(["ip", "link", "add", n["out_veth"], "type", "veth", "peer", "name", "eth0",
+         "netns", n["out_ns"]])
+    run(["ip", "link", "set", n["out_veth"], "master", n["bridge"], "up"])
+    run(["ip", "-n", n["out_ns"], "addr", "add", n["out_ip"] + "/24", "dev", "eth0"])
+    run(["ip", "-n", n["out_ns"], "link", "set", "eth0", "up"])
+    run(["ip", "-n", n["out_ns"], "link", "set", "lo", "up"])
+    run(["ip", "-n", n["out_ns"], "route", "add", "198.18.%d.0/24" % NET, "dev", "eth0"])
+    # find each host's PID 1 and wait until it is up
+    deadline = time.time() + 180
+    for h, m in meta["hosts"].items():
+        pid = None
+        while time.time() < deadline and pid is None:
+            kids = out(["pgrep", "-P", str(m["launcher"])]).split()
+            # launcher = ip netns exec -> execs unshare; its child is PID 1 of the host
+            for k in kids:
+                if os.path.basename(os.readlink("/proc/%s/exe" % k)).startswith("systemd"):
+                    pid = int(k)
+            if pid is None:
+                time.sleep(0.2)
+        if pid is None:
+            sys.exit("host %s: systemd did not start; see %s" % (
+                h, os.path.join(state_dir(), "hosts", h, "boot.log")))
+        m["pid1"] = pid
+    save_meta(meta)
+    for h, m in meta["hosts"].items():
+        wait_ready(h, m, deadline)
+    write_inventory(meta, inventory)
+    log("up: %s (outside client %s in netns %s); inventory %s" % (
+        ", ".join("%s=%s" % (h, m["ip"]) for h, m in meta["hosts"].items()),
+        n["out_ip"], n["out_ns"], inventory))
+
+
+def wait_ready(h, m, deadline):
+    state = ""
+    while time.time() < deadline:
+        try:
+            state = sh_in(m["pid1"], ["systemctl", "is-system-running"]).stdout.strip()
+            ast = sh_in(m["pid1"], ["asterisk", "-rx", "core show version"], timeout=10).stdout
+        except subprocess.TimeoutExpired:
+            ast = ""
+        if state in ("running", "degraded") and "Asterisk" in ast:
+            if state == "degraded":
+                failed = sh_in(m["pid1"], ["systemctl", "--failed", "--no-legend"]).stdout
+                log("host %s degraded: %s" % (h, failed.strip()))
+            log("host %s ready (%s)" % (h, ast.strip().split(" built")[0]))
+            return
+        time.sleep(0.5)
+    sys.exit("host %s not ready in time (systemd state %r)" % (h, state))
+
+
+def save_meta(meta):
+    with open(os.path.join(state_dir(), "lab.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+def load_meta(prefix=None):
+    try:
+        with open(os.path.join(STATE_ROOT, prefix or PREFIX, "lab.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_inventory(meta, path):
+    n = names()
+    lines = ["# written by tests/lab/labctl.py up - lab hosts, do not edit",
+             "all:", "  hosts:"]
+    for h, m in meta["hosts"].items():
+        lines.append("    %s:" % h)
+        lines.append("      ansible_host: %s" % m["ip"])
+        lines.append("      lab_netns: %s" % m["ns"])
+        lines.append("      lab_pid1: %d" % m["pid1"])
+    lines += [
+        "  vars:",
+        "    ansible_user: root",
+        "    ansible_ssh_private_key_file: %s" % ssh_key(),
+        "    ansible_ssh_common_args: >-",
+        "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "      -o LogLevel=ERROR -o ControlMaster=auto -o ControlPersist=60s",
+        "    ansible_python_interpreter: /usr/bin/python3",
+        "    lab_controller_ip: %s" % n["gw"],
+        "    lab_outside_netns: %s" % n["out_ns"],
+        "    lab_outside_ip: %s" % n["out_ip"],
+    ]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def _kill_netns(ns):
+    pids = out(["ip", "netns", "pids", ns]).split()
+    for p in pids:
+        try:
+            os.kill(int(p), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    for _ in range(50):
+        if not out(["ip", "netns", "pids", ns]).split():
+            break
+        time.sleep(0.1)
+    run(["ip", "netns", "del", ns], check=False, stderr=subprocess.DEVNULL)
+
+
+def down(quiet=False, prefix=None):
+    prefix = prefix or PREFIX
+    # every netns and link of this prefix, whatever the recorded state says
+    for line in out(["ip", "netns", "list"]).splitlines():
+        ns = line.split()[0] if line.strip() else ""
+        if ns.startswith(prefix + "-"):
+            _kill_netns(ns)
+    for kind in ("veth", "bridge"):
+        for line in out(["ip", "-o", "link", "show", "type", kind]).splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name.startswith(prefix):
+                run(["ip", "link", "del", name], check=False, stderr=subprocess.DEVNULL)
+    # mounts live in the hosts' private mount namespaces and died with them;
+    # clean any that leaked into ours all the same
+    base = os.path.join(STATE_ROOT, prefix)
+    for line in reversed(open("/proc/self/mounts").read().splitlines()):
+        mp = line.split()[1]
+        if mp.startswith(base + "/"):
+            run(["umount", "-l", mp], check=False)
+    shutil.rmtree(os.path.join(base, "hosts"), ignore_errors=True)
+    try:
+        os.unlink(os.path.join(base, "lab.json"))
+    except OSError:
+        pass
+    if not quiet:
+        log("down: lab %s removed" % prefix)
+
+
+def down_all():
+    prefixes = set()
+    if os.path.isdir(STATE_ROOT):
+        prefixes.update(os.listdir(STATE_ROOT))
+    for p in prefixes:
+        down(prefix=p)
+
+
+def status():
+    meta = load_meta()
+    if not meta:
+        print("no lab %s" % PREFIX)
+        return 1
+    for h, m in meta["hosts"].items():
+        alive = os.path.exists("/proc/%d" % m.get("pid1", 0))
+        print("%s %s pid1=%s %s" % (h, m["ip"], m.get("pid1"), "up" if alive else "DEAD"))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("image")
+    i.add_argument("--force", action="store_true")
+    i.add_argument("--print-root", action="store_true")
+    u = sub.add_parser("up")
+    u.add_argument("--hosts", default="pbx1")
+    u.add_argument("--inventory", default=None)
+    u.add_argument("--reuse", action="store_true",
+                   help="keep hosts that are already up (same names), boot otherwise")
+    d = sub.add_parser("down")
+    d.add_argument("--all", action="store_true")
+    sub.add_parser("status")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("labctl must run as root")
+    if a.cmd == "image":
+        root = build_image(a.force)
+        if a.print_root:
+            print(root)
+    elif a.cmd == "up":
+        hosts = [h for h in a.hosts.split(",") if h]
+        for h in hosts:
+            if not (h.isalnum() and len(h) <= 6):
+                sys.exit("host names: letters/digits, at most 6")
+        inv = a.inventory or os.path.join(state_dir(), "inventory.yml")
+        meta = load_meta()
+        if a.reuse and meta and sorted(meta["hosts"]) == sorted(hosts) and all(
+                os.path.exists("/proc/%d" % m.get("pid1", 0)) for m in meta["hosts"].values()):
+            write_inventory(meta, inv)
+            log("reusing running lab %s (%s)" % (PREFIX, ", ".join(hosts)))
+            return 0
+        up(hosts, inv)
+    elif a.cmd == "down":
+        down_all() if a.all else down()
+    else:
+        return status()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+
+import pytest
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
+    ConfigFile, load_tree, parse_line, OPTION, SECTION, DIRECTIVE, COMMENT,
+)
+
+# The real corpus: /etc/asterisk of the lab image (built by `make image`).
+CORPUS_DIRS = sorted(glob.glob("/var/cache/pbxguard-lab/images/*/rootfs/etc/asterisk"))
+CORPUS = sorted(p for d in CORPUS_DIRS[-1:] for p in glob.glob(os.path.join(d, "**", "*.conf"), recursive=True))
+
+
+def test_corpus_present():
+    assert CORPUS, "no lab image corpus found: run `make image` first"
+    assert len(CORPUS) >= 90  # Debian ships ~100 sample files
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[os.path.basename(p) for p in CORPUS])
+def test_corpus_round_trip_byte_for_byte(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    cfg = ConfigFile.from_bytes(data)
+    assert cfg.to_bytes() == data
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[os.path.basename(p) for p in CORPUS])
+def test_corpus_edit_touches_only_its_section(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    cfg = ConfigFile.from_bytes(data)
+    if not cfg.sections:
+        return
+    target = cfg.sections[-1]
+    target.set("pbxguard_probe", "1")
+    out = cfg.to_bytes().decode("utf-8", "surrogateescape").splitlines(True)
+    orig = data.decode("utf-8", "surrogateescape").splitlines(True)
+    added = [ln for ln in out if ln.startswith("pbxguard_probe")]
+    assert added == ["pbxguard_probe = 1\n"] or added == ["pbxguard_probe = 1\r\n"]
+    rest = [ln for ln in out if not ln.startswith("pbxguard_probe")]
+    # only the final-newline fix may differ when the file lacked one
+    assert "".join(rest).rstrip("\r\n") == "".join(orig).rstrip("\r\n")
+    target.remove("pbxguard_probe")
+    assert cfg.to_bytes().rstrip(b"\r\n") == data.rstrip(b"\r\n")
+
+
+SAMPLE = """\
+; top comment
+#include "common.conf" ; inline
+[general]
+enabled = yes ; AMI on
+port=5038
+bindaddr = 127.0.0.1
+
+;-- a block comment
+[not-a-section]
+--;
+[6001]
+type=endpoint
+allow=!all,ulaw
+allow=alaw
+aors=6001
+
+[6001]
+type=auth
+username=6001
+password=a\\;b
+
+[tmpl](!)
+context=from-internal
+[child](tmpl,other)
+exten => 1,1,Answer()
+[child](+)
+foo=bar
+"""
+
+
+def test_structure():
+    cfg = ConfigFile(SAMPLE)
+    assert cfg.serialize() == SAMPLE
+    assert [s.name for s in cfg.sections] == ["general", "6001", "6001", "tmpl", "child", "child"]
+    assert cfg.preamble[1].kind == DIRECTIVE and cfg.preamble[1].argument == "common.conf"
+    assert cfg.first("general").get("enabled") == "yes"
+    assert cfg.first("general").get("port") == "5038"
+    assert cfg.first("6001", type="endpoint").get_all("allow") == ["!all,ulaw", "alaw"]
+    assert cfg.first("6001", type="auth").get("password") == "a;b"
+    assert cfg.first("tmpl").is_template
+    child, child_add = cfg.find("child")
+    assert child.inherits == ["tmpl", "other"]
+    assert child_add.is_append
+    assert child.option_lines("exten")[0].arrow is True
+    assert child.get("exten") == "1,1,Answer()"
+    assert all(ln.kind == COMMENT for ln in cfg.sections[0].lines[4:7])
+
+
+def test_set_keeps_spacing_and_comment():
+    cfg = ConfigFile(SAMPLE)
+    g = cfg.first("general")
+    g.set("enabled", "no")
+    g.set("port", "5039")
+    assert "enabled = no ; AMI on\n" in cfg.serialize()
+    assert "port=5039\n" in cfg.serialize()
+
+
+def test_set_removes_duplicates_and_inserts():
+    cfg = ConfigFile("[a]\nx=1\nx=2\n; trailing\n")
+    cfg.first("a").set("x", "3")
+    assert cfg.serialize() == "[a]\nx=3\n; trailing\n"
+    cfg.first("a").set("y", "4")
+    assert cfg.serialize() == "[a]\nx=3\ny = 4\n; trailing\n"
+
+
+def test_add_and_remove_section_round_trip():
+    cfg = ConfigFile(SAMPLE)
+    s = cfg.add_section("new", [("secret", "x"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0")],
+                        comments=["managed"])
+    assert s.get_all("deny") == ["0.0.0.0/0.0.0.0", "::/0"]
+    text = cfg.serialize()
+    assert text.startswith(SAMPLE)
+    assert text.endswith("\n[new]\n; managed\nsecret = x\ndeny = 0.0.0.0/0.0.0.0\ndeny = ::/0\n")
+    again = ConfigFile(text)
+    again.remove_section(again.sections[-1])
+    assert again.serialize() == SAMPLE
+
+
+def test_remove_middle_section_keeps_following_comment():
+    text = "[a]\nx=1\n\n; about b\n[b]\ny=2\n\n; about c\n[c]\nz=3\n"
+    cfg = ConfigFile(text)
+    cfg.remove_section(cfg.first("b"))
+    assert cfg.serialize() == "[a]\nx=1\n\n; about b\n; about c\n[c]\nz=3\n"
+
+
+def test_replace_body():
+    cfg = ConfigFile("[u]\nsecret=old\nread=all\n\n; next\n[v]\n")
+    cfg.first("u").replace_body([("secret", "new"), ("read", "system")], comments=["m"])
+    assert cfg.serialize() == "[u]\n; m\nsecret = new\nread = system\n\n; next\n[v]\n"
+
+
+def test_no_final_newline_and_crlf():
+    assert ConfigFile("[a]\r\nx=1").serialize() == "[a]\r\nx=1"
+    cfg = ConfigFile("[a]\r\nx=1")
+    cfg.add_section("b", [("y", "2")])
+    assert cfg.serialize() == "[a]\r\nx=1\r\n\r\n[b]\r\ny = 2\r\n"
+
+
+def test_non_utf8_bytes_round_trip():
+    data = b"[a]\nname=J\xf6rg ; latin-1\n"
+    assert ConfigFile.from_bytes(data).to_bytes() == data
+
+
+@pytest.mark.parametrize("raw,kind,key,value", [
+    ("x = 1", OPTION, "x", "1"),
+    ("x=>1", OPTION, "x", "1"),
+    ("  x =  a b  ; c", OPTION, "x", "a b"),
+    ("[s](!) ; c", SECTION, "s", ["!"]),
+    ("[s]", SECTION, "s", []),
+    ("permit=198.18.0.0/255.255.255.0", OPTION, "permit", "198.18.0.0/255.255.255.0"),
+    ("x = a\\;b", OPTION, "x", "a;b"),
+    ("x =", OPTION, "x", ""),
+])
+def test_parse_line(raw, kind, key, value):
+    ln = parse_line(raw + "\n")
+    assert (ln.kind, ln.key, ln.value) == (kind, key, value)
+
+
+def test_load_tree_follows_includes(tmp_path):
+    (tmp_path / "manager.d").mkdir()
+    (tmp_path / "manager.conf").write_text('[general]\n#include "manager.d/*.conf"\n#tryinclude missing.conf\n')
+    (tmp_path / "manager.d" / "a.conf").write_text("[alice]\nsecret=x\n")
+    (tmp_path / "manager.d" / "b.conf").write_text("[bob]\nsecret=y\n#include ../manager.conf\n")
+    tree = load_tree(str(tmp_path / "manager.conf"))
+    names = [s.name for c in tree for s in c.sections]
+    assert names == ["general", "alice", "bob"]
