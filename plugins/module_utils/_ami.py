@@ -203,7 +203,19 @@ def plan(path, data, general, users, purge):
                 removed.append(name)
     new = cfg.to_bytes()
     present = [u for u in users if u["state"] == "present"]
+    after = []
+    for sec in cfg.sections:
+        if is_managed(sec):
+            acl = [(k, v) for k, v in sec.items() if k in ("deny", "permit", "acl")]
+            after.append({
+                "name": sec.name,
+                "permit": [v for k, v in acl if k == "permit"],
+                "read": [c for c in (sec.get("read") or "").split(",") if c],
+                "write": [c for c in (sec.get("write") or "").split(",") if c],
+                "restricted": acl[:2] == [("deny", d) for d in DENY_ALL],
+            })
     return {
+        "managed_after": after,
         "data": new,
         "added": added,
         "updated": updated,
@@ -261,9 +273,35 @@ def reload_manager(module):
     return out.strip()
 
 
-def apply(module, path, old, new, general, present, removed, write, backup):
+ASTERISK_LOG = "/var/log/asterisk/messages.log"
+
+
+def _log_offset(log_path):
+    try:
+        return os.path.getsize(log_path)
+    except OSError:
+        return None
+
+
+def _log_since(log_path, offset):
+    """Asterisk's own words (NOTICE/WARNING/ERROR lines) logged since ``offset``."""
+    if offset is None:
+        return []
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read(65536).decode("utf-8", "replace")
+    except (IOError, OSError):
+        return []
+    return [ln.strip() for ln in text.splitlines()
+            if any(level in ln for level in ("ERROR[", "WARNING[", "NOTICE["))
+            and "failed to authenticate" not in ln][-10:]
+
+
+def apply(module, path, old, new, general, present, removed, write, backup, log_path=ASTERISK_LOG):
     """Write ``new``, reload, verify; on failure restore ``old`` and raise."""
     backup_file = write(new, backup)
+    offset = _log_offset(log_path)
     reload_out = reload_manager(module)
     problems = verify(module, general, present, removed)
     if problems:
@@ -275,7 +313,8 @@ def apply(module, path, old, new, general, present, removed, write, backup):
             reload_manager(module)
         except AsteriskCliError:
             pass
+        said = _log_since(log_path, offset) or [reload_out or "(nothing)"]
         raise AmiError("Asterisk did not take the new %s; the previous file was restored "
                        "and reloaded. Asterisk said: %s. Live state: %s"
-                       % (path, reload_out or "(nothing)", "; ".join(problems)))
+                       % (path, " | ".join(said), "; ".join(problems)))
     return backup_file

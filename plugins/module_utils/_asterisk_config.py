@@ -232,7 +232,7 @@ def _rewrite_value(line, value):
 
 def make_option(key, value, eol="\n", arrow=False):
     value = str(value)
-    raw = "%s %s %s%s" % (key, "=>" if arrow else "=", value, eol)
+    raw = "%s %s%s%s" % (key, "=>" if arrow else "=", " " + value if value else "", eol)
     return Line(raw, OPTION, key=key, value=value, arrow=arrow)
 
 

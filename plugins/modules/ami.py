@@ -171,7 +171,10 @@ reloaded:
   returned: always
   type: bool
 users:
-  description: The managed users now in place, without secrets.
+  description:
+    - Every user managed by this collection in the file after the run (also those not named
+      in this task), without secrets. C(restricted) means its ACL starts with deny-all for
+      IPv4 and IPv6.
   returned: always
   type: list
   elements: dict
@@ -245,8 +248,7 @@ def main():
             updated=planned["updated"],
             removed=planned["removed"],
             unmanaged_users=planned["unmanaged_users"],
-            users=[dict(name=u["name"], permit=u["permit"], read=u["read"], write=u["write"],
-                        restricted=True) for u in planned["present"]],
+            users=planned["managed_after"],
         )
         if module._diff and content_changed:
             masker = files.Masker(extra_values=[u["secret"] for u in planned["present"]])
@@ -273,10 +275,12 @@ def main():
                 module.fail_json(msg="writing %s failed: %s; the previous file is intact" % (path, e),
                                  **result)
     n = len(result["users"])
+    unrestricted = [u["name"] for u in result["users"] if not u["restricted"]]
     if general["enabled"]:
         result["summary"] = "AMI: enabled on %s:%d, %d managed user%s%s" % (
             general["bindaddr"], general["port"], n, "" if n == 1 else "s",
-            ", all restricted" if n else "")
+            (", all restricted" if not unrestricted else ", UNRESTRICTED: " + ", ".join(unrestricted))
+            if n else "")
     else:
         result["summary"] = "AMI: disabled (%d managed user%s kept in manager.conf)" % (
             n, "" if n == 1 else "s")

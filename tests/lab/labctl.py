@@ -325,10 +325,11 @@ def down(quiet=False, prefix=None):
         if mp.startswith(base + "/"):
             run(["umount", "-l", mp], check=False)
     shutil.rmtree(os.path.join(base, "hosts"), ignore_errors=True)
-    try:
-        os.unlink(os.path.join(base, "lab.json"))
-    except OSError:
-        pass
+    for f in ("lab.json", "inventory.yml"):
+        try:
+            os.unlink(os.path.join(base, f))
+        except OSError:
+            pass
     if not quiet:
         log("down: lab %s removed" % prefix)
 
