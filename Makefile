@@ -38,14 +38,14 @@ collection: venv
 	scripts/install-collection "$(ANSIBLE_COLLECTIONS_PATH)"
 
 image: deps
-	tests/lab/labctl.py image
+	python3 tests/lab/labctl.py image
 
 demo: deps venv collection image
-	LAB_PREFIX=$(DEMO_PREFIX) LAB_NET=$(DEMO_NET) tests/lab/labctl.py up --hosts pbx1 --reuse --inventory .cache/demo-inventory.yml
+	LAB_PREFIX=$(DEMO_PREFIX) LAB_NET=$(DEMO_NET) python3 tests/lab/labctl.py up --hosts pbx1 --reuse --inventory .cache/demo-inventory.yml
 	scripts/demo-report .cache/demo-inventory.yml
 
 demo-down:
-	LAB_PREFIX=$(DEMO_PREFIX) tests/lab/labctl.py down
+	LAB_PREFIX=$(DEMO_PREFIX) python3 tests/lab/labctl.py down
 
 unit: venv collection
 	scripts/ansible-test-run units
@@ -61,10 +61,10 @@ lab: deps venv collection image
 	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all
 
 lab-down:
-	LAB_PREFIX=$(TEST_PREFIX) tests/lab/labctl.py down
+	LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down
 
 test: deps venv image
-	@trap 'LAB_PREFIX=$(TEST_PREFIX) tests/lab/labctl.py down' EXIT; \
+	@trap 'LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down' EXIT; \
 	$(MAKE) --no-print-directory unit sanity lint lab
 
 clean: demo-down lab-down

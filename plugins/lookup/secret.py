@@ -16,7 +16,7 @@ description:
   - The first lookup of a path generates the secret and writes it to that file on the
     controller (mode 0600, directory 0700); later lookups return the stored value.
 author:
-  - pbxguard.asterisk contributors
+  - pbxguard.asterisk contributors (@pbxguard)
 options:
   _terms:
     description: Path(s) of the credential file(s) on the controller.

@@ -94,7 +94,7 @@ def generate_secret(length=20):
     pools = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SECRET_SPECIALS]
     chars = [secrets.choice(p) for p in pools]
     alphabet = string.ascii_letters + string.digits + SECRET_SPECIALS
-    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    chars += [secrets.choice(alphabet) for dummy in range(length - len(chars))]
     rnd.shuffle(chars)
     return "".join(chars)
 

@@ -25,7 +25,7 @@ description:
     (C(manager show settings), C(manager show user NAME)). If Asterisk did not take the file,
     the previous file is restored and reloaded, and the task fails with what Asterisk said.
 author:
-  - pbxguard.asterisk contributors
+  - pbxguard.asterisk contributors (@pbxguard)
 attributes:
   check_mode:
     support: full
@@ -38,6 +38,7 @@ attributes:
     description: Temp file in the same directory, then C(atomic_move).
   idempotent:
     support: full
+    description: A second run with the same input reports no change and does not reload.
 options:
   enabled:
     description: C([general] enabled). V(false) switches AMI off.
@@ -78,7 +79,7 @@ options:
         default: []
       read:
         description:
-          - Read (event) classes. Least privilege: only what the client needs.
+          - Read (event) classes. Grant only what the client needs (least privilege).
           - C(command), C(originate) and C(config) are meaningful only as write classes and
             are refused here.
         type: list

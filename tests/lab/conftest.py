@@ -33,7 +33,7 @@ class Lab(object):
     # ---- inside the host (as root, via its PID 1's namespaces)
     def sh(self, cmd, check=True, input=None):
         p = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", "sh", "-c", cmd],
-                           text=True, capture_output=True, input=input, timeout=60)
+                           text=True, capture_output=True, input=input, timeout=60, check=False)
         if check and p.returncode != 0:
             raise AssertionError("lab command failed (%d): %s\n%s%s" % (p.returncode, cmd, p.stdout, p.stderr))
         return p.stdout
@@ -43,7 +43,7 @@ class Lab(object):
 
     def read(self, path):
         p = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", "cat", path],
-                           capture_output=True, timeout=30)
+                           capture_output=True, timeout=30, check=False)
         return p.stdout if p.returncode == 0 else None
 
     def sha(self, path):
@@ -84,7 +84,7 @@ class Lab(object):
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         try:
-            p = subprocess.run(cmd, text=True, capture_output=True, env=env, timeout=300)
+            p = subprocess.run(cmd, text=True, capture_output=True, env=env, timeout=300, check=False)
         finally:
             os.unlink(pb)
         if not json_out:
@@ -104,7 +104,7 @@ class Lab(object):
         cmd = ["python3", os.path.join(CLIENTS, "ami_login.py"), self.ip, str(port), user]
         if ns:
             cmd = ["ip", "netns", "exec", ns] + cmd
-        p = subprocess.run(cmd, input=secret + "\n", text=True, capture_output=True, timeout=30)
+        p = subprocess.run(cmd, input=secret + "\n", text=True, capture_output=True, timeout=30, check=False)
         return p.returncode, p.stdout.strip()
 
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Disposable lab PBX hosts: a cached Debian sid image, N hosts booted with
@@ -145,7 +145,7 @@ exec chroot $R /lib/systemd/systemd --system
 
 def sh_in(pid, cmd, timeout=30):
     return subprocess.run(["nsenter", "-t", str(pid), "-a", "-r", "-w"] + cmd,
-                          text=True, capture_output=True, timeout=timeout)
+                          text=True, capture_output=True, timeout=timeout, check=False)
 
 
 def ssh_key():
@@ -298,7 +298,7 @@ def _kill_netns(ns):
             os.kill(int(p), signal.SIGKILL)
         except (ProcessLookupError, ValueError):
             pass
-    for _ in range(50):
+    for dummy in range(50):
         if not out(["ip", "netns", "pids", ns]).split():
             break
         time.sleep(0.1)
