@@ -155,7 +155,7 @@ def check_netmask(value, option):
 def parse_network(value, option):
     """IP, IP/prefix or IPv4 IP/netmask (IPv4 or IPv6) -> canonical CIDR text."""
     _require_str(value, option)
-    if value != value.strip() or not value:
+    if not value or not re.match(r"^[0-9A-Fa-f:./]+\Z", value):
         raise PolicyError("%s: is not an IP address, IP/prefix or IP/netmask" % option)
     text = value
     if "/" in text:
