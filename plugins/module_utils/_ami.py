@@ -17,7 +17,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
     ConfigFile, load_tree, resolve_include,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, parse_colon_table, AsteriskCliError,
+    run_cli, parse_colon_table, AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
 )
 
 MARKER = "managed by pbxguard.asterisk"
@@ -273,35 +273,10 @@ def reload_manager(module):
     return out.strip()
 
 
-ASTERISK_LOG = "/var/log/asterisk/messages.log"
-
-
-def _log_offset(log_path):
-    try:
-        return os.path.getsize(log_path)
-    except OSError:
-        return None
-
-
-def _log_since(log_path, offset):
-    """Asterisk's own words (NOTICE/WARNING/ERROR lines) logged since ``offset``."""
-    if offset is None:
-        return []
-    try:
-        with open(log_path, "rb") as f:
-            f.seek(offset)
-            text = f.read(65536).decode("utf-8", "replace")
-    except (IOError, OSError):
-        return []
-    return [ln.strip() for ln in text.splitlines()
-            if any(level in ln for level in ("ERROR[", "WARNING[", "NOTICE["))
-            and "failed to authenticate" not in ln][-10:]
-
-
 def apply(module, path, old, new, general, present, removed, write, backup, log_path=ASTERISK_LOG):
     """Write ``new``, reload, verify; on failure restore ``old`` and raise."""
     backup_file = write(new, backup)
-    offset = _log_offset(log_path)
+    offset = log_offset(log_path)
     reload_out = reload_manager(module)
     problems = verify(module, general, present, removed)
     if problems:
@@ -313,7 +288,7 @@ def apply(module, path, old, new, general, present, removed, write, backup, log_
             reload_manager(module)
         except AsteriskCliError:
             pass
-        said = _log_since(log_path, offset) or [reload_out or "(nothing)"]
+        said = log_since(log_path, offset) or [reload_out or "(nothing)"]
         raise AmiError("Asterisk did not take the new %s; the previous file was restored "
                        "and reloaded. Asterisk said: %s. Live state: %s"
                        % (path, " | ".join(said), "; ".join(problems)))

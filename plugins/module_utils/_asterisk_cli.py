@@ -9,6 +9,7 @@ output is what counts: callers read the live state back after a reload."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import time
 
 RETRY_MARKERS = (
@@ -65,3 +66,28 @@ def parse_colon_table(text):
         if key and key not in result:
             result[key] = value.strip()
     return result
+
+
+ASTERISK_LOG = "/var/log/asterisk/messages.log"
+
+
+def log_offset(log_path):
+    try:
+        return os.path.getsize(log_path)
+    except OSError:
+        return None
+
+
+def log_since(log_path, offset):
+    """Asterisk's own words (NOTICE/WARNING/ERROR lines) logged since ``offset``."""
+    if offset is None:
+        return []
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read(65536).decode("utf-8", "replace")
+    except (IOError, OSError):
+        return []
+    return [ln.strip() for ln in text.splitlines()
+            if any(level in ln for level in ("ERROR[", "WARNING[", "NOTICE["))
+            and "failed to authenticate" not in ln][-10:]

@@ -1,0 +1,522 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Extensions core: PJSIP endpoint/auth/aor, IAX peers and voicemail boxes in
+bulk. validate -> plan (pure, one pass over the list) -> apply -> verify ->
+restore.
+
+Ownership: the module owns two whole files, ``pjsip_pbxguard.conf`` and
+``iax_pbxguard.conf``, each pulled in by a ``#tryinclude`` line it adds to
+pjsip.conf / iax.conf. Voicemail boxes live in voicemail.conf itself (Asterisk
+rewrites that file when a user changes a PIN); a box is managed when its
+number is an extension of the managed PJSIP file."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
+    ConfigFile, load_tree, resolve_include, make_option, OPTION,
+)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli
+
+MARKER = "managed by pbxguard.asterisk"
+HEADER = ("; %s (extension): this whole file is generated, edits are overwritten.\n"
+          "; Hand-written objects belong in pjsip.conf / iax.conf or other includes.\n" % MARKER)
+EXT_TAG = "; pbxguard extension "
+IAX_AUTH = ("md5", "plaintext", "rsa", "none")
+DENY_ALL = ("0.0.0.0/0.0.0.0", "::/0")
+NUMBER_RE = re.compile(r"^[0-9]{1,15}\Z")
+
+
+class ExtensionError(Exception):
+    pass
+
+
+def _err(errors, fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except policy.PolicyError as e:
+        errors.append(str(e))
+        return None
+
+
+def validate(params):
+    """All checks before anything is read or written; one message listing
+    every problem, each naming extensions[i] (number).option and the rule."""
+    errors = []
+    context = _err(errors, policy.check_name, params.get("context"), "context")
+    vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context")
+    allow_weak = bool(params.get("allow_weak_secrets"))
+    exts = []
+    seen_numbers, seen_users = {}, {}
+    for i, e in enumerate(params.get("extensions") or []):
+        number = e.get("number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            number = str(number)
+        label = "extensions[%d]" % i
+        if not isinstance(number, str) or not NUMBER_RE.match(number):
+            errors.append("%s.number: must be 1-15 digits" % label)
+            continue
+        label = "extensions[%d] (%s)" % (i, number)
+        if number in seen_numbers:
+            errors.append("%s.number: listed twice (also extensions[%d])" % (label, seen_numbers[number]))
+            continue
+        seen_numbers[number] = i
+        state = e.get("state") or "present"
+        x = {"number": number, "state": state, "index": i, "label": label}
+        n_err = len(errors)
+        x["username"] = _err(errors, policy.check_name, e.get("username") or number, label + ".username")
+        if x["username"] and x["username"] in seen_users and state == "present":
+            errors.append("%s.username: '%s' is already used by extensions[%d]"
+                          % (label, x["username"], seen_users[x["username"]]))
+        elif x["username"]:
+            seen_users[x["username"]] = i
+        if state == "present":
+            x["authname"] = _err(errors, policy.check_name, e.get("authname") or x["username"] or number,
+                                 label + ".authname")
+            x["auth_user"] = (_err(errors, policy.check_name, e["auth_user"], label + ".auth_user")
+                              if e.get("auth_user") else None)
+            x["name"] = (_err(errors, policy.check_text, e["name"], label + ".name", 80, ',"<>|')
+                         if e.get("name") else "")
+            x["email"] = _err(errors, policy.check_email, e["email"], label + ".email") if e.get("email") else ""
+            x["secret_update"] = e.get("secret_update") or "always"
+            if e.get("secret") in (None, ""):
+                errors.append("%s.secret: required when state is present" % label)
+            else:
+                x["secret"] = _err(errors, policy.check_secret, e.get("secret"), label + ".secret",
+                                   allow_weak=allow_weak)
+            x["permit"] = [_err(errors, policy.parse_network, p, "%s.permit[%d]" % (label, j))
+                           for j, p in enumerate(e.get("permit") or [])]
+            x["pin"] = _err(errors, policy.check_pin, e["pin"], label + ".pin") if e.get("pin") is not None else None
+            x["pin_update"] = e.get("pin_update") or "on_create"
+            x["context"] = (_err(errors, policy.check_name, e["context"], label + ".context")
+                            if e.get("context") else context)
+            iax = e.get("iax") or {}
+            x["iax"] = None
+            if iax.get("enabled"):
+                auth = iax.get("auth") or "md5"
+                if auth == "rc4":
+                    errors.append("%s.iax.auth: 'rc4' does not exist in Asterisk's chan_iax2 (only md5, "
+                                  "plaintext, rsa); for encrypted calls use auth md5 or rsa with "
+                                  "encryption: true (AES-128)" % label)
+                elif auth not in IAX_AUTH:
+                    errors.append("%s.iax.auth: unknown '%s'; allowed: md5, plaintext, rsa, none" % (label, auth))
+                elif auth == "none" and not iax.get("allow_no_auth"):
+                    errors.append("%s.iax.auth: 'none' lets anyone use this peer; set "
+                                  "iax.allow_no_auth: true to acknowledge" % label)
+                elif iax.get("encryption") and auth not in ("md5", "rsa"):
+                    errors.append("%s.iax.encryption: needs auth md5 or rsa (IAX encryption keys "
+                                  "derive from the md5/rsa challenge), not %s" % (label, auth))
+                rsa_key = None
+                if auth == "rsa":
+                    if not iax.get("rsa_key"):
+                        errors.append("%s.iax.rsa_key: required when auth is rsa" % label)
+                    else:
+                        rsa_key = _err(errors, policy.check_name, iax["rsa_key"], label + ".iax.rsa_key")
+                x["iax"] = {"auth": auth, "rsa_key": rsa_key, "encryption": bool(iax.get("encryption"))}
+        if len(errors) == n_err:
+            exts.append(x)
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+    return {"context": context, "voicemail_context": vm_context}, exts
+
+
+# ------------------------------------------------------------------ render
+def _q(text):
+    return text.replace('"', "")
+
+
+def render_pjsip(x, secret):
+    u = x["username"]
+    lines = ["[%s]" % u, "%s%s" % (EXT_TAG, x["number"]), "type=endpoint",
+             "context=%s" % x["context"], "disallow=all", "allow=ulaw,alaw,g722",
+             "auth=%s" % u, "aors=%s" % u]
+    if x["name"]:
+        lines.append('callerid="%s" <%s>' % (_q(x["name"]), x["number"]))
+    else:
+        lines.append("callerid=<%s>" % x["number"])
+    if x.get("mailbox"):
+        lines.append("mailboxes=%s" % x["mailbox"])
+    if x["auth_user"]:
+        lines.append("identify_by=username,auth_username")
+    if x["permit"]:
+        lines += ["deny=%s" % d for d in DENY_ALL] + ["permit=%s" % p for p in x["permit"]]
+    lines += ["", "[%s]" % u, "type=auth", "auth_type=digest",
+              "username=%s" % (x["auth_user"] or x["authname"]), "password=%s" % secret,
+              "", "[%s]" % u, "type=aor", "max_contacts=1", "remove_existing=yes", ""]
+    return "\n".join(lines) + "\n"
+
+
+def render_iax(x, secret):
+    iax = x["iax"]
+    lines = ["[%s]" % x["username"], "%s%s" % (EXT_TAG, x["number"]), "type=friend", "host=dynamic",
+             "context=%s" % x["context"], "requirecalltoken=yes"]
+    if iax["auth"] in ("md5", "plaintext"):
+        lines += ["auth=%s" % iax["auth"], "secret=%s" % secret]
+    elif iax["auth"] == "rsa":
+        lines += ["auth=rsa", "inkeys=%s" % iax["rsa_key"]]
+    if iax["encryption"]:
+        lines += ["encryption=aes128", "forceencryption=yes"]
+    if x["name"]:
+        lines.append('callerid="%s" <%s>' % (_q(x["name"]), x["number"]))
+    if x["permit"]:
+        lines += ["deny=%s" % d for d in DENY_ALL] + ["permit=%s" % p for p in x["permit"]]
+    return "\n".join(lines) + "\n\n"
+
+
+# ------------------------------------------------------------- existing state
+def hand_written_objects(conf_path, data, managed_name):
+    """{(name, type): 'file:line'} of objects outside the managed file."""
+    found = {}
+    if data is None:
+        return found
+    cfg = ConfigFile.from_bytes(data, conf_path)
+    seen = set([os.path.realpath(conf_path)])
+    trees = [cfg]
+    for inc in cfg.includes():
+        for p in resolve_include(os.path.dirname(conf_path), inc.argument):
+            if os.path.basename(p) == managed_name:
+                continue
+            trees.extend(load_tree(p, seen))
+    for c in trees:
+        for s in c.sections:
+            found.setdefault((s.name, s.type), "%s:%d" % (c.path, s.header.number))
+    return found
+
+
+def ensure_include(data, managed_name):
+    """pjsip.conf / iax.conf with a ``#tryinclude`` of the managed file."""
+    cfg = ConfigFile.from_bytes(data or b"")
+    for inc in cfg.includes():
+        if inc.argument == managed_name:
+            return data or b""
+    text = cfg.serialize()
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "\n; %s: extensions\n#tryinclude \"%s\"\n" % (MARKER, managed_name)
+    return text.encode("utf-8", "surrogateescape")
+
+
+# ------------------------------------------------------------------- plan
+def index_blocks(cfg):
+    """{number: raw text of its sections} for a managed file: a tagged section
+    starts an extension's block; untagged sections after it belong to it."""
+    blocks, users = {}, {}
+    current = None
+    for sec in cfg.sections:
+        for ln in sec.lines:
+            if ln.kind == "comment" and ln.text.startswith(EXT_TAG):
+                current = ln.text[len(EXT_TAG):].strip()
+                users[current] = sec.name
+                break
+        if current is not None:
+            blocks[current] = blocks.get(current, "") + sec.header.raw + "".join(ln.raw for ln in sec.lines)
+    return blocks, users
+
+
+def _secrets(cfg, key_type, key):
+    out = {}
+    for sec in cfg.sections:
+        if sec.type == key_type:
+            out[sec.name] = sec.get(key)
+    return out
+
+
+def _vm_index(sec):
+    idx = {}
+    if sec is not None:
+        for ln in sec.lines:
+            if ln.kind == OPTION:
+                idx.setdefault(ln.key, []).append(ln)
+    return idx
+
+
+def plan(s, exts, purge, files):
+    """Pure, one pass. ``files``: current contents (bytes or None) of
+    'pjsip_conf', 'pjsip_managed', 'iax_conf', 'iax_managed', 'voicemail', and
+    their 'paths'. Returns the new contents and what changes."""
+    paths = files["paths"]
+    vm_ctx = s["voicemail_context"]
+    pj_cfg = ConfigFile.from_bytes(files["pjsip_managed"] or b"")
+    iax_cfg = ConfigFile.from_bytes(files["iax_managed"] or b"")
+    pj_blocks, pj_users = index_blocks(pj_cfg)
+    iax_blocks, iax_users = index_blocks(iax_cfg)
+    pj_secrets = _secrets(pj_cfg, "auth", "password")
+    iax_secrets = _secrets(iax_cfg, "friend", "secret")
+    managed = set(pj_blocks) | set(iax_blocks)
+    pj_hand = hand_written_objects(paths["pjsip_conf"], files["pjsip_conf"], os.path.basename(paths["pjsip_managed"]))
+    iax_hand = hand_written_objects(paths["iax_conf"], files["iax_conf"], os.path.basename(paths["iax_managed"]))
+    iax_hand_names = dict((k[0], w) for k, w in iax_hand.items())
+    vm_cfg = ConfigFile.from_bytes(files["voicemail"] or b"", paths["voicemail"])
+    vm_sec = vm_cfg.first(vm_ctx)
+    vm_idx = _vm_index(vm_sec)
+
+    present = [x for x in exts if x["state"] == "present"]
+    named = set(x["number"] for x in exts)
+    errors = []
+    for x in present:
+        u = x["username"]
+        for t in ("endpoint", "auth", "aor"):
+            if (u, t) in pj_hand:
+                errors.append("%s.username: a PJSIP %s '%s' is defined by hand at %s; remove or rename it "
+                              "there (this module does not take over hand-written objects)"
+                              % (x["label"], t, u, pj_hand[(u, t)]))
+        if x["iax"] and u in iax_hand_names:
+            errors.append("%s.username: an IAX peer/user '%s' is defined by hand at %s"
+                          % (x["label"], u, iax_hand_names[u]))
+        if x["pin"] and x["number"] in vm_idx and x["number"] not in managed:
+            errors.append("%s.pin: mailbox %s@%s is defined by hand at %s:%d; remove it there first"
+                          % (x["label"], x["number"], vm_ctx, paths["voicemail"], vm_idx[x["number"]][0].number))
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+
+    kept = sorted(managed - named) if not purge else []
+    removed = sorted((managed - named) if purge else (managed & set(x["number"] for x in exts
+                                                                    if x["state"] == "absent")))
+    kept = [n for n in kept if n not in removed]
+    pj_out, iax_out = [HEADER, "\n"], [HEADER, "\n"]
+    created, updated, unchanged, secret_changed = [], [], [], []
+    vm_changed = False
+    rendered_secrets = []
+    for x in present:
+        number, u = x["number"], x["username"]
+        old_user = pj_users.get(number)
+        old_secret = pj_secrets.get(old_user) if old_user else None
+        secret = x["secret"]
+        if x["secret_update"] == "on_create" and old_secret:
+            secret = old_secret
+        if old_secret is not None and secret != old_secret:
+            secret_changed.append(number)
+        rendered_secrets.append(secret)
+        x["mailbox"] = "%s@%s" % (number, vm_ctx) if x["pin"] else None
+        pj_block = render_pjsip(x, secret)
+        pj_out.append(pj_block)
+        iax_block = ""
+        if x["iax"]:
+            old_iax = iax_secrets.get(iax_users.get(number)) if iax_users.get(number) else None
+            isecret = old_iax if (x["secret_update"] == "on_create" and old_iax) else x["secret"]
+            rendered_secrets.append(isecret)
+            iax_block = render_iax(x, isecret)
+            iax_out.append(iax_block)
+        vm_delta = _plan_voicemail(vm_idx, vm_ctx, x)
+        before = (pj_blocks.get(number, ""), iax_blocks.get(number, ""))
+        if number not in managed:
+            created.append(number)
+        elif before != (pj_block, iax_block) or vm_delta:
+            updated.append(number)
+        else:
+            unchanged.append(number)
+        if vm_delta:
+            vm_changed = True
+            vm_sec = _apply_voicemail(vm_cfg, vm_sec, vm_idx, vm_ctx, x["number"], vm_delta)
+    for number in kept:  # managed before, not named now: kept exactly as they are
+        if number in pj_blocks:
+            pj_out.append(pj_blocks[number])
+        if number in iax_blocks:
+            iax_out.append(iax_blocks[number])
+    # boxes of removed extensions, and of extensions that no longer have a PIN
+    no_pin = [x["number"] for x in present if not x["pin"] and x["number"] in managed]
+    for number in removed + no_pin:
+        if number in vm_idx and vm_sec is not None:
+            for ln in vm_idx.pop(number):
+                vm_sec.lines.remove(ln)
+            vm_changed = True
+    for number in no_pin:
+        if number in unchanged and vm_changed:
+            unchanged.remove(number)
+            updated.append(number)
+
+    new_vm = vm_cfg.to_bytes() if vm_changed else files["voicemail"]
+    removed_users = [pj_users.get(n) or iax_users.get(n) for n in removed]
+    return {
+        "files": {
+            "pjsip_managed": "".join(pj_out).encode("utf-8", "surrogateescape"),
+            "iax_managed": "".join(iax_out).encode("utf-8", "surrogateescape"),
+            "voicemail": new_vm,
+            "pjsip_conf": ensure_include(files["pjsip_conf"], os.path.basename(paths["pjsip_managed"])),
+            "iax_conf": ensure_include(files["iax_conf"], os.path.basename(paths["iax_managed"])),
+        },
+        "created": created,
+        "updated": updated,
+        "removed": removed,
+        "removed_users": [u for u in removed_users if u],
+        "unchanged": len(unchanged),
+        "secret_changed": secret_changed,
+        "kinds": {
+            "pjsip": len(present) + len([n for n in kept if n in pj_blocks]),
+            "iax": len([x for x in present if x["iax"]]) + len([n for n in kept if n in iax_blocks]),
+            "voicemail": len([x for x in present if x["pin"]]),
+        },
+        "present": present,
+        "vm_context": vm_ctx,
+        "secrets": rendered_secrets + [x["secret"] for x in present],
+        "pins": [x["pin"] for x in present if x["pin"]],
+    }
+
+
+def _plan_voicemail(vm_idx, context, x):
+    """The new ``pin,name,email`` value for x's box, or None when unchanged.
+    A PIN already set is kept unless pin_update is 'always' (users change
+    their PIN from the phone; Asterisk then rewrites voicemail.conf)."""
+    if not x["pin"]:
+        return None
+    lines = vm_idx.get(x["number"], [])
+    old = lines[0].value if lines else None
+    pin = x["pin"]
+    if old is not None and x["pin_update"] == "on_create":
+        old_pin = old.split(",", 1)[0]
+        if old_pin:
+            pin = old_pin
+    value = "%s,%s" % (pin, x["name"])
+    if x["email"]:
+        value += ",%s" % x["email"]
+    if old == value and len(lines) == 1:
+        return None
+    return value
+
+
+def _apply_voicemail(cfg, sec, vm_idx, context, number, value):
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import _rewrite_value
+    if sec is None:
+        sec = cfg.add_section(context)
+    lines = vm_idx.get(number)
+    if lines:
+        _rewrite_value(lines[0], value)
+        for dup in lines[1:]:
+            sec.lines.remove(dup)
+        vm_idx[number] = lines[:1]
+    else:
+        idx = sec._insert_index()
+        prev = sec.lines[idx - 1] if idx else sec.header
+        if not prev.raw.endswith("\n"):
+            prev.raw += "\n"
+        ln = make_option(number, value, "\n", arrow=True)
+        sec.lines.insert(idx, ln)
+        vm_idx[number] = [ln]
+    return sec
+
+
+# ------------------------------------------------------------------ verify
+def _listed(text, label):
+    names = set()
+    for line in text.splitlines():
+        m = re.match(r"^\s*%s:\s+(\S+)" % label, line)
+        if m and not m.group(1).startswith("<"):
+            names.add(m.group(1).split("/")[0])
+    return names
+
+
+def verify(module, result, changed_kinds, sample=50):
+    """Compare the live objects with the desired ones. Lists cover every
+    extension (bounded: one command per kind); details are read for up to
+    ``sample`` changed extensions."""
+    problems = []
+    present = result["present"]
+    if "pjsip" in changed_kinds:
+        eps = _listed(run_cli(module, "pjsip show endpoints", timeout=60, wait_for_command=True), "Endpoint")
+        auths = _listed(run_cli(module, "pjsip show auths", timeout=60, wait_for_command=True), "Auth")
+        aors = _listed(run_cli(module, "pjsip show aors", timeout=60, wait_for_command=True), "Aor")
+        for x in present:
+            u = x["username"]
+            missing = [k for k, have in (("endpoint", eps), ("auth", auths), ("aor", aors)) if u not in have]
+            if missing:
+                problems.append("%s: PJSIP %s '%s' not loaded" % (x["label"], "/".join(missing), u))
+        for u in result["removed_users"]:
+            if u in eps:
+                problems.append("PJSIP endpoint '%s' still loaded after its removal" % u)
+        changed = set(result["created"] + result["updated"])
+        for x in [x for x in present if x["number"] in changed][:sample]:
+            out = run_cli(module, "pjsip show endpoint %s" % x["username"])
+            if "context" in out and ": %s" % x["context"] not in out:
+                problems.append("%s: live endpoint context differs" % x["label"])
+            acl_expected = bool(x["permit"])
+            if acl_expected and "deny/permit" not in out:
+                problems.append("%s: live endpoint has no ACL" % x["label"])
+    if "iax" in changed_kinds:
+        changed = set(result["created"] + result["updated"])
+        for x in [x for x in present if x["iax"] and x["number"] in changed][:sample]:
+            out = run_cli(module, "iax2 show peer %s" % x["username"])
+            if "Name       : %s" % x["username"] not in out:
+                problems.append("%s: IAX peer '%s' not loaded" % (x["label"], x["username"]))
+                continue
+            if x["iax"]["encryption"] and "aes128" not in out:
+                problems.append("%s: IAX peer has no encryption live" % x["label"])
+            if "Calltoken req: Yes" not in out:
+                problems.append("%s: IAX peer does not require call tokens live" % x["label"])
+    if "voicemail" in changed_kinds:
+        out = run_cli(module, "voicemail show users for %s" % result["vm_context"])
+        boxes = set()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == result["vm_context"]:
+                boxes.add(parts[1])
+        for x in present:
+            if x["pin"] and x["number"] not in boxes:
+                problems.append("%s: mailbox %s@%s not loaded" % (x["label"], x["number"], result["vm_context"]))
+        for number in result["removed"]:
+            if number in boxes:
+                problems.append("mailbox %s@%s still loaded after removal" % (number, result["vm_context"]))
+    return problems
+
+
+RELOAD = {
+    "pjsip": "module reload res_pjsip.so",
+    "iax": "iax2 reload",
+    "voicemail": "voicemail reload",
+}
+
+KIND_OF = {"pjsip_managed": "pjsip", "pjsip_conf": "pjsip", "iax_managed": "iax", "iax_conf": "iax",
+           "voicemail": "voicemail"}
+WRITE_ORDER = ("pjsip_managed", "iax_managed", "pjsip_conf", "iax_conf", "voicemail")
+
+
+def apply(module, paths, old, new, result, write, log_since):  # noqa: E501
+    """Write the changed files (managed ones before the includes that pull
+    them in), reload only the modules concerned, verify; on any problem put
+    every file back, reload again and raise with Asterisk's words."""
+    changed = [k for k in WRITE_ORDER if new[k] != old[k]]
+    kinds = []
+    for k in changed:
+        if KIND_OF[k] not in kinds:
+            kinds.append(KIND_OF[k])
+    backups = {}
+    written = []
+    try:
+        for k in changed:
+            backups[k] = write(paths[k], new[k])
+            written.append(k)
+        said = []
+        for kind in kinds:
+            said.append(run_cli(module, RELOAD[kind], timeout=120).strip())
+        problems = verify(module, result, kinds)
+    except Exception:
+        _restore(module, paths, old, written, kinds, write)
+        raise
+    if problems:
+        lines = log_since()
+        _restore(module, paths, old, written, kinds, write)
+        raise ExtensionError(
+            "Asterisk did not take the new configuration; the previous files were restored and "
+            "reloaded. Asterisk said: %s. Live state: %s"
+            % (" | ".join(lines or [s for s in said if s] or ["(nothing)"]), "; ".join(problems[:20])))
+    return kinds, dict((paths[k], b) for k, b in backups.items() if b)
+
+
+def _restore(module, paths, old, written, kinds, write):
+    for k in reversed(written):
+        if old[k] is None:
+            try:
+                os.unlink(paths[k])
+            except OSError:
+                pass
+        else:
+            write(paths[k], old[k], backup=False)
+    for kind in kinds:
+        try:
+            run_cli(module, RELOAD[kind], timeout=120)
+        except Exception:  # pylint: disable=broad-except
+            pass
