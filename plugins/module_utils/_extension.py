@@ -274,10 +274,9 @@ def plan(s, exts, purge, files):
     if errors:
         raise policy.PolicyError("\n".join(errors))
 
-    kept = sorted(managed - named) if not purge else []
-    removed = sorted((managed - named) if purge else (managed & set(x["number"] for x in exts
-                                                                    if x["state"] == "absent")))
-    kept = [n for n in kept if n not in removed]
+    absent = set(x["number"] for x in exts if x["state"] == "absent")
+    removed = sorted(((managed - named) if purge else set()) | (managed & absent))
+    kept = [] if purge else sorted(managed - named)
     pj_out, iax_out = [HEADER, "\n"], [HEADER, "\n"]
     created, updated, unchanged, secret_changed = [], [], [], []
     vm_changed = False

@@ -6,7 +6,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-name: secret
+name: strong_secret
 short_description: Generate (once) and read back a policy-compliant secret kept in a controller file
 version_added: 0.1.0
 description:
@@ -36,7 +36,7 @@ options:
 EXAMPLES = r"""
 - name: A per-host AMI secret kept in the credentials directory
   ansible.builtin.set_fact:
-    ami_secret: "{{ lookup('pbxguard.asterisk.secret', 'credentials/' ~ inventory_hostname ~ '-ami-monitor') }}"
+    ami_secret: "{{ lookup('pbxguard.asterisk.strong_secret', 'credentials/' ~ inventory_hostname ~ '-ami-monitor') }}"
 """
 
 RETURN = r"""
@@ -84,6 +84,7 @@ class LookupModule(LookupBase):
                 directory = os.path.dirname(path)
                 if directory and not os.path.isdir(directory):
                     os.makedirs(directory, 0o700)
+                    os.chmod(directory, 0o700)
                 tmp = path + ".tmp"
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as f:
