@@ -23,9 +23,9 @@ description:
   - "Voicemail: C(NUMBER => PIN,NAME,EMAIL) in O(voicemail_context) of C(voicemail.conf). A PIN once
     set is kept by later runs (users change it from the phone, Asterisk rewrites the file) unless
     O(extensions[].pin_update=always)."
-  - Every secret, PIN, name and address goes through the collection's policy before anything is
+  - "Every secret, PIN, name and address goes through the collection's policy before anything is
     written; errors name the extension and the rule, for example
-    C(extensions[3] (1008).secret: needs at least 1 special character of ! % * _ -).
+    C(extensions[3] (1008).secret: needs at least 1 special character of ! % * _ -)."
   - After writing, reloads only what changed (C(module reload res_pjsip.so), C(iax2 reload),
     C(voicemail reload)), never restarts, and compares the live objects with the desired ones; if
     Asterisk did not take them, every file is restored and reloaded and the task fails.
@@ -140,7 +140,6 @@ options:
           rsa_key:
             description: Key name in C(/var/lib/asterisk/keys) (C(inkeys)); required with V(rsa).
             type: str
-            no_log: false
           encryption:
             description: AES-128 encryption (C(encryption=aes128), C(forceencryption=yes)); only with V(md5) or V(rsa).
             type: bool
