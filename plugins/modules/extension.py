@@ -285,7 +285,7 @@ def main():
     try:
         settings, exts = core.validate(p)
     except PolicyError as e:
-        module.fail_json(msg=str(e))
+        _fail(module, str(e), {})
     paths = {
         "pjsip_conf": p["pjsip_conf"],
         "pjsip_managed": os.path.join(os.path.dirname(p["pjsip_conf"]), "pjsip_pbxguard.conf"),
@@ -300,7 +300,7 @@ def main():
         try:
             planned = core.plan(settings, exts, p["purge"], old)
         except PolicyError as e:
-            module.fail_json(msg=str(e))
+            _fail(module, str(e), result)
         new = planned["files"]
         for k, v in new.items():
             if v is None:
@@ -335,9 +335,35 @@ def main():
                 if backups:
                     result["backup_files"] = backups
             except (core.ExtensionError, AsteriskCliError) as e:
-                module.fail_json(msg=str(e), **result)
+                _fail(module, str(e), result)
             except (IOError, OSError) as e:
-                module.fail_json(msg="writing failed: %s; previous files restored" % e, **result)
+                _fail(module, "writing failed: %s; previous files restored" % e, result)
+    _exit(module, result)
+
+
+def _summary_args(module):
+    args = dict((k, v) for k, v in module.params.items() if k != "extensions")
+    args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])
+    return {"module_args": args}
+
+
+def _fail(module, msg, result):
+    """Fail with a compact ``invocation``; scrubbing stays on (messages come
+    from the policy, which never echoes a secret, but stay careful)."""
+    result = dict(result, invocation=_summary_args(module))
+    result.pop("msg", None)
+    module.fail_json(msg=msg, **result)
+
+
+def _exit(module, result):
+    """Return without echoing every extension back: ``invocation`` summarises
+    the arguments, and since the returned values are built only from
+    validated digits, counts and masked diff text, Ansible's per-string
+    scrubbing against every secret (O(output x secrets), minutes at 10,000
+    extensions) is kept only for the diff text."""
+    result["invocation"] = _summary_args(module)
+    if "diff" not in result:
+        module.no_log_values = set()
     module.exit_json(**result)
 
 

@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit
+short_description: Read-only security audit of an Asterisk PBX host
+version_added: 0.1.0
+description:
+  - Reads the host's Asterisk configuration (with every file it includes) and system configuration
+    and returns findings. Never writes anything; works on hosts this collection never touched.
+  - "Checks: AMI users without ACL or permitting everywhere, weak AMI secrets, C(read/write=all),
+    AMI on all addresses; weak PJSIP passwords or password equal to the user name, old TLS methods on
+    SIP transports; IAX plaintext authentication, users without secret, weak IAX secrets, call tokens
+    off; Asterisk's HTTP server without TLS or with TLS 1.0/1.1, ARI plaintext or weak passwords;
+    voicemail boxes without PIN or with trivial/sample PINs; SSH root password login and password
+    login without a second factor (C(sshd -T)); FTP and TFTP running; DHCP option 66 pointing at a
+    foreign TFTP server; the weak-password switch recorded by this collection's modules."
+author:
+  - pbxguard.asterisk contributors (@pbxguard)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode changes nothing either.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to diff.
+  idempotent:
+    support: full
+    description: Never reports a change.
+options:
+  asterisk_dir:
+    description: Asterisk configuration directory.
+    type: path
+    default: /etc/asterisk
+  min_severity:
+    description: Leave out findings below this severity.
+    type: str
+    choices: [critical, high, medium, low, info]
+    default: info
+notes:
+  - Secrets are evaluated on the host and never returned; findings name the object, not its secret.
+"""
+
+EXAMPLES = r"""
+- name: Audit a PBX
+  pbxguard.asterisk.audit:
+  register: audit
+
+- name: Fail on anything high or critical
+  ansible.builtin.assert:
+    that: audit.counts.critical == 0 and audit.counts.high == 0
+"""
+
+RETURN = r"""
+findings:
+  description: Findings, most severe first.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: IAX-NO-AUTH, severity: medium, file: /etc/asterisk/iax.conf, line: 412,
+            message: "IAX user 'guest' has no secret and no keys: anyone can use it",
+            remediation: "Give it a secret or remove it (Debian's sample [guest] user)."}]
+counts:
+  description: Number of findings per severity.
+  returned: always
+  type: dict
+  sample: {critical: 0, high: 1, medium: 3, low: 1, info: 0}
+worst:
+  description: The most severe level found, or V(none).
+  returned: always
+  type: str
+asterisk_version:
+  description: Output of C(core show version), when Asterisk runs.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit as audit
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import read_bytes
+
+
+def _read(path):
+    try:
+        return read_bytes(path)
+    except (IOError, OSError):
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            asterisk_dir=dict(type="path", default="/etc/asterisk"),
+            min_severity=dict(type="str", default="info", choices=list(audit.SEVERITIES)),
+        ),
+        supports_check_mode=True,
+    )
+    d = module.params["asterisk_dir"]
+
+    def conf(name):
+        return audit.load(os.path.join(d, name), _read)
+
+    findings = []
+    findings += audit.audit_manager(conf("manager.conf"))
+    findings += audit.audit_pjsip(conf("pjsip.conf"))
+    findings += audit.audit_iax(conf("iax.conf"))
+    findings += audit.audit_http(conf("http.conf"), conf("ari.conf"))
+    findings += audit.audit_voicemail(conf("voicemail.conf"))
+    for name in ("pjsip_pbxguard.conf", "iax_pbxguard.conf"):
+        data = _read(os.path.join(d, name)) or b""
+        if b"allow_weak_secrets: true" in data:
+            findings.append(audit.finding("POLICY-WEAK-SWITCH", "medium", os.path.join(d, name), 1,
+                                          "The weak-password switch was on when this file was written",
+                                          "Run the extension task with allow_weak_secrets: false."))
+    sshd = module.get_bin_path("sshd") or "/usr/sbin/sshd"
+    rc, out, dummy = module.run_command([sshd, "-T"])
+    if rc == 0:
+        findings += audit.audit_sshd(out)
+    active = {}
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl:
+        for unit in ("vsftpd", "tftpd-hpa", "tftpd-hpa.socket", "kea-dhcp4-server"):
+            rc, out, dummy = module.run_command([systemctl, "is-active", unit])
+            active[unit] = out.strip()
+    findings += audit.audit_services(active)
+    if active.get("kea-dhcp4-server") == "active":
+        own = set()
+        rc, out, dummy = module.run_command(["ip", "-o", "addr", "show"])
+        for line in out.splitlines():
+            parts = line.split()
+            if "inet" in parts:
+                own.add(parts[parts.index("inet") + 1].split("/")[0])
+        findings += audit.audit_kea(_read("/etc/kea/kea-dhcp4.conf"), own)
+    order = dict((s, i) for i, s in enumerate(audit.SEVERITIES))
+    limit = order[module.params["min_severity"]]
+    findings = [f for f in findings if order[f["severity"]] <= limit]
+    findings.sort(key=lambda f: (order[f["severity"]], f["id"], f["file"] or "", f["line"] or 0))
+    counts, worst = audit.summarize(findings)
+    rc, out, dummy = module.run_command(["timeout", "10", "asterisk", "-rx", "core show version"])
+    module.exit_json(changed=False, findings=findings, counts=counts, worst=worst,
+                     asterisk_version=out.strip() if rc == 0 else "")
+
+
+if __name__ == "__main__":
+    main()
