@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One policy for every value that reaches a PBX: secrets, PINs, ports,
-networks, names and free text. Every check returns the canonical value or
-raises PolicyError('<option>: <rule>[; <rule>...]'). A secret is never echoed."""
-
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+# One policy for every value that reaches a PBX config file: secrets, PINs,
+# ports, networks, names, free text. Every check returns the canonical value
+# or raises PolicyError("<option>: <rule>[; <rule>...]"). A secret is never
+# echoed: its messages name only the offending character classes.
+# Standard library only; imports on Python 3.8+.
 
 import ipaddress
 import re
@@ -17,30 +19,46 @@ SECRET_SPECIALS = "!%*_-"
 SECRET_MIN_LENGTH = 8
 SECRET_ALLOWED = frozenset(string.ascii_letters + string.digits + SECRET_SPECIALS)
 RESERVED_PORTS = (8090,)
+# check_name: ASCII letters, digits and _ . @ + - (a leading '-' is allowed).
 NAME_ALLOWED = frozenset(string.ascii_letters + string.digits + "_.@+-")
+# check_text: always refused on top of control and non-printable characters.
+TEXT_FORBIDDEN = ";[]"
 
-_DANGEROUS = [
-    ("\n", "newline"), ("\r", "carriage return"), ("\x00", "NUL"), ("[", "'['"), ("]", "']'"),
-    (";", "';'"), ("=", "'='"), ("#", "'#'"), (",", "','"), (" ", "space"), ("\t", "tab"),
-]
+_NOT_NETWORK = "is not an IP address, IP/prefix or IP/netmask"
+_CHAR_NAMES = {
+    "\n": "newline", "\r": "carriage return", "\x00": "NUL", "\t": "tab", " ": "space",
+}
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_RE = re.compile(r"^%s(?:\.%s){3}\Z" % (_OCTET, _OCTET))
+_IP_CHARS_RE = re.compile(r"^[0-9A-Fa-f:.]+\Z")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z")
 
 
 class PolicyError(ValueError):
-    pass
+    """A value breaks the policy; str() is '<option>: <rule>[; <rule>...]'."""
+
+
+def _fail(option, problems):
+    if isinstance(problems, str):
+        problems = [problems]
+    raise PolicyError("%s: %s" % (option, "; ".join(problems)))
+
+
+def _char_name(c):
+    if c in _CHAR_NAMES:
+        return _CHAR_NAMES[c]
+    if ord(c) < 32 or ord(c) == 127:
+        return "control character"
+    if ord(c) > 127:
+        return "non-ASCII character" if c.isprintable() else "non-printable character"
+    return "'%s'" % c
 
 
 def _describe_chars(chars):
-    """Human names of offending characters, without echoing anything else."""
+    """Names of the offending characters, in code point order, deduplicated."""
     names = []
-    for c in chars:
-        name = dict(_DANGEROUS).get(c)
-        if name is None:
-            if ord(c) < 32 or ord(c) == 127:
-                name = "control character"
-            elif ord(c) > 127:
-                name = "non-ASCII character"
-            else:
-                name = "'%s'" % c
+    for c in sorted(set(chars)):
+        name = _char_name(c)
         if name not in names:
             names.append(name)
     return ", ".join(names)
@@ -48,182 +66,226 @@ def _describe_chars(chars):
 
 def _require_str(value, option):
     if not isinstance(value, str):
-        raise PolicyError("%s: must be a string" % option)
+        _fail(option, "must be a string")
     return value
 
 
 # ------------------------------------------------------------------ secrets
 def secret_problems(value, allow_weak=False):
-    """The rules ``value`` breaks (never quoting it)."""
-    problems = []
+    """The rules ``value`` breaks, never quoting it ([] if it passes)."""
+    if not isinstance(value, str):
+        return ["must be a string"]
     if value == "":
         return ["must not be empty"]
-    bad = sorted(set(c for c in value if c not in SECRET_ALLOWED))
-    if bad:
+    problems = []
+    bad = [c for c in value if c not in SECRET_ALLOWED]
+    if len(bad) == len(value):
+        # naming every character would spell the secret out
+        problems.append("has no allowed character; allowed are only a-z A-Z 0-9 ! % * _ -")
+    elif bad:
         problems.append("contains %s; allowed are only a-z A-Z 0-9 ! %% * _ -" % _describe_chars(bad))
     if allow_weak:
         return problems
     if len(value) < SECRET_MIN_LENGTH:
-        problems.append("needs at least %d characters (has %d)" % (SECRET_MIN_LENGTH, len(value)))
-    if not any(c.isupper() and c.isascii() for c in value):
-        problems.append("needs at least 1 upper-case letter")
-    if not any(c.islower() and c.isascii() for c in value):
-        problems.append("needs at least 1 lower-case letter")
-    if not any(c.isdigit() and c.isascii() for c in value):
-        problems.append("needs at least 1 digit")
-    if not any(c in SECRET_SPECIALS for c in value):
-        problems.append("needs at least 1 special character of ! % * _ -")
+        problems.append("needs at least %d characters" % SECRET_MIN_LENGTH)
+    for pool, what in ((string.ascii_uppercase, "upper-case letter"),
+                       (string.ascii_lowercase, "lower-case letter"),
+                       (string.digits, "digit"),
+                       (SECRET_SPECIALS, "special character of ! % * _ -")):
+        if not any(c in pool for c in value):
+            problems.append("needs at least 1 %s" % what)
     return problems
 
 
 def check_secret(value, option, allow_weak=False):
-    """Strong-secret policy; with ``allow_weak`` only non-empty and the
-    character set (so nothing can be smuggled into a config file)."""
-    _require_str(value, option)
+    """Strong-secret policy. ``allow_weak`` skips the strength rules only:
+    the value must still be non-empty and use only a-z A-Z 0-9 ! % * _ -."""
     problems = secret_problems(value, allow_weak)
     if problems:
-        raise PolicyError("%s: %s" % (option, "; ".join(problems)))
+        _fail(option, problems)
     return value
 
 
 def generate_secret(length=20):
-    """A random secret that passes check_secret."""
-    if not isinstance(length, int) or length < SECRET_MIN_LENGTH:
-        raise PolicyError("length: a generated secret needs at least %d characters" % SECRET_MIN_LENGTH)
-    rnd = secrets.SystemRandom()
-    pools = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SECRET_SPECIALS]
+    """A random secret of ``length`` characters that passes check_secret."""
+    if isinstance(length, bool) or not isinstance(length, int) or length < SECRET_MIN_LENGTH:
+        _fail("length", "a generated secret needs at least %d characters" % SECRET_MIN_LENGTH)
+    pools = (string.ascii_uppercase, string.ascii_lowercase, string.digits, SECRET_SPECIALS)
+    alphabet = "".join(pools)
     chars = [secrets.choice(p) for p in pools]
-    alphabet = string.ascii_letters + string.digits + SECRET_SPECIALS
-    chars += [secrets.choice(alphabet) for dummy in range(length - len(chars))]
-    rnd.shuffle(chars)
+    chars += [secrets.choice(alphabet) for dummy in range(length - len(pools))]
+    secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
 
 
+# --------------------------------------------------------------------- PINs
 def check_pin(value, option):
-    """A voicemail PIN: exactly 4 digits, given as a string."""
-    if isinstance(value, bool) or isinstance(value, int):
-        raise PolicyError("%s: must be a quoted string of exactly 4 digits "
-                          "(an unquoted number loses leading zeros)" % option)
+    """A voicemail PIN: exactly 4 digits, given as a (quoted) string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        _fail(option, "must be a quoted string of exactly 4 digits (quote it: an unquoted "
+                      "number loses leading zeros)")
     _require_str(value, option)
     if not re.match(r"^[0-9]{4}\Z", value):
-        raise PolicyError("%s: must be exactly 4 digits" % option)
+        _fail(option, "must be exactly 4 digits")
     return value
 
 
 # -------------------------------------------------------------------- ports
 def check_port(value, option, reserved=RESERVED_PORTS):
-    if isinstance(value, bool):
-        raise PolicyError("%s: must be a port number 1-65535" % option)
-    if isinstance(value, str) and re.match(r"^[0-9]+\Z", value.strip()):
-        value = int(value.strip())
-    if not isinstance(value, int):
-        raise PolicyError("%s: must be a port number 1-65535" % option)
+    """A TCP/UDP port (int or string of digits) in 1-65535, not ``reserved``."""
+    if isinstance(value, str) and re.match(r"^[0-9]+\Z", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(option, "must be a port number 1-65535 (an integer or a string of digits)")
     if not 1 <= value <= 65535:
-        raise PolicyError("%s: port %d is out of range 1-65535" % (option, value))
+        _fail(option, "port %d is out of range 1-65535" % value)
     if value in reserved:
-        raise PolicyError("%s: port %d is reserved" % (option, value))
+        _fail(option, "port %d is reserved" % value)
     return value
 
 
 # ----------------------------------------------------------------- networks
-def check_ip(value, option, version=None):
-    """An IPv4 or IPv6 address (canonical text)."""
-    _require_str(value, option)
+def _parse_ip(text):
+    """ip_address() that behaves the same on every Python 3.8+: no scope
+    IDs, no whitespace, no IPv4 octets with leading zeros. None if invalid."""
+    if not _IP_CHARS_RE.match(text):
+        return None
+    if "." in text:
+        v4 = text.rpartition(":")[2]
+        if not _IPV4_RE.match(v4):
+            return None
     try:
-        addr = ipaddress.ip_address(value.strip() if value.strip() == value else value)
+        return ipaddress.ip_address(text)
     except ValueError:
-        raise PolicyError("%s: is not an IP address" % option)
+        return None
+
+
+def _mask_prefix(mask):
+    """Prefix length of a dotted IPv4 netmask; None if not a dotted quad,
+    -1 if its bits are not contiguous."""
+    if not _IPV4_RE.match(mask):
+        return None
+    bits = int(ipaddress.IPv4Address(mask))
+    inverted = ~bits & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        return -1
+    return 32 - inverted.bit_length()
+
+
+def check_ip(value, option, version=None):
+    """An IPv4 or IPv6 address (``version`` 4 or 6 to insist) -> canonical text.
+    IPv4-mapped IPv6 is refused (Python versions print it differently)."""
+    _require_str(value, option)
+    addr = _parse_ip(value)
+    if addr is None:
+        _fail(option, "is not an IP address")
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        _fail(option, "IPv4-mapped IPv6 address; use %s" % addr.ipv4_mapped)
     if version is not None and addr.version != version:
-        raise PolicyError("%s: must be an IPv%d address" % (option, version))
+        _fail(option, "must be an IPv%d address" % version)
     return str(addr)
 
 
 def check_netmask(value, option):
     """A dotted IPv4 netmask with contiguous bits, e.g. 255.255.255.0."""
     _require_str(value, option)
-    try:
-        mask = ipaddress.IPv4Address(value)
-    except ValueError:
-        raise PolicyError("%s: is not a dotted IPv4 netmask" % option)
-    bits = int(mask)
-    inverted = (~bits) & 0xFFFFFFFF
-    if inverted & (inverted + 1):
-        raise PolicyError("%s: netmask %s is not contiguous" % (option, value))
-    return str(mask)
+    prefix = _mask_prefix(value)
+    if prefix is None:
+        _fail(option, "is not a dotted IPv4 netmask")
+    if prefix < 0:
+        _fail(option, "netmask %s is not contiguous" % value)
+    return value
 
 
 def parse_network(value, option):
-    """IP, IP/prefix or IPv4 IP/netmask (IPv4 or IPv6) -> canonical CIDR text."""
+    """IP, IP/prefix or IPv4 IP/dotted-netmask -> canonical network text as
+    Asterisk ACLs take it (198.18.0.0/24, 203.0.113.7/32, 2001:db8::/32).
+    IPv4-mapped IPv6 (::ffff:a.b.c.d) is refused in favour of the IPv4 form."""
     _require_str(value, option)
-    if not value or not re.match(r"^[0-9A-Fa-f:./]+\Z", value):
-        raise PolicyError("%s: is not an IP address, IP/prefix or IP/netmask" % option)
-    text = value
-    if "/" in text:
-        addr, _sep, mask = text.partition("/")
-        if "." in mask:
-            try:
-                ipaddress.IPv4Address(addr)
-            except ValueError:
-                raise PolicyError("%s: is not an IP address, IP/prefix or IP/netmask" % option)
-            check_netmask(mask, option)
-            text = "%s/%d" % (addr, bin(int(ipaddress.IPv4Address(mask))).count("1"))
-        elif not re.match(r"^[0-9]{1,3}\Z", mask):
-            raise PolicyError("%s: is not an IP address, IP/prefix or IP/netmask" % option)
-    try:
-        net = ipaddress.ip_network(text, strict=True)
-    except ValueError as e:
-        if "has host bits set" in str(e):
-            loose = ipaddress.ip_network(text, strict=False)
-            raise PolicyError("%s: host bits set; did you mean %s?" % (option, loose))
-        raise PolicyError("%s: is not an IP address, IP/prefix or IP/netmask" % option)
+    addr_text, slash, mask = value.partition("/")
+    addr = _parse_ip(addr_text)
+    if addr is None:
+        _fail(option, _NOT_NETWORK)
+    if not slash:
+        prefix = addr.max_prefixlen
+    elif re.match(r"^[0-9]{1,3}\Z", mask):
+        prefix = int(mask)
+    elif addr.version == 4 and "." in mask:
+        prefix = _mask_prefix(mask)
+        if prefix is None:
+            _fail(option, _NOT_NETWORK)
+        if prefix < 0:
+            _fail(option, "netmask %s is not contiguous" % mask)
+    else:
+        _fail(option, _NOT_NETWORK)
+    if prefix > addr.max_prefixlen:
+        _fail(option, _NOT_NETWORK)
+    if addr.version == 6 and addr.ipv4_mapped is not None and prefix >= 96:
+        # Asterisk turns these into IPv4 rules (and refuses a /128 mask there)
+        _fail(option, "IPv4-mapped IPv6 address; use %s"
+              % ipaddress.ip_network("%s/%d" % (addr.ipv4_mapped, prefix - 96), strict=False))
+    net = ipaddress.ip_network("%s/%d" % (addr, prefix), strict=False)
+    if net.network_address != addr:
+        _fail(option, "host bits set; did you mean %s?" % net)
     return str(net)
 
 
 # ------------------------------------------------------------ names & text
 def check_name(value, option, max_length=80):
-    """An identifier that becomes a section name or key: letters, digits and
-    ``_ . @ + -`` only."""
+    """An identifier written as a section name or key (AMI user, extension,
+    context): 1..max_length of ASCII letters, digits and ``_ . @ + -``."""
     _require_str(value, option)
     if not value:
-        raise PolicyError("%s: must not be empty" % option)
-    bad = sorted(set(c for c in value if c not in NAME_ALLOWED))
+        _fail(option, "must not be empty")
+    problems = []
+    bad = [c for c in value if c not in NAME_ALLOWED]
     if bad:
-        raise PolicyError("%s: contains %s; allowed are letters, digits and _ . @ + -"
-                          % (option, _describe_chars(bad)))
+        problems.append("contains %s; allowed are letters, digits and _ . @ + -" % _describe_chars(bad))
     if len(value) > max_length:
-        raise PolicyError("%s: longer than %d characters" % (option, max_length))
+        problems.append("longer than %d characters" % max_length)
+    if problems:
+        _fail(option, problems)
     return value
 
 
-def check_text(value, option, max_length=200, forbid=""):
-    """Free text written as a config value (a person's name, an e-mail)."""
+def check_text(value, option, max_length=200, forbid=","):
+    """Free text written as a config value (a person's name, an e-mail):
+    printable, none of ``; [ ]``, no control characters, none of ``forbid``,
+    no leading or trailing whitespace, 1..max_length characters."""
     _require_str(value, option)
-    bad = sorted(set(c for c in value if c in "\n\r\x00;[]" or ord(c) < 32 or ord(c) == 127
-                     or c in forbid))
+    if not value:
+        _fail(option, "must not be empty")
+    problems = []
+    bad = [c for c in value if c in TEXT_FORBIDDEN or c in forbid or not c.isprintable()]
     if bad:
-        raise PolicyError("%s: must not contain %s" % (option, _describe_chars(bad)))
+        problems.append("must not contain %s" % _describe_chars(bad))
     if value != value.strip():
-        raise PolicyError("%s: must not start or end with whitespace" % option)
+        problems.append("must not start or end with whitespace")
     if len(value) > max_length:
-        raise PolicyError("%s: longer than %d characters" % (option, max_length))
+        problems.append("longer than %d characters" % max_length)
+    if problems:
+        _fail(option, problems)
     return value
-
-
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z")
 
 
 def check_email(value, option):
-    check_text(value, option, forbid=", ")
+    """A plain ``local@domain.tld`` address that also passes check_text."""
+    check_text(value, option, max_length=254, forbid=", ")
     if not _EMAIL_RE.match(value):
-        raise PolicyError("%s: is not an e-mail address (local@domain.tld)" % option)
+        _fail(option, "is not an e-mail address (local@domain.tld)")
     return value
 
 
 def check_choices(values, option, allowed):
-    if not isinstance(values, list):
-        raise PolicyError("%s: must be a list" % option)
-    unknown = [v for v in values if v not in allowed]
+    """Every element of the list ``values`` is one of ``allowed``."""
+    if not isinstance(values, (list, tuple)):
+        _fail(option, "must be a list")
+    unknown = []
+    for v in values:
+        if v not in allowed and v not in unknown:
+            unknown.append(v)
     if unknown:
-        raise PolicyError("%s: unknown %s; allowed: %s"
-                          % (option, ", ".join(repr(u) for u in unknown), ", ".join(allowed)))
+        shown = list(allowed) if isinstance(allowed, (list, tuple)) else sorted(allowed, key=str)
+        _fail(option, "unknown %s; allowed: %s"
+              % (", ".join(repr(u) for u in unknown), ", ".join(str(a) for a in shown)))
     return list(values)

@@ -280,8 +280,16 @@ def main():
             backup=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
+        # AnsibleModule would log every argument to the host's journal, each
+        # string scrubbed against every secret (minutes at 10,000
+        # extensions); log a summary without any value instead.
+        no_log=True,
     )
     p = module.params
+    module.no_log = False
+    module.log("pbxguard.asterisk.extension: %d extension(s), purge=%s, context=%s"
+               % (len(p["extensions"] or []), p["purge"], p["context"]))
+    module.no_log = True
     try:
         settings, exts = core.validate(p)
     except PolicyError as e:

@@ -13,7 +13,7 @@ short_description: Save and restore the files the pbxguard baseline manages (rol
 version_added: 0.1.0
 description:
   - V(saved) copies every listed file that exists (content, owner, group, mode) into
-    C(/var/backups/pbxguard/NAME/) (directory 0700, root only: the files hold secrets) with a manifest.
+    C(/var/backups/pbxguard/NAME/) (directory 0700, root only, because the files hold secrets) with a manifest.
   - V(restored) puts every file back exactly as saved (and removes files that did not exist then),
     writing atomically, then reloads only the Asterisk modules and services whose files changed
     (C(manager reload), C(module reload res_pjsip.so), C(iax2 reload), C(voicemail reload),
