@@ -546,15 +546,19 @@ def apply(module, path, old, new, config, was_active, write, backup):
     DhcpError. Returns (how it was applied, backup file or None)."""
     backup_file = write(new, backup)
     said = ""
-    if was_active:
-        how, said = load_config(module)
-    else:
-        systemctl(module, "start")
-        how = "start"
+    how = "config-reload" if was_active else "start"
     problems = []
+    try:
+        if was_active:
+            how, said = load_config(module)
+        else:
+            systemctl(module, "start")
+    except DhcpError as e:
+        problems.append(str(e))
     if said.startswith("FAILED"):
         problems.append("config-reload answered: %s" % said[len("FAILED: "):])
-    problems += verify(module, config)
+    if not problems:
+        problems = verify(module, config)
     if not problems:
         return how, backup_file
     journal = journal_tail(module)

@@ -140,7 +140,7 @@ options:
         description:
           - The start of the vendor class identifier (option 60) the phone sends, case-sensitive,
             e.g. V(Grandstream). Kea's expressions have no "contains", so this is a prefix match.
-          - 1-64 characters of letters, digits, space and C(. _ + / : -).
+          - "1-64 characters of letters, digits, space and C(. _ + / : -)."
         type: str
       mac_prefix:
         description: The first 1-6 octets of the phone's MAC address, e.g. V(00:0b:82) (an OUI).
