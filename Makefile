@@ -13,7 +13,7 @@ DEMO_NET := 10
 TEST_PREFIX := pbxt
 TEST_NET := 20
 
-.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
@@ -57,6 +57,17 @@ lint: venv collection
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --offline -q
 
+ee-context: venv
+	rm -rf .cache/ee-collection .cache/ee-context
+	$(BIN)/ansible-galaxy collection build --output-path .cache/ee-collection --force . >/dev/null
+	$(BIN)/ansible-builder create -f execution-environment.yml -c .cache/ee-context >/dev/null
+	test -f .cache/ee-context/Containerfile -o -f .cache/ee-context/Dockerfile
+	test -f .cache/ee-context/_build/pbxguard-asterisk-0.1.0.tar.gz -a -f .cache/ee-context/_build/requirements.txt
+	@echo "ee-context: build context in .cache/ee-context (Containerfile + collection + requirements)"
+
+bench: deps venv collection image
+	$(BIN)/python tests/bench/bench_extension.py 10000
+
 lab: deps venv collection image
 	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all
 
@@ -65,7 +76,7 @@ lab-down:
 
 test: deps venv image
 	@trap 'LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down' EXIT; \
-	$(MAKE) --no-print-directory unit sanity lint lab
+	$(MAKE) --no-print-directory unit sanity lint ee-context lab
 
 clean: demo-down lab-down
 	rm -rf $(VENV) .cache tests/output
