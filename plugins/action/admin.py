@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of pbxguard.asterisk.admin: the password is checked against
+the policy and hashed (SHA-512 crypt) on the controller; the host only ever
+receives a hash. Idempotence: the stored hashes are read from the host (a
+probe run of the module), the password is verified against them here, and a
+new hash is made only when it does not verify."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+
+try:
+    from passlib.hash import sha512_crypt
+    HAS_PASSLIB = True
+except ImportError:
+    sha512_crypt = None
+    HAS_PASSLIB = False
+
+MODULE = "pbxguard.asterisk.admin"
+INTERNAL = ("password_hash", "ari_password_hash", "probe")
+# sshd/PAM and Asterisk (on every ARI request) verify this hash: enough
+# rounds to slow guessing, few enough that a login costs ~0.1 s of CPU.
+ROUNDS = 100000
+
+
+def verifies(password, stored):
+    """True when ``password`` matches the SHA-512 crypt hash ``stored``."""
+    if not stored or not stored.startswith("$6$") or sha512_crypt is None:
+        return False
+    try:
+        return bool(sha512_crypt.verify(password, stored))
+    except (ValueError, TypeError):
+        return False
+
+
+def make_hash(password):
+    return sha512_crypt.using(rounds=ROUNDS).hash(password)
+
+
+def decide(password, stored, update):
+    """(shadow hash to send or None, ari hash to send or None) from the
+    plaintext and what the probe found. Pure apart from hashing."""
+    exists = stored.get("user_exists")
+    shadow = stored.get("shadow_hash")
+    ari = stored.get("ari_hash")
+    if password is None:
+        return None, None
+    if verifies(password, shadow):
+        pw_hash = shadow
+    elif exists and update == "on_create":
+        pw_hash = None
+    else:
+        pw_hash = make_hash(password)
+    if verifies(password, ari):
+        ari_hash = ari
+    elif pw_hash:
+        ari_hash = pw_hash
+    elif ari:
+        ari_hash = ari  # on_create: the stored credential stays authoritative
+    elif shadow and shadow.startswith("$6$"):
+        ari_hash = shadow
+    else:
+        ari_hash = make_hash(password)
+    return pw_hash, ari_hash
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        for opt in INTERNAL:
+            if opt in args:
+                result.update(failed=True, msg="%s: internal option set by the action plugin; "
+                                               "give password instead" % opt)
+                return result
+        password = args.pop("password", None)
+        try:
+            check_username(args.get("username", "admin"))
+            if password is not None:
+                check_secret(password, "password",
+                             allow_weak=boolean(args.get("allow_weak", False), strict=False))
+        except PolicyError as e:
+            result.update(failed=True, msg=str(e))
+            return result
+        if password is not None and not HAS_PASSLIB:
+            result.update(failed=True, msg="password: hashing needs libpass (or passlib) on the controller "
+                                           "(pip install libpass)")
+            return result
+
+        # The probe's raw output carries the stored hash/secret: hide it from the
+        # connection's -vvv echo of module output, whatever the task says.
+        contexts = [c for c in (self._play_context, getattr(self._connection, "_play_context", None)) if c is not None]
+        saved_no_log = [c.no_log for c in contexts]
+        for c in contexts:
+            c.no_log = True
+        try:
+            probe = self._execute_module(module_name=MODULE, module_args=dict(args, probe=True),
+                                         task_vars=task_vars)
+        finally:
+            for c, v in zip(contexts, saved_no_log):
+                c.no_log = v
+        stored = probe.pop("_pbxguard_stored", None)
+        if probe.get("failed") or stored is None:
+            probe.pop("invocation", None)
+            result.update(probe)
+            result.setdefault("failed", True)
+            return result
+        pw_hash, ari_hash = decide(password, stored, args.get("password_update", "always"))
+        if pw_hash:
+            args["password_hash"] = pw_hash
+        if ari_hash:
+            args["ari_password_hash"] = ari_hash
+        res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        res.pop("_pbxguard_stored", None)
+        result.update(res)
+        return result

@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Administrator account core: validate -> plan (pure) -> apply -> verify.
+
+The account is a login user (/etc/shadow SHA-512 crypt hash made on the
+controller), its allowed source networks (an sshd drop-in), its e-mail
+addresses, its SSH keys (authorized_keys) and its ARI user (ari.conf,
+password_format=crypt). No function here ever returns a hash or a secret."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
+
+MARKER = "managed by pbxguard.asterisk"
+ARI_MARKER_COMMENT = "%s (admin): changes made here are overwritten" % MARKER
+USERNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+SHA512_CRYPT_RE = re.compile(r"^\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}\Z")
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+             "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss")
+
+
+# ------------------------------------------------------------------ validate
+def check_username(value, option="username"):
+    """A login name usable as Linux user, sshd pattern and ARI section."""
+    if not isinstance(value, str):
+        raise policy.PolicyError("%s: must be a string" % option)
+    if "@" in value:
+        raise policy.PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
+                                 "restriction)" % option)
+    policy.check_name(value, option, max_length=32)
+    if not USERNAME_RE.match(value):
+        raise policy.PolicyError("%s: must start with a letter or '_' and contain only letters, "
+                                 "digits and _ . -" % option)
+    if value in ("root", "general", "asterisk"):
+        raise policy.PolicyError("%s: '%s' is reserved; pick a separate administrator account"
+                                 % (option, value))
+    return value
+
+
+def check_hash(value, option):
+    if not isinstance(value, str) or not SHA512_CRYPT_RE.match(value):
+        raise policy.PolicyError("%s: is not a SHA-512 crypt hash ($6$...)" % option)
+    return value
+
+
+def split_emails(values, option="emails"):
+    out = []
+    if values is None:
+        return out
+    if isinstance(values, str):
+        values = [values]
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise policy.PolicyError("%s[%d]: must be a string" % (option, i))
+        for part in v.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            policy.check_email(part, "%s[%d]" % (option, i))
+            if part not in out:
+                out.append(part)
+    return out
+
+
+def parse_key(text, option):
+    """An authorized_keys line without options -> dict(type, blob, comment, fingerprint, line)."""
+    if not isinstance(text, str):
+        raise policy.PolicyError("%s: must be a string" % option)
+    if any(c in text for c in "\r\n\x00"):
+        raise policy.PolicyError("%s: must be one line" % option)
+    parts = text.strip().split(None, 2)
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        raise policy.PolicyError("%s: is not a public key line 'TYPE BASE64 [COMMENT]' (types: %s)"
+                                 % (option, ", ".join(KEY_TYPES)))
+    key = _key(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+    if key is None:
+        raise policy.PolicyError("%s: the key data is not valid base64 of a %s key" % (option, parts[0]))
+    return key
+
+
+def _key(ktype, b64, comment):
+    try:
+        blob = base64.b64decode(b64.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return None
+    if len(blob) < 4:
+        return None
+    n = int.from_bytes(blob[:4], "big")
+    if blob[4:4 + n].decode("ascii", "replace") != ktype:
+        return None
+    fp = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
+    line = "%s %s%s" % (ktype, b64, (" " + comment) if comment else "")
+    return {"type": ktype, "blob": b64, "comment": comment, "fingerprint": fp, "line": line}
+
+
+def parse_authorized_keys(data):
+    """Lines of authorized_keys -> list of (raw line, key dict or None)."""
+    out = []
+    for raw in (data or b"").decode("utf-8", "replace").splitlines():
+        s = raw.strip()
+        key = None
+        if s and not s.startswith("#"):
+            tokens = s.split()
+            for i, tok in enumerate(tokens[:-1]):
+                if tok in KEY_TYPES:
+                    key = _key(tok, tokens[i + 1], " ".join(tokens[i + 2:]))
+                    break
+        out.append((raw, key))
+    return out
+
+
+def validate(params):
+    """Every option checked before anything is read or written; errors joined."""
+    errors = []
+    want = {}
+
+    def attempt(fn):
+        try:
+            return fn()
+        except policy.PolicyError as e:
+            errors.append(str(e))
+            return None
+
+    want["username"] = attempt(lambda: check_username(params.get("username")))
+    want["allowed_networks"] = []
+    for i, n in enumerate(params.get("allowed_networks") or []):
+        net = attempt(lambda: policy.parse_network(n, "allowed_networks[%d]" % i))
+        if net and net not in want["allowed_networks"]:
+            want["allowed_networks"].append(net)
+    want["emails"] = attempt(lambda: split_emails(params.get("emails")))
+    keys = params.get("ssh_keys") or {}
+    want["keys"] = []
+    for i, k in enumerate(keys.get("present") or []):
+        key = attempt(lambda: parse_key(k, "ssh_keys.present[%d]" % i))
+        if key and key["blob"] not in [x["blob"] for x in want["keys"]]:
+            want["keys"].append(key)
+    want["exclusive"] = bool(keys.get("exclusive"))
+    for opt in ("password_hash", "ari_password_hash"):
+        if params.get(opt):
+            attempt(lambda: check_hash(params[opt], opt))
+    if params.get("api_bind_address"):
+        want["api_bind_address"] = attempt(lambda: policy.check_ip(params["api_bind_address"],
+                                                                   "api_bind_address"))
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+    return want
+
+
+# --------------------------------------------------------------- pure plans
+def render_sshd(username, networks):
+    """The sshd drop-in refusing ``username`` from outside ``networks``; None
+    when every address is allowed (no drop-in)."""
+    if not networks:
+        return None
+    v4 = [n for n in networks if ":" not in n]
+    v6 = [n for n in networks if ":" in n]
+    patterns = ["0.0.0.0/0", "::/0"] + ["!" + n for n in v4 + v6]
+    return ("# %s (admin %s): changes made here are overwritten\n"
+            "# %s may log in over SSH only from: %s\n"
+            "Match User %s Address %s\n"
+            "    DenyUsers %s\n" % (MARKER, username, username, ", ".join(networks),
+                                    username, ",".join(patterns), username)).encode("ascii")
+
+
+def plan_keys(data, wanted, exclusive):
+    """Pure: new authorized_keys content, added and removed fingerprints, final list."""
+    lines = parse_authorized_keys(data)
+    wanted_blobs = set(k["blob"] for k in wanted)
+    have_blobs = set(k["blob"] for _raw, k in lines if k)
+    out, removed = [], []
+    for raw, key in lines:
+        if key and exclusive and key["blob"] not in wanted_blobs:
+            removed.append(key["fingerprint"])
+            continue
+        out.append(raw)
+    added = []
+    for k in wanted:
+        if k["blob"] not in have_blobs:
+            out.append(k["line"])
+            added.append(k["fingerprint"])
+            have_blobs.add(k["blob"])
+    new = ("\n".join(out) + "\n").encode("utf-8") if out else b""
+    if data is None and not wanted:
+        new = None
+    final = [dict((f, k[f]) for f in ("type", "fingerprint", "comment"))
+             for _raw, k in parse_authorized_keys(new) if k]
+    return new, added, removed, final
+
+
+def is_managed(section):
+    return section.has_comment(MARKER)
+
+
+def plan_ari(data, path, username, api_access, ari_hash, networks=()):
+    """Pure: new ari.conf bytes and what happened to the user ('added',
+    'updated', 'removed' or None). A hand-written section of that name is an error."""
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    sections = [s for s in cfg.sections if s.name == username]
+    hand = [s for s in sections if not is_managed(s)]
+    if hand:
+        raise policy.PolicyError("api_access: an ARI user '%s' is defined by hand at %s:%d; remove "
+                                 "it there, this module does not take over hand-written users"
+                                 % (username, path, hand[0].header.number))
+    action = None
+    if api_access:
+        g = cfg.first("general")
+        if g is None:
+            g = cfg.add_section("general")
+            cfg.sections.insert(0, cfg.sections.pop())
+        g.set("enabled", "yes")
+        pairs = [("type", "user"), ("read_only", "no"), ("password_format", "crypt"),
+                 ("password", ari_hash)]
+        if networks:
+            pairs += [("deny", "0.0.0.0/0"), ("deny", "::/0")] + [("permit", n) for n in networks]
+        if not sections:
+            cfg.add_section(username, pairs, comments=[ARI_MARKER_COMMENT])
+            action = "added"
+        else:
+            for extra in sections[1:]:
+                cfg.remove_section(extra)
+            if sections[0].items() != pairs:
+                sections[0].replace_body(pairs, comments=[ARI_MARKER_COMMENT])
+                action = "updated"
+    else:
+        for s in sections:
+            cfg.remove_section(s)
+            action = "removed"
+    return cfg.to_bytes(), action
+
+
+def ari_hash_of(data, username):
+    """The crypt hash stored for ``username`` in ari.conf (for the action plugin only)."""
+    cfg = ConfigFile.from_bytes(data or b"")
+    for s in cfg.sections:
+        if s.name == username and is_managed(s):
+            if (s.get("password_format") or "").lower() == "crypt":
+                return s.get("password")
+    return None
+
+
+def plan_http(data, path, bind_address):
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    g = cfg.first("general")
+    if g is None:
+        g = cfg.add_section("general")
+        cfg.sections.insert(0, cfg.sections.pop())
+    g.set("enabled", "yes")
+    if bind_address:
+        g.set("bindaddr", bind_address)
+    return cfg.to_bytes()
+
+
+def render_profile(username, emails):
+    return (json.dumps({"username": username, "emails": emails,
+                        "managed_by": "pbxguard.asterisk.admin"}, indent=1, sort_keys=True)
+            + "\n").encode("utf-8")
+
+
+def shadow_hash(shadow_data, username):
+    for line in (shadow_data or b"").decode("utf-8", "replace").splitlines():
+        parts = line.split(":")
+        if len(parts) > 1 and parts[0] == username:
+            return parts[1]
+    return None
+
+
+def networks_of_dropin(data, username):
+    prefix = "# %s may log in over SSH only from: " % username
+    for line in (data or b"").decode("utf-8", "replace").splitlines():
+        if line.startswith(prefix):
+            return [n.strip() for n in line[len(prefix):].split(",") if n.strip()]
+    return []
+
+
+def emails_of_profile(data):
+    try:
+        return list(json.loads((data or b"{}").decode("utf-8")).get("emails") or [])
+    except ValueError:
+        return []

@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: totp
+short_description: TOTP two-factor SSH login (authenticator app) for one user
+version_added: 0.1.0
+description:
+  - Enrols a user for TOTP (RFC 6238, SHA1, 6 digits, 30 s) with C(pam_google_authenticator) for
+    sshd, like the authenticator-app 2FA of a commercial PBX.
+  - The secret is generated once on the controller (pyotp, 160 bits) by the action plugin and
+    kept; later runs read it back from the host's C(~USER/.google_authenticator) (or from
+    O(secret_path) on the controller), so the task is idempotent.
+  - On the host, C(~USER/.google_authenticator) (owner the user, mode 0400) carries the secret and
+    C(RATE_LIMIT 3 30), C(WINDOW_SIZE 3), C(DISALLOW_REUSE), C(TOTP_AUTH);
+    C(/etc/pam.d/sshd) gets C(auth required pam_google_authenticator.so nullok) at the top of its
+    auth stack (C(nullok) so users without a file, and the controller's own key session, are
+    never locked out); an sshd drop-in C(pbxguard-totp-USER.conf) enables keyboard-interactive and
+    sets the user's C(AuthenticationMethods), validated with C(sshd -t) before C(systemctl reload ssh).
+  - With O(verify_code) nothing is written on the host until the code verifies against the
+    secret; for a secret made in that very run the task stops after writing O(secret_path) and
+    O(qr_path) on the controller (enrolment pending) and asks for a code from the app.
+  - O(state=disabled) removes the second factor of this user only.
+author:
+  - pbxguard.asterisk contributors (@pbxguard)
+attributes:
+  check_mode:
+    support: full
+    description: Predicts the change; writes nothing on the host nor on the controller.
+  diff_mode:
+    support: none
+    description: No diff (the only changing content is secret).
+  safe_file_operations:
+    support: full
+    description: Temp file in the same directory, then C(atomic_move).
+  idempotent:
+    support: full
+    description: The secret is read back and kept; a second run changes nothing and reloads nothing.
+options:
+  user:
+    description: The login user (it must exist, e.g. made by M(pbxguard.asterisk.admin)).
+    type: str
+    required: true
+  state:
+    description: V(enabled) requires the code at SSH login; V(disabled) removes it for this user.
+    type: str
+    choices: [enabled, disabled]
+    default: enabled
+  issuer:
+    description: Issuer shown by the authenticator app.
+    type: str
+    default: PBX
+  methods:
+    description:
+      - V(publickey_or_password) - a key and then password plus code, or password plus code.
+      - V(password) - password plus code only (keys alone are refused for this user).
+    type: str
+    choices: [publickey_or_password, password]
+    default: publickey_or_password
+  qr_path:
+    description:
+      - Controller path of a QR code PNG of the otpauth URI (mode 0600), written when the secret is
+        new or the file is missing. Relative paths are relative to the playbook directory.
+    type: path
+  secret_path:
+    description:
+      - Controller path (mode 0600) where a new secret is kept, so enrolment can be completed with
+        O(verify_code) before anything is enforced on the host.
+    type: path
+  verify_code:
+    description: A 6-digit code from the app; enabling first checks it against the secret.
+    type: str
+  secret:
+    description: Internal, set by the action plugin (the base32 secret). Never set it in a task.
+    type: str
+  probe:
+    description: Internal, set by the action plugin (read the enrolled secret back; change nothing).
+    type: bool
+    default: false
+notes:
+  - Runs through the action plugin of the same name; pyotp (and segno for O(qr_path)) must be
+    installed on the controller. The host needs C(libpam-google-authenticator).
+  - When the secret is new, the result carries C(otpauth_uri) and C(secret) for C(register), and
+    the whole result is then marked C(no_log) so no callback prints it, at any verbosity. Still put
+    C(no_log) on the task if the registered value is used in later output.
+seealso:
+  - module: pbxguard.asterisk.admin
+"""
+
+EXAMPLES = r"""
+- name: Two-factor SSH login for the administrator
+  pbxguard.asterisk.totp:
+    user: pbxadmin
+    state: enabled
+    issuer: "PBX {{ inventory_hostname }}"
+    qr_path: "credentials/{{ inventory_hostname }}-pbxadmin.png"
+  register: totp
+  no_log: true
+
+- name: Enrol only after the phone showed a valid code
+  pbxguard.asterisk.totp:
+    user: pbxadmin
+    secret_path: "credentials/{{ inventory_hostname }}-pbxadmin.totp"
+    qr_path: "credentials/{{ inventory_hostname }}-pbxadmin.png"
+    verify_code: "{{ code | default(omit) }}"
+"""
+
+RETURN = r"""
+enrolled:
+  description: Whether the user has the second factor after the run.
+  returned: always
+  type: bool
+new_secret:
+  description: Whether a new secret was generated in this run.
+  returned: always
+  type: bool
+otpauth_uri:
+  description: The otpauth URI (contains the secret). Only when the secret is new; the result is then marked no_log.
+  returned: when new_secret
+  type: str
+secret:
+  description: The base32 secret. Only when the secret is new; the result is then marked no_log.
+  returned: when new_secret
+  type: str
+qr_path:
+  description: Controller path of the QR code PNG, when written in this run.
+  returned: when written
+  type: str
+authentication_methods:
+  description: The sshd C(AuthenticationMethods) of the user.
+  returned: when enrolled
+  type: str
+sshd_reloaded:
+  description: Whether ssh was reloaded.
+  returned: always
+  type: bool
+summary:
+  description: One line saying what now holds.
+  returned: always
+  type: str
+"""
+
+import glob
+import os
+import pwd
+import grp
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+
+PAM_SSHD = "/etc/pam.d/sshd"
+METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-interactive",
+           "password": "keyboard-interactive"}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            user=dict(type="str", required=True),
+            state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+            issuer=dict(type="str", default="PBX"),
+            methods=dict(type="str", choices=list(METHODS), default="publickey_or_password"),
+            qr_path=dict(type="path"),
+            secret_path=dict(type="path", no_log=False),
+            verify_code=dict(type="str", no_log=True),
+            secret=dict(type="str", no_log=True),
+            probe=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        user = check_username(p["user"], "user")
+        if p["secret"] is not None:
+            totp.check_secret(p["secret"], "secret")
+    except PolicyError as e:
+        module.fail_json(msg=str(e))
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        if module.check_mode:  # e.g. made by an admin task earlier in this (check) run
+            module.exit_json(changed=p["state"] == "enabled", enrolled=p["state"] == "enabled",
+                             sshd_reloaded=False, new_secret=False, _pbxguard_stored=dict(secret=None),
+                             summary="totp %s: no such account yet; it would be enrolled once it exists" % user)
+        module.fail_json(msg="user: no account '%s' on the host (create it first, e.g. with "
+                             "pbxguard.asterisk.admin)" % user)
+    ga = os.path.join(pw.pw_dir, ".google_authenticator")
+    dropin_dir = sshd.DROPIN_DIR
+    dropin = os.path.join(dropin_dir, "pbxguard-totp-%s.conf" % user)
+    enable = p["state"] == "enabled"
+
+    with files.HostLock():
+        ga_old = files.read_bytes(ga)
+        have_secret, complete = totp.parse_file(ga_old)
+        if p["probe"]:
+            module.exit_json(changed=False, _pbxguard_stored=dict(secret=have_secret))
+        if enable and not p["secret"]:
+            module.fail_json(msg="secret: missing; the action plugin of pbxguard.asterisk.totp sets it")
+        group = grp.getgrgid(pw.pw_gid).gr_name
+        if enable:
+            ga_new = ga_old if (have_secret == p["secret"] and complete) else totp.render_file(p["secret"])
+            st = os.stat(ga) if ga_old is not None else None
+            attrs = st is not None and (st.st_uid, st.st_mode & 0o7777) != (pw.pw_uid, 0o400)
+        else:
+            ga_new, attrs = None, False
+        others = [f for f in glob.glob(os.path.join(dropin_dir, "pbxguard-totp-*.conf")) if f != dropin]
+        pam_old = files.read_bytes(PAM_SSHD)
+        pam_new = totp.plan_pam(pam_old, enable or bool(others))
+        dropin_old = files.read_bytes(dropin)
+        dropin_new = totp.render_dropin(user, METHODS[p["methods"]]) if enable else None
+        changes = dict(file=ga_new != ga_old or attrs, pam=pam_new != pam_old, sshd=dropin_new != dropin_old)
+        changed = any(changes.values())
+        result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
+        if enable:
+            result["authentication_methods"] = METHODS[p["methods"]]
+        if changed and not module.check_mode:
+            try:
+                if changes["file"]:
+                    if ga_new is None:
+                        os.unlink(ga)
+                    else:
+                        files.write_atomic(module, ga, ga_new, owner=user, group=group, mode=0o400)
+                if changes["pam"]:
+                    files.write_atomic(module, PAM_SSHD, pam_new, owner="root", group="root", mode=0o644)
+                if changes["sshd"]:
+                    sshd.apply(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
+                    result["sshd_reloaded"] = True
+                    conf = sshd.effective(module, user, "192.0.2.1")
+                    got = " ".join(conf.get("authenticationmethods", []))
+                    want = METHODS[p["methods"]] if enable else "any"
+                    if got != want:
+                        module.fail_json(msg="sshd -T: AuthenticationMethods for %s is %r, expected %r"
+                                             % (user, got, want), **result)
+            except sshd.SshdError as e:
+                if changes["pam"]:
+                    files.write_atomic(module, PAM_SSHD, pam_old, owner="root", group="root", mode=0o644)
+                module.fail_json(msg=str(e), **result)
+            except (IOError, OSError) as e:
+                module.fail_json(msg="writing failed: %s" % e, **result)
+    result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[p["methods"]]) if enable
+                         else "totp %s: disabled" % user)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pbxguard.asterisk.admin against a real lab host: SSH logins with a real
+client (paramiko) from the controller and from the outside namespace, the
+/etc/shadow hash, ARI over HTTP with curl, key revocation, bad inputs."""
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CLIENTS
+
+USER = "pbxadmin"
+SHADOW = "/etc/shadow"
+ARI = "/etc/asterisk/ari.conf"
+HTTP = "/etc/asterisk/http.conf"
+DROPIN = "/etc/ssh/sshd_config.d/pbxguard-admin-%s.conf" % USER
+KEYS = "/home/%s/.ssh/authorized_keys" % USER
+WATCHED = (SHADOW, ARI, HTTP, DROPIN, KEYS)
+
+
+def strong():
+    return "Adm%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4))
+
+
+@pytest.fixture(scope="module")
+def pw():
+    return {"main": strong(), "other": strong()}
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    out = {}
+    for name in ("laptop", "phone"):
+        path = str(d / name)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path], check=True)
+        with open(path + ".pub") as f:
+            pub = f.read().strip()
+        fp = subprocess.run(["ssh-keygen", "-lf", path + ".pub"], capture_output=True, text=True,
+                            check=True).stdout.split()[1]
+        out[name] = {"path": path, "pub": pub, "fp": fp}
+    return out
+
+
+def net(lab):
+    return lab.controller_ip.rsplit(".", 1)[0] + ".0/24"
+
+
+def admin(lab, password, **kw):
+    params = dict(username=USER, password=password, allowed_networks=[net(lab)],
+                  emails="ops@example.org;noc@example.org", api_access=True, api_bind_address="0.0.0.0")
+    params.update(kw)
+    return {"name": "admin", "pbxguard.asterisk.admin": params}
+
+
+def ssh(lab, mode, password="", code="", key=None, ns=None):
+    cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, USER, mode] + ([key] if key else [])
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    p = subprocess.run(cmd, input="%s\n%s\n" % (password, code), text=True, capture_output=True, timeout=60, check=False)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+def ari(lab, user, password, ns=None):
+    cmd = ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-K", "-",
+           "http://%s:8088/ari/asterisk/info" % lab.ip]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    p = subprocess.run(cmd, input='user = "%s:%s"\n' % (user, password), text=True, capture_output=True, timeout=30, check=False)
+    return p.stdout.strip()
+
+
+def shadow_hash(lab):
+    for line in lab.read(SHADOW).decode().splitlines():
+        if line.startswith(USER + ":"):
+            return line.split(":")[1]
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def converged(lab, pw, keys):
+    lab.sh("test -e /home/%s/.google_authenticator && rm -f /home/%s/.google_authenticator "
+           "/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf && systemctl reload ssh || true" % (USER, USER, USER))
+    both = {"present": [keys["laptop"]["pub"], keys["phone"]["pub"]], "exclusive": True}
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys=both)])
+    assert not r.failed, r.raw
+    return r
+
+
+def test_rerun_changes_nothing_and_keeps_the_hash(lab, pw, keys):
+    before = shadow_hash(lab)
+    shas = [lab.sha(p) for p in WATCHED]
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": [keys["laptop"]["pub"], keys["phone"]["pub"]]})])
+    assert not r.failed and r.changed == 0, r.raw
+    assert r.last["password_changed"] is False and r.last["sshd_reloaded"] is False
+    assert shadow_hash(lab) == before
+    assert [lab.sha(p) for p in WATCHED] == shas
+
+
+def test_shadow_holds_a_sha512_crypt_hash_that_verifies(lab, pw):
+    from passlib.hash import sha512_crypt
+    h = shadow_hash(lab)
+    assert h.startswith("$6$")
+    assert sha512_crypt.verify(pw["main"], h)
+    assert not sha512_crypt.verify(pw["other"], h)
+    assert pw["main"] not in lab.read(SHADOW).decode() and pw["main"] not in lab.read(ARI).decode()
+
+
+def test_ssh_password_login_from_allowed_network(lab, pw):
+    rc, out = ssh(lab, "password", pw["main"])
+    assert rc == 0 and out == "OK " + USER, out
+
+
+def test_ssh_password_login_from_outside_refused(lab, pw):
+    rc, out = ssh(lab, "password", pw["main"], ns=lab.outside_ns)
+    assert rc == 1 and "Authentication failed" in out, out
+
+
+def test_root_key_login_unaffected(lab):
+    p = subprocess.run(["ssh", "-i", lab.vars["ansible_ssh_private_key_file"], "-o", "BatchMode=yes",
+                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                        "root@" + lab.ip, "id -un"], capture_output=True, text=True, timeout=30, check=False)
+    assert p.stdout.strip() == "root", p.stderr
+
+
+def test_ari_basic_auth(lab, pw):
+    assert ari(lab, USER, pw["main"]) == "200"
+    assert ari(lab, USER, pw["other"]) == "401"
+    assert ari(lab, USER, pw["main"], ns=lab.outside_ns) in ("401", "403")  # the user's own ACL
+    assert USER in lab.cli("ari show users")
+    conf = lab.read(ARI).decode()
+    assert "password_format = crypt" in conf and "password = $6$" in conf
+
+
+def test_api_access_false_removes_the_ari_user(lab, pw):
+    r = lab.playbook([admin(lab, pw["main"], api_access=False)])
+    assert not r.failed and r.last["ari_user"] == "removed" and r.last["asterisk_reloaded"]
+    assert USER not in lab.cli("ari show users")
+    assert "[%s]" % USER not in lab.read(ARI).decode()
+    assert ari(lab, USER, pw["main"]) == "401"
+    r = lab.playbook([admin(lab, pw["main"])])
+    assert not r.failed and r.last["ari_user"] == "added"
+    assert ari(lab, USER, pw["main"]) == "200"
+
+
+def test_keys_listed_with_fingerprints(lab, pw, keys, converged):
+    listed = {k["comment"]: k for k in converged.last["ssh_keys"]}
+    for name in ("laptop", "phone"):
+        assert listed[name]["type"] == "ssh-ed25519"
+        assert listed[name]["fingerprint"] == keys[name]["fp"]
+    assert ssh(lab, "key", key=keys["phone"]["path"])[0] == 0
+
+
+def test_exclusive_revokes_an_unlisted_key(lab, pw, keys):
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": [keys["laptop"]["pub"]], "exclusive": True})])
+    assert not r.failed
+    assert r.last["ssh_keys_removed"] == [keys["phone"]["fp"]]
+    assert [k["fingerprint"] for k in r.last["ssh_keys"]] == [keys["laptop"]["fp"]]
+    rc, out = ssh(lab, "key", key=keys["phone"]["path"])
+    assert rc == 1, out
+    assert ssh(lab, "key", key=keys["laptop"]["path"])[0] == 0
+    assert lab.sh("stat -c '%U %a' " + KEYS).strip() == USER + " 600"
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": [keys["phone"]["pub"]]})])
+    assert r.last["ssh_keys_added"] == [keys["phone"]["fp"]]
+
+
+def test_password_change_and_on_create(lab, pw):
+    r = lab.playbook([admin(lab, pw["other"], password_update="on_create")])
+    assert not r.failed and r.changed == 0 and r.last["password_changed"] is False
+    r = lab.playbook([admin(lab, pw["other"])])
+    assert not r.failed and r.last["password_changed"] is True
+    assert ssh(lab, "password", pw["other"])[0] == 0
+    assert ssh(lab, "password", pw["main"])[0] == 1
+    assert ari(lab, USER, pw["other"]) == "200" and ari(lab, USER, pw["main"]) == "401"
+    r = lab.playbook([admin(lab, pw["main"])])
+    assert r.last["password_changed"] is True
+
+
+def test_check_mode_predicts_and_writes_nothing(lab, pw):
+    shas = [lab.sha(p) for p in WATCHED]
+    r = lab.playbook([admin(lab, pw["other"], allowed_networks=[net(lab), "203.0.113.7/255.255.255.255"])],
+                     check=True, diff=True)
+    assert not r.failed and r.changed == 1
+    assert r.last["password_changed"] is True and r.last["allowed_networks"][1] == "203.0.113.7/32"
+    assert "(new hash)" in r.last["diff"]["after"]
+    assert [lab.sha(p) for p in WATCHED] == shas
+
+
+def test_lockout_guard(lab, pw):
+    shas = [lab.sha(p) for p in WATCHED]
+    r = lab.playbook([admin(lab, pw["main"], allowed_networks=["203.0.113.0/24"])])
+    assert r.failed
+    assert "allowed_networks: would exclude the controller's own address %s" % lab.controller_ip in r.last["msg"]
+    assert [lab.sha(p) for p in WATCHED] == shas
+
+
+BAD = [
+    ("at-in-username", {"username": "pbx@admin"}, ["username", "'@'"]),
+    ("weak-password", {"password": "qwertyuiop"}, ["password:", "upper", "digit", "special"]),
+    ("newline-password", {"password": "Abcdef1%\nroot::0:0"}, ["password:", "newline"]),
+    ("bad-network", {"allowed_networks": ["198.18.0.0/33"]}, ["allowed_networks[0]"]),
+    ("host-bits", {"allowed_networks": ["198.18.50.1/24"]}, ["allowed_networks[0]", "host bits"]),
+    ("malformed-email", {"emails": "ops@example.org;not-an-email"}, ["emails[0]", "e-mail"]),
+    ("bad-key", {"ssh_keys": {"present": ["ssh-ed25519 AAAAnotbase64!! x"]}}, ["ssh_keys.present[0]"]),
+    ("root", {"username": "root"}, ["username", "reserved"]),
+    ("internal-hash", {"password_hash": "$6$x$y"}, ["password_hash", "internal"]),
+]
+
+
+@pytest.mark.parametrize("params,expected", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_input_refused_and_nothing_changes(lab, pw, params, expected):
+    shas = [lab.sha(p) for p in WATCHED]
+    password = params.pop("password", pw["main"])
+    r = lab.playbook([admin(lab, password, **params)])
+    assert r.failed
+    msg = r.last.get("msg", "")
+    for fragment in expected:
+        assert fragment in msg, "%r not in %r" % (fragment, msg)
+    assert [lab.sha(p) for p in WATCHED] == shas
+    assert pw["main"] not in r.raw and password not in r.raw
+
+
+def test_vvv_output_contains_no_password_or_hash(lab, pw):
+    p = lab.playbook([admin(lab, pw["other"])], diff=True, verbosity=3, json_out=False)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "ESTABLISH SSH CONNECTION" in out and "password_changed" in out
+    h = shadow_hash(lab)
+    for secret in (pw["main"], pw["other"], h, h.split("$")[-1]):
+        assert secret not in out
+    p = lab.playbook([admin(lab, pw["main"])], diff=True, verbosity=3, json_out=False)
+    out = p.stdout + p.stderr
+    for secret in (pw["main"], pw["other"], h, shadow_hash(lab), shadow_hash(lab).split("$")[-1]):
+        assert secret not in out
