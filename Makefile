@@ -48,7 +48,8 @@ demo-down:
 	LAB_PREFIX=$(DEMO_PREFIX) python3 tests/lab/labctl.py down
 
 unit: venv collection
-	scripts/ansible-test-run units
+	@mkdir -p tests/output
+	scripts/ansible-test-run units 2>&1 | tee tests/output/units.log
 
 sanity: venv
 	scripts/ansible-test-run sanity
@@ -75,8 +76,10 @@ lab-down:
 	LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down
 
 test: deps venv image
-	@trap 'LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down' EXIT; \
-	$(MAKE) --no-print-directory unit sanity lint ee-context lab
+	@rm -f tests/output/units.log tests/output/lab-summary.txt; rc=0; \
+	$(MAKE) --no-print-directory unit sanity lint ee-context lab || rc=$$?; \
+	LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down >/dev/null 2>&1 || true; \
+	scripts/test-summary $$rc; exit $$rc
 
 clean: demo-down lab-down
 	rm -rf $(VENV) .cache tests/output
