@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import execute_hidden
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, PolicyError
@@ -97,18 +99,7 @@ class ActionModule(ActionBase):
                                            "(pip install libpass)")
             return result
 
-        # The probe's raw output carries the stored hash/secret: hide it from the
-        # connection's -vvv echo of module output, whatever the task says.
-        contexts = [c for c in (self._play_context, getattr(self._connection, "_play_context", None)) if c is not None]
-        saved_no_log = [c.no_log for c in contexts]
-        for c in contexts:
-            c.no_log = True
-        try:
-            probe = self._execute_module(module_name=MODULE, module_args=dict(args, probe=True),
-                                         task_vars=task_vars)
-        finally:
-            for c, v in zip(contexts, saved_no_log):
-                c.no_log = v
+        probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
         stored = probe.pop("_pbxguard_stored", None)
         if probe.get("failed") or stored is None:
             probe.pop("invocation", None)

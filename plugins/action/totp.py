@@ -13,6 +13,8 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import execute_hidden
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_text, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
@@ -105,17 +107,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="qr_path: needs segno on the controller (pip install segno)")
             return result
 
-        # The probe's raw output carries the stored hash/secret: hide it from the
-        # connection's -vvv echo of module output, whatever the task says.
-        contexts = [c for c in (self._play_context, getattr(self._connection, "_play_context", None)) if c is not None]
-        saved_no_log = [c.no_log for c in contexts]
-        for c in contexts:
-            c.no_log = True
-        try:
-            probe = self._execute_module(module_name=MODULE, module_args=dict(args, probe=True), task_vars=task_vars)
-        finally:
-            for c, v in zip(contexts, saved_no_log):
-                c.no_log = v
+        probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
         stored = probe.pop("_pbxguard_stored", None)
         if probe.get("failed") or stored is None:
             probe.pop("invocation", None)

@@ -127,6 +127,9 @@ def names():
     }
 
 
+MASKED_UNITS = ("getty@.service", "serial-getty@.service", "console-getty.service",
+                "getty-static.service", "container-getty@.service", "getty.target")
+
 BOOT = r"""#!/bin/sh
 set -e
 R={merged}
@@ -178,6 +181,15 @@ def up(hosts, inventory):
             f.write(h + "\n")
         with open(os.path.join(up_, "etc/machine-id"), "w") as f:
             f.write(secrets.token_hex(16) + "\n")
+        # no consoles in a lab host: gettys on the bind-mounted /dev would
+        # respawn forever on the machine's own ttys (hundreds of restarts a
+        # minute per host)
+        units = os.path.join(up_, "etc/systemd/system")
+        os.makedirs(units, exist_ok=True)
+        for unit in MASKED_UNITS:
+            link = os.path.join(units, unit)
+            if not os.path.lexists(link):
+                os.symlink("/dev/null", link)
         ak = os.path.join(up_, "root/.ssh/authorized_keys")
         with open(ak, "w") as f:
             f.write(pub)
