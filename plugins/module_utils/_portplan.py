@@ -1,0 +1,333 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The port plan shared by every service module.
+
+Every listener of every managed service on the host is read from the live
+configuration files (not only from the task): Asterisk's HTTP server
+(http.conf), PJSIP transports (pjsip.conf and the files it includes), IAX
+(iax.conf), AMI (manager.conf), sshd (sshd_config and its drop-ins), vsftpd
+(vsftpd.conf) and tftpd (69/udp). A task says which services it manages and
+which listeners it wants for them; ``check`` refuses two services on the same
+port and protocol (on overlapping addresses) and reserved ports, listing
+every clash, before anything is changed.
+
+The parsers are pure (bytes in, Binding list out); ``collect`` is the only
+function that reads files."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import ipaddress
+import os
+import re
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, load_tree
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, RESERVED_PORTS
+
+WILDCARD = ""  # any address
+
+# service names used as owners of bindings
+HTTP = "http"
+PJSIP = "pjsip"
+IAX = "iax"
+AMI = "ami"
+SSH = "ssh"
+FTP = "ftp"
+TFTP = "tftp"
+WEB_REDIRECT = "web-redirect"
+
+
+class Binding(object):
+    """One listener: ``service`` owns it, ``name`` tells it apart within the
+    service (a transport, 'https'), ``source`` says where it was read."""
+
+    __slots__ = ("service", "name", "proto", "port", "address", "source")
+
+    def __init__(self, service, proto, port, address=WILDCARD, name=None, source="task"):
+        self.service = service
+        self.name = name or service
+        self.proto = proto
+        self.port = int(port)
+        self.address = _norm_addr(address)
+        self.source = source
+
+    @property
+    def owner(self):
+        return "%s %s" % (self.service, self.name) if self.name != self.service else self.service
+
+    def label(self):
+        where = self.address or "*"
+        if ":" in where:
+            where = "[%s]" % where
+        return "%s on %s:%d/%s (%s)" % (self.owner, where, self.port, self.proto, self.source)
+
+    def as_dict(self):
+        return {"service": self.service, "name": self.name, "proto": self.proto,
+                "port": self.port, "address": self.address or "*", "source": self.source}
+
+    def __eq__(self, other):
+        return isinstance(other, Binding) and self.as_dict() == other.as_dict()
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(tuple(sorted(self.as_dict().items())))
+
+    def __repr__(self):
+        return "Binding(%s)" % self.label()
+
+
+def _norm_addr(address):
+    a = (address or "").strip()
+    if a.startswith("[") and a.endswith("]"):
+        a = a[1:-1]
+    if a in ("", "*", "0.0.0.0", "::", "0:0:0:0:0:0:0:0"):
+        return WILDCARD
+    try:
+        return str(ipaddress.ip_address(a))
+    except ValueError:
+        return a  # a host name: compared as text
+
+
+def split_hostport(text, default_port):
+    """'1.2.3.4:5060', '[::1]:5061', '0.0.0.0', '::' -> (address, port)."""
+    t = (text or "").strip()
+    if not t:
+        return WILDCARD, default_port
+    if t.startswith("["):
+        addr, _sep, rest = t[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif t.count(":") == 1:
+        addr, _sep, port = t.partition(":")
+    else:
+        addr, port = t, ""  # bare IPv4 or bare IPv6
+    if port and re.match(r"^[0-9]+\Z", port):
+        return addr, int(port)
+    return addr, default_port
+
+
+def _truthy(value):
+    return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+def _general(configs):
+    """Merged [general] options of a config tree: the last value wins."""
+    merged = {}
+    for cfg in configs:
+        for s in cfg.find("general"):
+            for k, v in s.items():
+                merged[k.lower()] = v
+    return merged
+
+
+def _as_configs(data, path):
+    if data is None:
+        return []
+    if isinstance(data, ConfigFile):
+        return [data]
+    if isinstance(data, list):
+        return data
+    return [ConfigFile.from_bytes(data, path)]
+
+
+# ------------------------------------------------------------- parsers (pure)
+def http_bindings(data, path="http.conf"):
+    g = _general(_as_configs(data, path))
+    out = []
+    if not _truthy(g.get("enabled")):
+        return out
+    if g.get("bindaddr"):
+        addr = g["bindaddr"]
+        port = g.get("bindport", "8088")
+        if re.match(r"^[0-9]+\Z", port.strip()):
+            out.append(Binding(HTTP, "tcp", int(port), addr, "http", path))
+    if _truthy(g.get("tlsenable")):
+        addr, port = split_hostport(g.get("tlsbindaddr"), 8089)
+        out.append(Binding(HTTP, "tcp", port, addr, "https", path))
+    return out
+
+
+_PJSIP_PROTO = {"udp": ("udp", 5060), "tcp": ("tcp", 5060), "tls": ("tcp", 5061)}
+
+
+def pjsip_bindings(data, path="pjsip.conf"):
+    """Transports of pjsip.conf and its included files (pass a list of
+    ConfigFile from load_tree to include them). ws/wss ride on the HTTP server."""
+    out = []
+    for cfg in _as_configs(data, path):
+        for s in cfg.sections:
+            if s.is_template or (s.type or "").lower() != "transport":
+                continue
+            proto = (s.get("protocol") or "udp").strip().lower()
+            if proto not in _PJSIP_PROTO:
+                continue
+            l4, default = _PJSIP_PROTO[proto]
+            addr, port = split_hostport(s.get("bind"), default)
+            out.append(Binding(PJSIP, l4, port, addr, "transport %s (%s)" % (s.name, proto),
+                               cfg.path or path))
+    return out
+
+
+def iax_bindings(data, path="iax.conf"):
+    configs = _as_configs(data, path)
+    if not configs:
+        return []
+    g = _general(configs)
+    port = (g.get("bindport") or "4569").strip()
+    port = int(port) if re.match(r"^[0-9]+\Z", port) else 4569
+    addr, aport = split_hostport(g.get("bindaddr"), port)
+    return [Binding(IAX, "udp", aport, addr, IAX, path)]
+
+
+def manager_bindings(data, path="manager.conf"):
+    g = _general(_as_configs(data, path))
+    out = []
+    if not _truthy(g.get("enabled")):
+        return out
+    port = (g.get("port") or "5038").strip()
+    port = int(port) if re.match(r"^[0-9]+\Z", port) else 5038
+    out.append(Binding(AMI, "tcp", port, g.get("bindaddr") or WILDCARD, AMI, path))
+    if _truthy(g.get("tlsenable")):
+        addr, tport = split_hostport(g.get("tlsbindaddr"), 5039)
+        out.append(Binding(AMI, "tcp", tport, addr, "ami-tls", path))
+    return out
+
+
+def sshd_ports(texts):
+    """Ports of sshd: ``texts`` is [(path, text)] in the order sshd reads them
+    (drop-ins at the place of their Include). Every Port line counts (sshd
+    accumulates them); no Port at all means 22."""
+    ports = []
+    for _path, text in texts:
+        for line in text.splitlines():
+            words = line.strip().split()
+            if len(words) >= 2 and words[0].lower() == "match":
+                break  # Port is not allowed in Match blocks
+            if len(words) >= 2 and words[0].lower() == "port" and re.match(r"^[0-9]+\Z", words[1]):
+                if int(words[1]) not in ports:
+                    ports.append(int(words[1]))
+    return ports or [22]
+
+
+def sshd_bindings(texts, path="sshd_config"):
+    return [Binding(SSH, "tcp", p, WILDCARD, SSH, path) for p in sshd_ports(texts)]
+
+
+def vsftpd_bindings(text, path="vsftpd.conf"):
+    port = 21
+    for line in (text or "").splitlines():
+        k, _sep, v = line.strip().partition("=")
+        if k.strip() == "listen_port" and re.match(r"^[0-9]+\Z", v.strip()):
+            port = int(v.strip())
+    return [Binding(FTP, "tcp", port, WILDCARD, FTP, path)]
+
+
+def tftp_bindings(port=69, address=WILDCARD, path="tftpd-hpa.socket"):
+    return [Binding(TFTP, "udp", port, address, TFTP, path)]
+
+
+# ---------------------------------------------------------------- the check
+def _overlap(a, b):
+    return a == WILDCARD or b == WILDCARD or a == b
+
+
+def check(current, manages, want, reserved=RESERVED_PORTS):
+    """Pure. ``current``: the host's bindings read from the live files;
+    ``manages``: service names (or (service, name) pairs) whose current
+    bindings the task replaces; ``want``: the bindings the task wants.
+    Returns the resulting plan (list of Binding); raises PolicyError listing
+    every clash and every reserved port."""
+    manages = set(manages)
+
+    def replaced(b):
+        return b.service in manages or (b.service, b.name) in manages
+
+    plan = [b for b in current if not replaced(b)] + list(want)
+    problems = []
+    for b in want:
+        if b.port in reserved:
+            problems.append("%s: port %d is reserved" % (b.label(), b.port))
+    seen = []
+    for i, a in enumerate(plan):
+        for b in plan[i + 1:]:
+            if a.proto == b.proto and a.port == b.port and _overlap(a.address, b.address) \
+                    and a.owner != b.owner:
+                key = (a.label(), b.label())
+                if key not in seen:
+                    seen.append(key)
+                    problems.append("port clash on %d/%s: %s and %s" % (a.port, a.proto, a.label(), b.label()))
+    if problems:
+        raise PolicyError("port plan refused (nothing was changed):\n  " + "\n  ".join(problems))
+    return plan
+
+
+# ------------------------------------------------------------ reading (I/O)
+def _read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return None
+
+
+def sshd_texts(path="/etc/ssh/sshd_config", _depth=0):
+    """[(path, text)] of sshd_config with its Include directives expanded in place."""
+    text = _read_text(path)
+    if text is None or _depth > 8:
+        return []
+    out = []
+    chunk = []
+    for line in text.splitlines(True):
+        words = line.strip().split()
+        if len(words) >= 2 and words[0].lower() == "include":
+            out.append((path, "".join(chunk)))
+            chunk = []
+            for pattern in words[1:]:
+                if not os.path.isabs(pattern):
+                    pattern = os.path.join("/etc/ssh", pattern)
+                for p in sorted(glob.glob(pattern)):
+                    out.extend(sshd_texts(p, _depth + 1))
+        else:
+            chunk.append(line)
+    out.append((path, "".join(chunk)))
+    return out
+
+
+def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
+            vsftpd_conf="/etc/vsftpd.conf", enabled=None):
+    """Every binding of the host, read from the live files. ``enabled`` maps
+    ssh/ftp/tftp to whether the service is enabled (a disabled host service
+    claims no port); missing means enabled when its config exists."""
+    enabled = enabled or {}
+    out = []
+    for name, fn in (("http.conf", http_bindings), ("pjsip.conf", pjsip_bindings),
+                     ("iax.conf", iax_bindings), ("manager.conf", manager_bindings)):
+        path = os.path.join(asterisk_dir, name)
+        if os.path.exists(path):
+            out.extend(fn(load_tree(path), path))
+    if enabled.get(SSH, True) and os.path.exists(sshd_config):
+        out.extend(sshd_bindings(sshd_texts(sshd_config), sshd_config))
+    text = _read_text(vsftpd_conf)
+    if text is not None and enabled.get(FTP, True):
+        out.extend(vsftpd_bindings(text, vsftpd_conf))
+    if enabled.get(TFTP, False):
+        out.extend(tftp_bindings())
+    return out
+
+
+def systemd_enabled(module, unit):
+    rc, out, _err = module.run_command(["systemctl", "is-enabled", unit])
+    return out.strip() in ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated")
+
+
+def collect_live(module, **kw):
+    """collect() with ssh/ftp/tftp enabled states asked from systemd."""
+    enabled = {
+        SSH: systemd_enabled(module, "ssh.service") or systemd_enabled(module, "ssh.socket"),
+        FTP: systemd_enabled(module, "vsftpd.service"),
+        TFTP: systemd_enabled(module, "tftpd-hpa.socket") or systemd_enabled(module, "tftpd-hpa.service"),
+    }
+    return collect(enabled=enabled, **kw)
