@@ -22,12 +22,12 @@ description:
   - Before any change the port plan of the whole host is checked (Asterisk HTTP, PJSIP transports,
     IAX, AMI, sshd, vsftpd, tftpd from their live config files); a clash or port 8090 fails the task.
   - Applies with C(module reload http) when the file changed, then proves the running server. For
-    http it reads C(http show status). For https it runs real TLS handshakes on the host: the
+    http it reads C(http show status). For https it runs real TLS handshakes on the host; the
     presented certificate must be O(cert_file), TLS 1.2 must work, and a handshake offering only
     TLS 1.1 (OpenSSL security level 0) must be refused for V(high)/V(modern) and accepted for V(low).
   - The running server is checked on every run, also when the file is already right. When it
     differs from the file (a skipped or failed reload, a file restored behind Asterisk's back), that
-    is a change (RV(drift) says why): the file is touched (Asterisk skips re-reading a file whose
+    is a change (RV(drift) says why); the file is touched (Asterisk skips re-reading a file whose
     mtime did not change) and reloaded, at most twice (switching between the plain and the TLS
     listener on one port needs a second reload, "Address already in use"), then proven again; the
     task fails if it still differs. Asterisk is never restarted. In check mode the drift is only
