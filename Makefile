@@ -72,13 +72,14 @@ bench: deps venv collection image
 lab: deps venv collection image
 	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all
 
+# scripts/molecule-all runs MOLECULE_JOBS scenarios side by side on labs $(TEST_PREFIX)0, $(TEST_PREFIX)1, ...
 lab-down:
-	LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down
+	for p in $(TEST_PREFIX) $(TEST_PREFIX)0 $(TEST_PREFIX)1 $(TEST_PREFIX)2 $(TEST_PREFIX)3; do LAB_PREFIX=$$p python3 tests/lab/labctl.py down; done
 
 test: deps venv image
 	@rm -f tests/output/units.log tests/output/lab-summary.txt; rc=0; \
 	$(MAKE) --no-print-directory unit sanity lint ee-context lab || rc=$$?; \
-	LAB_PREFIX=$(TEST_PREFIX) python3 tests/lab/labctl.py down >/dev/null 2>&1 || true; \
+	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
 	scripts/test-summary $$rc; exit $$rc
 
 clean: demo-down lab-down
