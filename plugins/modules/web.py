@@ -148,7 +148,7 @@ tls11_live:
   type: str
   sample: refused
 drift:
-  description: How the running server differed from an unchanged C(http.conf) (then RV(changed) is true).
+  description: How the running server differed from an unchanged C(http.conf) (then C(changed) is true).
   returned: when the running server differed from the file
   type: list
   elements: str
@@ -158,7 +158,7 @@ redirect:
   type: str
   sample: "301 to https://HOST:8088/PATH"
 redirect_drift:
-  description: Why the running port-80 redirector differed from its unchanged files (then RV(changed) is true).
+  description: Why the running port-80 redirector differed from its unchanged files (then C(changed) is true).
   returned: when the redirector was enabled with the right files but did not answer as wanted
   type: str
 port_plan:

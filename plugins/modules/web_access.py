@@ -70,7 +70,7 @@ options:
     default: false
 notes:
   - Proven in the lab across a reboot of the host (its systemd stopped and booted again over the same
-    disk): the table is loaded by C(nftables.service) at boot and filters as before.
+    disk). The table is loaded by C(nftables.service) at boot and filters as before.
 """
 
 EXAMPLES = r"""
