@@ -225,6 +225,14 @@ def vsftpd_bindings(text, path="vsftpd.conf"):
     return [Binding(FTP, "tcp", port, WILDCARD, FTP, path)]
 
 
+def redirect_bindings(text, path="pbxguard-web-redirect.service"):
+    """The web module's port-80 redirector (its systemd unit's ExecStart)."""
+    m = re.search(r"(?m)^ExecStart=\S+ \S+ --bind (\S+) --port ([0-9]+) ", text or "")
+    if not m:
+        return []
+    return [Binding(WEB_REDIRECT, "tcp", int(m.group(2)), m.group(1), WEB_REDIRECT, path)]
+
+
 def tftp_bindings(port=69, address=WILDCARD, path="tftpd-hpa.socket"):
     return [Binding(TFTP, "udp", port, address, TFTP, path)]
 
@@ -297,7 +305,8 @@ def sshd_texts(path="/etc/ssh/sshd_config", _depth=0):
 
 
 def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
-            vsftpd_conf="/etc/vsftpd.conf", enabled=None):
+            vsftpd_conf="/etc/vsftpd.conf", enabled=None,
+            redirect_unit="/etc/systemd/system/pbxguard-web-redirect.service"):
     """Every binding of the host, read from the live files. ``enabled`` maps
     ssh/ftp/tftp to whether the service is enabled (a disabled host service
     claims no port); missing means enabled when its config exists."""
@@ -315,6 +324,9 @@ def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
         out.extend(vsftpd_bindings(text, vsftpd_conf))
     if enabled.get(TFTP, False):
         out.extend(tftp_bindings())
+    text = _read_text(redirect_unit)
+    if text is not None:
+        out.extend(redirect_bindings(text, redirect_unit))
     return out
 
 

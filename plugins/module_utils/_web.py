@@ -58,6 +58,9 @@ def validate(params):
         if v is not None and (not v.startswith("/") or any(c in v for c in "\n\r;,")):
             errors.append("%s: must be an absolute path without ';' ',' or line breaks" % key)
         w[key] = v
+    w["redirect_http"] = bool(params.get("redirect_http", False))
+    if w["redirect_http"] and not (w["enabled"] and w["protocol"] == "https"):
+        errors.append("redirect_http: needs enabled: true and protocol: https (it redirects port 80 to the https port)")
     if errors:
         raise policy.PolicyError("\n".join(errors))
     return w

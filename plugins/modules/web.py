@@ -85,6 +85,18 @@ options:
     type: str
     choices: [high, modern, low]
     default: high
+  redirect_http:
+    description:
+      - A real listener on TCP port 80 that answers every request with C(301 Moved Permanently) to
+        C(https://HOST:PORT/PATH) (the request's path and query kept; HOST from the request's Host
+        header). It binds to O(bind_address) and needs O(protocol=https).
+      - It is a small python3 C(http.server) redirector, C(/usr/local/lib/pbxguard/web-redirect.py)
+        (0644 root), run by C(pbxguard-web-redirect.service) (C(DynamicUser), only
+        C(CAP_NET_BIND_SERVICE)), enabled and started. Port 80 joins the port plan.
+      - Proven after each change by an HTTP request to port 80 on the host (status 301 and the
+        Location). V(false) stops, disables and removes the unit and the script.
+    type: bool
+    default: false
   auto_logout:
     description: Minutes of inactivity after which an HTTP session ends (C(session_inactivity), in ms).
     type: int
@@ -94,8 +106,9 @@ options:
     type: path
     default: /etc/asterisk/http.conf
 notes:
-  - A redirect from port 80 to https is not implemented yet. Asterisk's own C(redirect) option is an
-    exact-URI 302 on the plain listener, not a permanent redirect of every path.
+  - Asterisk's own C(redirect) option of C(http.conf) is an exact-URI 302 on the plain listener, not a
+    permanent redirect of every path; O(redirect_http) runs its own listener instead.
+  - M(pbxguard.asterisk.web_access) with C(services=[web]) covers port 80 of the redirector too.
 """
 
 EXAMPLES = r"""
@@ -107,6 +120,7 @@ EXAMPLES = r"""
     key_file: /etc/asterisk/keys/web.key
     security_level: high
     auto_logout: 15
+    redirect_http: true
 
 - name: Web server off
   pbxguard.asterisk.web:
@@ -138,6 +152,15 @@ drift:
   returned: when the running server differed from the file
   type: list
   elements: str
+redirect:
+  description: What port 80 does after the task.
+  returned: always
+  type: str
+  sample: "301 to https://HOST:8088/PATH"
+redirect_drift:
+  description: Why the running port-80 redirector differed from its unchanged files (then C(changed) is true).
+  returned: when the redirector was enabled with the right files but did not answer as wanted
+  type: str
 port_plan:
   description: Every listener of the host after the change.
   returned: always
@@ -155,6 +178,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_redirect as redirect
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
 
@@ -172,6 +196,7 @@ def main():
             key_file=dict(type="path", no_log=False),
             security_level=dict(type="str", choices=["high", "modern", "low"], default="high"),
             auto_logout=dict(type="int", default=15),
+            redirect_http=dict(type="bool", default=False),
             config_file=dict(type="path", default="/etc/asterisk/http.conf"),
         ),
         supports_check_mode=True,
@@ -191,8 +216,11 @@ def main():
         wanted = []
         if w["enabled"]:
             wanted = [portplan.Binding(portplan.HTTP, "tcp", w["port"], w["bind_address"], w["protocol"], "task")]
+        if w["redirect_http"]:
+            wanted.append(portplan.Binding(portplan.WEB_REDIRECT, "tcp", redirect.PORT, w["bind_address"],
+                                           portplan.WEB_REDIRECT, "task"))
         try:
-            plan = portplan.check(portplan.collect_live(module), [portplan.HTTP], wanted)
+            plan = portplan.check(portplan.collect_live(module), [portplan.HTTP, portplan.WEB_REDIRECT], wanted)
         except PolicyError as e:
             module.fail_json(msg=str(e))
         result["port_plan"] = [b.as_dict() for b in plan]
@@ -200,13 +228,23 @@ def main():
         new = web.plan(old, w, path)
         content_changed = new != old
         attrs_changed = old is not None and files.attributes_differ(path)
-        result["changed"] = content_changed or attrs_changed
-        if module._diff and content_changed:
-            result["diff"] = dict(before_header=path, after_header=path,
+        http_changed = content_changed or attrs_changed
+        result["changed"] = http_changed
+        rd = redirect.assess(module, w)
+        if module._diff:
+            diffs = []
+            if content_changed:
+                diffs.append(dict(before_header=path, after_header=path,
                                   before=(old or b"").decode("utf-8", "replace"),
-                                  after=new.decode("utf-8", "replace"))
+                                  after=new.decode("utf-8", "replace")))
+            for rpath, rold, rnew in rd["file_changes"]:
+                diffs.append(dict(before_header=rpath, after_header=rpath,
+                                  before=(rold or b"").decode("utf-8", "replace"),
+                                  after=(rnew or b"").decode("utf-8", "replace")))
+            if diffs:
+                result["diff"] = diffs
         try:
-            if not result["changed"]:
+            if not http_changed:
                 # The file is as wanted; is the running server too? (A reload
                 # that was skipped or failed, or a file restored behind
                 # Asterisk's back, leaves them apart.)
@@ -241,11 +279,27 @@ def main():
             module.fail_json(msg=str(e), **result)
         except (IOError, OSError) as e:
             module.fail_json(msg="writing %s failed: %s" % (path, e), **result)
+        # port 80: the redirector (after http.conf, so it points at a proven https port)
+        if rd["drift"]:
+            result["redirect_drift"] = rd["drift"]
+        if rd["changed"]:
+            result["changed"] = True
+            if not module.check_mode:
+                try:
+                    redirect.apply(module, w, rd, lambda p_, d_: files.write_atomic(
+                        module, p_, d_, owner="root", group="root", mode=0o644))
+                except redirect.RedirectError as e:
+                    module.fail_json(msg=str(e), **result)
+                except (IOError, OSError) as e:
+                    module.fail_json(msg="redirect_http: writing failed: %s" % e, **result)
+    result["redirect"] = ("301 to https://HOST:%d/PATH" % w["port"]) if w["redirect_http"] else "off"
     if w["enabled"]:
         result["summary"] = "web: %s on %s:%d%s, auto logout %d min" % (
             w["protocol"], w["bind_address"], w["port"],
             " (%s)" % LEVEL_TEXT[w["security_level"]] if w["protocol"] == "https" else "",
             w["session_inactivity"] // 60000)
+        if w["redirect_http"]:
+            result["summary"] += ", port %d redirects to https (301)" % redirect.PORT
     else:
         result["summary"] = "web: disabled"
     module.exit_json(**result)

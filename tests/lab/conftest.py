@@ -30,6 +30,24 @@ class Lab(object):
         self.outside_ns = self.vars["lab_outside_netns"]
         self.controller_ip = self.vars["lab_controller_ip"]
 
+    def reboot(self, name=None):
+        """Reboot a lab host (tests/lab/labctl.py reboot): its systemd stops and
+        boots again over the same disk (overlay upper dir) and network
+        namespace; waits for systemd and Asterisk, then reads the new PID 1."""
+        name = name or self.name
+        host = self.hosts[name]
+        env = dict(os.environ, LAB_PREFIX=host["lab_netns"].rsplit("-", 1)[0],
+                   LAB_NET=host["ansible_host"].split(".")[2])
+        p = subprocess.run(["python3", os.path.join(ROOT, "tests", "lab", "labctl.py"), "reboot", name,
+                            "--inventory", self.inventory], env=env, text=True, capture_output=True,
+                           timeout=300, check=False)
+        if p.returncode != 0:
+            raise AssertionError("labctl reboot %s failed (%d):\n%s%s" % (name, p.returncode, p.stdout, p.stderr))
+        with open(self.inventory) as f:
+            self.hosts = yaml.safe_load(f)["all"]["hosts"]
+        self.host = self.hosts[self.name]
+        self.pid1 = self.host["lab_pid1"]
+
     # ---- inside the host (as root, via its PID 1's namespaces)
     def sh(self, cmd, check=True, input=None):
         p = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", "sh", "-c", cmd],

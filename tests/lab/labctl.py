@@ -7,6 +7,8 @@ over the image, an "outside client" namespace, and a complete tear-down.
 
     labctl.py image                    build (or reuse) the cached image
     labctl.py up [--hosts pbx1,pbx2]   boot hosts, write the inventory
+    labctl.py reboot pbx1              stop the host's systemd and boot it again
+                                       (same overlay upper dir and netns)
     labctl.py down                     remove everything of this prefix
     labctl.py down --all               remove every lab of every prefix
     labctl.py status
@@ -268,6 +270,60 @@ def up(hosts, inventory):
         n["out_ip"], n["out_ns"], inventory))
 
 
+def reboot(h, inventory):
+    """Stop host ``h``'s systemd (poweroff: its PID namespace, mounts and
+    processes end) and boot it again from its own boot script: the same
+    overlay upper dir (what was written to disk survives), the same network
+    namespace and address, fresh /run and /tmp - like a reboot."""
+    meta = load_meta()
+    if not meta or h not in meta["hosts"]:
+        sys.exit("no host %s in lab %s" % (h, PREFIX))
+    m = meta["hosts"][h]
+    base = os.path.join(state_dir(), "hosts", h)
+    t0 = time.time()
+    try:
+        sh_in(m["pid1"], ["systemctl", "poweroff"], timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    for pid, grace in ((m["pid1"], 60), (m["launcher"], 10)):
+        end = time.time() + grace
+        while os.path.exists("/proc/%d" % pid) and time.time() < end:
+            time.sleep(0.2)
+        if os.path.exists("/proc/%d" % pid):
+            log("host %s: pid %d still there after %d s, killing it" % (h, pid, grace))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            while os.path.exists("/proc/%d" % pid) and time.time() < end + 10:
+                time.sleep(0.2)
+    logf = open(os.path.join(base, "boot.log"), "a")
+    p = subprocess.Popen(["ip", "netns", "exec", m["ns"], "unshare", "-p", "-f", "-m", "-u",
+                          "-i", "-C", "--propagation", "private", "/bin/sh", os.path.join(base, "boot.sh")],
+                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    deadline = time.time() + 180
+    pid = None
+    while time.time() < deadline and pid is None:
+        for k in out(["pgrep", "-P", str(p.pid)]).split():
+            try:
+                if os.path.basename(os.readlink("/proc/%s/exe" % k)).startswith("systemd"):
+                    pid = int(k)
+            except OSError:
+                pass
+        if pid is None:
+            if p.poll() is not None:
+                sys.exit("host %s: boot script exited %s; see %s/boot.log" % (h, p.returncode, base))
+            time.sleep(0.2)
+    if pid is None:
+        sys.exit("host %s: systemd did not start again; see %s/boot.log" % (h, base))
+    m["launcher"], m["pid1"] = p.pid, pid
+    save_meta(meta)
+    wait_ready(h, m, deadline)
+    write_inventory(meta, inventory)
+    log("host %s rebooted in %.0f s (pid1 %d); inventory %s" % (h, time.time() - t0, pid, inventory))
+
+
 def wait_ready(h, m, deadline):
     state = ""
     while time.time() < deadline:
@@ -398,6 +454,9 @@ def main():
     u.add_argument("--inventory", default=None)
     u.add_argument("--reuse", action="store_true",
                    help="keep hosts that are already up (same names), boot otherwise")
+    rb = sub.add_parser("reboot")
+    rb.add_argument("host")
+    rb.add_argument("--inventory", default=None)
     d = sub.add_parser("down")
     d.add_argument("--all", action="store_true")
     sub.add_parser("status")
@@ -421,6 +480,8 @@ def main():
             log("reusing running lab %s (%s)" % (PREFIX, ", ".join(hosts)))
             return 0
         up(hosts, inv)
+    elif a.cmd == "reboot":
+        reboot(a.host, a.inventory or os.path.join(state_dir(), "inventory.yml"))
     elif a.cmd == "down":
         down_all() if a.all else down()
     else:

@@ -14,7 +14,10 @@ VSFTPD = "/etc/vsftpd.conf"
 RULES = "/etc/nftables.d/pbxguard.nft"
 CERT = "/etc/asterisk/keys/web.crt"
 KEY = "/etc/asterisk/keys/web.key"
-WATCHED = (HTTP, DROPIN, VSFTPD, RULES, "/etc/nftables.conf", "/etc/asterisk/pjsip.conf")
+REDIRECT_UNIT = "/etc/systemd/system/pbxguard-web-redirect.service"
+REDIRECT_SCRIPT = "/usr/local/lib/pbxguard/web-redirect.py"
+WATCHED = (HTTP, DROPIN, VSFTPD, RULES, "/etc/nftables.conf", "/etc/asterisk/pjsip.conf",
+           REDIRECT_UNIT, REDIRECT_SCRIPT)
 
 
 def run(cmd, ns=None, timeout=20):
@@ -155,6 +158,75 @@ def test_web_plain_http(lab, cert):
     assert not r.failed and tls(lab, "tls1_2") == "TLSv1.2"
 
 
+def head(url, ns=None):
+    """(exit code, status line, Location) of a real HEAD request with curl."""
+    p = run(["curl", "-sI", "-m", "5", url], ns)
+    lines = p.stdout.splitlines()
+    loc = [ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("location:")]
+    return p.returncode, (lines[0].strip() if lines else ""), (loc[0] if loc else None)
+
+
+def test_web_redirect_http(lab, cert):
+    r = lab.playbook([web()])
+    assert not r.failed, r.raw
+    assert head("http://%s/some/path" % lab.ip)[0] == 7  # nothing on port 80 yet
+    before = shas(lab)
+    r = lab.playbook([web(redirect_http=True)], check=True, diff=True)
+    assert not r.failed and r.changed == 1, r.raw
+    assert "--https-port 8088" in r.raw and "ThreadingHTTPServer" in r.raw
+    assert shas(lab) == before and head("http://%s/" % lab.ip)[0] == 7  # check mode did nothing
+
+    r = lab.playbook([web(redirect_http=True)])
+    assert not r.failed and r.changed == 1, r.raw
+    assert r.last["summary"].endswith("port 80 redirects to https (301)")
+    rc, status, loc = head("http://%s/some/path" % lab.ip)
+    assert rc == 0 and " 301 " in status + " ", status
+    assert loc == "https://%s:8088/some/path" % lab.ip
+    # from the outside client too, query kept; following it lands on Asterisk's TLS server
+    rc, status, loc = head("http://%s/a/b?x=1&y=2" % lab.ip, lab.outside_ns)
+    assert " 301 " in status + " " and loc == "https://%s:8088/a/b?x=1&y=2" % lab.ip
+    p = run(["curl", "-sk", "-L", "-m", "10", "-D", "-", "-o", "/dev/null", "-w", "%{url_effective} %{num_redirects}",
+             "http://%s/httpstatus" % lab.ip])
+    assert p.stdout.endswith("https://%s:8088/httpstatus 1" % lab.ip), p.stdout
+    assert "Server: Asterisk" in p.stdout, p.stdout  # the second response came from Asterisk over TLS
+    assert lab.sh("stat -c '%%a %%U %%G' %s %s" % (REDIRECT_SCRIPT, REDIRECT_UNIT)).split() == \
+        ["644", "root", "root"] * 2
+    assert lab.sh("systemctl is-enabled pbxguard-web-redirect").strip() == "enabled"
+    user = lab.sh("ps -o user= -p $(systemctl show -P MainPID pbxguard-web-redirect)").strip()
+    assert user and user != "root", user  # DynamicUser with only CAP_NET_BIND_SERVICE
+    r = lab.playbook([web(redirect_http=True)])
+    assert not r.failed and r.changed == 0, r.raw
+
+    # a stopped redirector is a change (check mode only reports it)
+    lab.sh("systemctl stop pbxguard-web-redirect")
+    r = lab.playbook([web(redirect_http=True)], check=True)
+    assert not r.failed and r.changed == 1 and head("http://%s/" % lab.ip)[0] == 7
+    r = lab.playbook([web(redirect_http=True)])
+    assert not r.failed and r.changed == 1 and " 301 " in head("http://%s/" % lab.ip)[1] + " "
+
+    # web_access "web" covers port 80 too
+    r = lab.playbook([access(mode="permitted", permitted=["%s/32" % lab.controller_ip])])
+    assert not r.failed and r.last["ports"] == [80, 8088], r.raw
+    assert head("http://%s/x" % lab.ip)[2] == "https://%s:8088/x" % lab.ip
+    assert head("http://%s/x" % lab.ip, lab.outside_ns)[0] == 28  # dropped: timeout
+    r = lab.playbook([access(mode="unrestricted")])
+    assert not r.failed
+
+    # another https port: the unit is rewritten and restarted
+    r = lab.playbook([web(port=8443, redirect_http=True)])
+    assert not r.failed, r.raw
+    assert head("http://%s/p" % lab.ip)[2] == "https://%s:8443/p" % lab.ip
+
+    # off: unit and script removed, nothing on port 80
+    r = lab.playbook([web(redirect_http=False)], diff=True)
+    assert not r.failed and r.changed == 1, r.raw
+    assert lab.read(REDIRECT_UNIT) is None and lab.read(REDIRECT_SCRIPT) is None
+    assert head("http://%s/" % lab.ip)[0] == 7
+    assert lab.sh("systemctl is-active pbxguard-web-redirect", check=False).strip() == "inactive"
+    r = lab.playbook([web(redirect_http=False)])
+    assert not r.failed and r.changed == 0
+
+
 @pytest.fixture
 def sip_transport_in_include(lab):
     """A hand-written PJSIP TCP transport on 5060 in an included file."""
@@ -175,6 +247,8 @@ BAD_WEB = [
     ("wrong_key", dict(key_file="/etc/asterisk/keys/other.key"), "does not match"),
     ("no_cert", dict(cert_file=None), "cert_file: required"),
     ("logout_zero", dict(auto_logout=0), "auto_logout"),
+    ("redirect_plain", dict(protocol="http", redirect_http=True), "redirect_http: needs"),
+    ("redirect_on_80", dict(port=80, redirect_http=True), "port clash on 80/tcp"),
 ]
 
 
@@ -199,12 +273,20 @@ def test_access_permitted(lab, cert):
     assert r.changed == 0
 
 
-def test_access_survives_nftables_restart(lab, cert):
-    lab.sh("systemctl restart nftables")  # flush ruleset + load /etc/nftables.conf, as a boot does
+def test_access_survives_reboot(lab, cert):
+    """The permitted rules of test_access_permitted hold after a reboot of the
+    host (labctl reboot: systemd stops and boots again over the same disk)."""
+    pid1 = lab.pid1
+    lab.reboot()
+    assert lab.pid1 != pid1 and lab.sh("systemctl is-system-running --wait", check=False).strip() in (
+        "running", "degraded")
     assert "table inet pbxguard" in lab.sh("nft list tables")
     assert lab.sh("systemctl is-enabled nftables").strip() == "enabled"
-    assert tls(lab, "tls1_2", lab.outside_ns) is None
-    assert tls(lab, "tls1_2") == "TLSv1.2"
+    assert tls(lab, "tls1_2") == "TLSv1.2"  # Asterisk's https came back, reachable from the permitted side
+    assert tls(lab, "tls1_2", lab.outside_ns) is None  # and still dropped for the outside client
+    assert banner(lab, 22, lab.outside_ns).startswith("SSH-")  # only the covered port is filtered
+    r = lab.playbook([access(mode="permitted", permitted=["%s/32" % lab.controller_ip])])
+    assert not r.failed and r.changed == 0, r.raw
 
 
 def test_access_local(lab, cert):

@@ -1,0 +1,291 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The port-80 listener of the web module: a small python3 ``http.server``
+redirector run by systemd (``pbxguard-web-redirect.service``) that answers
+every request with ``301 Moved Permanently`` to ``https://HOST:PORT/PATH``
+(the path and query kept). Asterisk's own ``redirect`` option of http.conf
+cannot do this: it is an exact-URI 302 on the plain listener.
+
+render/parse are pure; ``probe`` talks HTTP to the running listener."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+import socket
+import time
+
+UNIT = "pbxguard-web-redirect.service"
+UNIT_FILE = "/etc/systemd/system/" + UNIT
+SCRIPT_DIR = "/usr/local/lib/pbxguard"
+SCRIPT_FILE = SCRIPT_DIR + "/web-redirect.py"
+PORT = 80
+HEADER = "# managed by pbxguard.asterisk (web): changes made here are overwritten\n"
+
+# The redirector itself (runs on the managed host, python3 standard library only).
+SCRIPT = HEADER + r'''"""Answers every HTTP request with 301 to https://HOST:HTTPS_PORT/PATH.
+
+HOST is the request's Host header without its port when it is a plain host
+name or address, else the address the client connected to."""
+import argparse
+import re
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?\Z")
+
+
+class Redirect(BaseHTTPRequestHandler):
+    https_port = 443
+    server_version = "pbxguard-redirect"
+    sys_version = ""
+    timeout = 10
+    protocol_version = "HTTP/1.0"
+
+    def _host(self):
+        m = HOST_RE.match((self.headers.get("Host") or "").strip())
+        if m:
+            return m.group(1)
+        addr = self.connection.getsockname()[0]
+        if addr.startswith("::ffff:") and "." in addr:
+            addr = addr[7:]
+        return "[%s]" % addr if ":" in addr else addr
+
+    def _redirect(self):
+        path = self.path
+        if not path.startswith("/"):
+            # absolute-form request target: keep only path and query
+            u = urlsplit(path)
+            path = (u.path or "/") + ("?" + u.query if u.query else "")
+            if not path.startswith("/"):
+                path = "/" + path
+        self.send_response(301)
+        self.send_header("Location", "https://%s:%d%s" % (self._host(), self.https_port, path))
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _redirect
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--https-port", type=int, required=True)
+    a = ap.parse_args()
+    Redirect.https_port = a.https_port
+    server_class = ThreadingHTTPServer
+    if ":" in a.bind:
+        server_class = type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+    server_class.daemon_threads = True
+    server_class((a.bind, a.port), Redirect).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def python_path():
+    return "/usr/bin/python3"
+
+
+def render_unit(bind_address, https_port, python=None):
+    """Pure: the systemd unit text."""
+    return (HEADER +
+            "[Unit]\n"
+            "Description=pbxguard: permanent redirect from http port %d to Asterisk's https port %d\n"
+            "After=network.target\n"
+            "\n"
+            "[Service]\n"
+            "ExecStart=%s %s --bind %s --port %d --https-port %d\n"
+            "DynamicUser=yes\n"
+            "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+            "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
+            "NoNewPrivileges=yes\n"
+            "ProtectSystem=strict\n"
+            "ProtectHome=yes\n"
+            "PrivateTmp=yes\n"
+            "Restart=on-failure\n"
+            "\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n"
+            % (PORT, https_port, python or python_path(), SCRIPT_FILE, bind_address, PORT, https_port)).encode()
+
+
+def parse_unit(text):
+    """Pure: (bind address, port, https port) of a unit written by render_unit,
+    or None when the text has no such ExecStart."""
+    m = re.search(r"(?m)^ExecStart=\S+ \S+ --bind (\S+) --port ([0-9]+) --https-port ([0-9]+)\s*$", text or "")
+    if not m:
+        return None
+    return m.group(1), int(m.group(2)), int(m.group(3))
+
+
+def _connect_host(address):
+    return "127.0.0.1" if address in ("0.0.0.0", "") else ("::1" if address == "::" else address)
+
+
+def probe(bind_address, path="/pbxguard-probe?x=1", tries=10):
+    """HEAD request to the running redirector on the host. Returns
+    (status, Location) or (None, reason) when nothing answered."""
+    host = _connect_host(bind_address)
+    hosthdr = "[%s]" % host if ":" in host else host
+    last = ""
+    for attempt in range(tries):
+        try:
+            s = socket.create_connection((host, PORT), timeout=3)
+        except (OSError, socket.error) as e:
+            last = str(e)
+            time.sleep(0.3)
+            continue
+        try:
+            s.sendall(("HEAD %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, hosthdr)).encode())
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 8192:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except (OSError, socket.error) as e:
+            last = str(e)
+            time.sleep(0.3)
+            continue
+        finally:
+            s.close()
+        lines = data.decode("iso-8859-1").split("\r\n")
+        words = lines[0].split()
+        status = int(words[1]) if len(words) > 1 and words[1].isdigit() else None
+        location = None
+        for line in lines[1:]:
+            k, _sep, v = line.partition(":")
+            if k.strip().lower() == "location":
+                location = v.strip()
+        return status, location
+    return None, last
+
+
+def expected_location(bind_address, https_port, path="/pbxguard-probe?x=1"):
+    host = _connect_host(bind_address)
+    return "https://%s:%d%s" % ("[%s]" % host if ":" in host else host, https_port, path)
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def exists():
+    return os.path.exists(UNIT_FILE) or os.path.exists(SCRIPT_FILE)
+
+
+class RedirectError(Exception):
+    pass
+
+
+def desired(w):
+    """Pure: {path: bytes or None (absent)} for the wanted state."""
+    if w.get("redirect_http"):
+        return {SCRIPT_FILE: SCRIPT.encode(), UNIT_FILE: render_unit(w["bind_address"], w["port"])}
+    return {SCRIPT_FILE: None, UNIT_FILE: None}
+
+
+def unit_state(module):
+    _rc, enabled, _e = module.run_command(["systemctl", "is-enabled", UNIT])
+    _rc, active, _e = module.run_command(["systemctl", "is-active", UNIT])
+    return enabled.strip(), active.strip()
+
+
+def live_problem(w):
+    """None when the running redirector answers 301 to the right place, else why not."""
+    status, location = probe(w["bind_address"])
+    want = expected_location(w["bind_address"], w["port"])
+    if status is None:
+        return "nothing answers HTTP on port %d (%s)" % (PORT, location)
+    if status != 301 or location != want:
+        return "port %d answers %s with Location %s, wanted 301 to %s" % (PORT, status, location, want)
+    return None
+
+
+def assess(module, w):
+    """Read-only: what a run would change. Returns a dict with file_changes
+    [(path, old, new)], units (bool), drift (str or None), old_state."""
+    want = desired(w)
+    changes = []
+    for path in (SCRIPT_FILE, UNIT_FILE):
+        old = read(path)
+        if old != want[path]:
+            changes.append((path, old, want[path]))
+    enabled, active = unit_state(module)
+    drift = None
+    if w.get("redirect_http"):
+        units = enabled != "enabled" or active != "active"
+        if not changes and not units:
+            drift = live_problem(w)
+    else:
+        units = enabled in ("enabled", "enabled-runtime") or active in ("active", "activating", "reloading")
+    return {"file_changes": changes, "units": units, "drift": drift, "old_state": (enabled, active),
+            "changed": bool(changes or units or drift)}
+
+
+def _systemctl(module, *args):
+    rc, out, err = module.run_command(["systemctl"] + list(args))
+    return rc, (out + err).strip()
+
+
+def _put(module, write, path, data):
+    if data is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d, 0o755)
+    write(path, data)
+
+
+def apply(module, w, plan, write):
+    """Make it so (not in check mode). ``write(path, data)`` writes a root 0644
+    file atomically. Restores the previous files and unit state on failure."""
+    if not w.get("redirect_http"):
+        # stop and disable while the unit file still exists, then remove it
+        if plan["units"]:
+            rc, out = _systemctl(module, "disable", "--now", UNIT)
+            if rc != 0:
+                raise RedirectError("redirect_http: systemctl disable --now %s failed: %s" % (UNIT, out))
+        for path, _old, new in plan["file_changes"]:
+            _put(module, write, path, new)
+        if plan["file_changes"]:
+            _systemctl(module, "daemon-reload")
+        return
+    for path, _old, new in plan["file_changes"]:
+        _put(module, write, path, new)
+    if plan["file_changes"]:
+        _systemctl(module, "daemon-reload")
+    rc, out = _systemctl(module, "enable", UNIT)
+    if rc == 0:
+        rc, out = _systemctl(module, "restart" if (plan["file_changes"] or plan["drift"]) else "start", UNIT)
+    problem = ("systemctl: %s" % out) if rc != 0 else live_problem(w)
+    if problem is None:
+        return
+    # put the previous state back
+    for path, old, _new in plan["file_changes"]:
+        _put(module, write, path, old)
+    _systemctl(module, "daemon-reload")
+    enabled, active = plan["old_state"]
+    if read(UNIT_FILE) is None or enabled != "enabled":
+        _systemctl(module, "disable", "--now", UNIT)
+    elif active == "active":
+        _systemctl(module, "restart", UNIT)
+    raise RedirectError("redirect_http: the port %d redirector did not work (%s); the previous state was "
+                        "restored (journalctl -u %s)" % (PORT, problem, UNIT))
