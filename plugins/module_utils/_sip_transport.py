@@ -385,6 +385,27 @@ def verify(module, w, tls_check=True):
 
 
 # -------------------------------------------------------------------- restart
+_RELEVANT = re.compile(r"transport|res_pjsip|chan_iax2|pjsip_transport_pbxguard|cert|priv_key|ssl|tls", re.I)
+
+
+def said_since(log_path, offset, limit=8):
+    """Asterisk's ERROR/WARNING lines about transports, IAX or TLS logged
+    since ``offset`` (a restart logs hundreds of unrelated lines)."""
+    if offset is None:
+        return []
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read(4 * 1024 * 1024).decode("utf-8", "replace")
+    except (IOError, OSError):
+        return []
+    out = []
+    for ln in text.splitlines():
+        if ("ERROR[" in ln or "WARNING[" in ln) and _RELEVANT.search(ln.split("]", 2)[-1]) and ln.strip() not in out:
+            out.append(ln.strip())
+    return out[:limit]
+
+
 def restart(module, timeout=90):
     """systemctl restart asterisk, then wait until Asterisk is fully booted
     and res_pjsip's CLI exists. Returns seconds taken."""

@@ -219,7 +219,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sip_transport as st
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
+    AsteriskCliError, ASTERISK_LOG, log_offset,
 )
 
 
@@ -285,7 +285,7 @@ def main():
                     info, took = st.apply(module, paths, old, new, w,
                                           lambda path, data: files.write_atomic(module, path, data),
                                           lambda: log_offset(ASTERISK_LOG),
-                                          lambda off: log_since(ASTERISK_LOG, off))
+                                          lambda off: st.said_since(ASTERISK_LOG, off))
                     result.update(info)
                     result.update(restarted=True, restart_seconds=took)
             else:

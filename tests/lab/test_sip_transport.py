@@ -314,6 +314,7 @@ def test_not_taken_restores_previous_files(lab):
         assert r.failed, r.raw[-2000:]
         msg = r.last["msg"]
         assert "previous files were restored" in msg and "5080" in msg, msg
+        assert "Transport 'pbxguard-tcp' could not be started: Address already in use" in msg, msg
         assert shas(lab) == before
         assert sip_options(lab, 5060, "tcp") and tls(lab, "tls1_2") == "TLSv1.2"
     finally:

@@ -280,3 +280,22 @@ def test_check_files(tmp_path):
     os.chmod(str(bad), 0o644)
     problems = st.check_files(dict(t, key_file=k2, ca_file=str(bad)), user="root")
     assert any("ca_file" in p and "no usable PEM" in p for p in problems)
+
+
+LOG = """[Nov 29 06:41:20] NOTICE[1827] res_config_ldap.c: No directory user found, anonymous binding as default.
+[Nov 29 06:41:20] ERROR[1827] res_pjsip/config_transport.c: Transport 'pbxguard-tcp' could not be started: Address already in use
+[Nov 29 06:41:20] ERROR[1827] res_sorcery_config.c: Could not create an object of type 'transport' with id 'pbxguard-tcp'
+[Nov 29 06:41:21] ERROR[1827] loader.c: cel_custom declined to load.
+[Nov 29 06:41:22] WARNING[1916] app_voicemail_odbc.c:  Failed to obtain database object for 'asterisk'!
+"""
+
+
+def test_said_since_keeps_only_transport_lines(tmp_path):
+    log = tmp_path / "messages.log"
+    log.write_text("[old] ERROR[1] res_pjsip/config_transport.c: old line\n")
+    offset = os.path.getsize(str(log))
+    with open(str(log), "a") as f:
+        f.write(LOG)
+    said = st.said_since(str(log), offset)
+    assert len(said) == 2 and "could not be started: Address already in use" in said[0]
+    assert st.said_since(str(log), None) == [] and st.said_since(str(tmp_path / "none"), 0) == []
