@@ -123,8 +123,21 @@ def secret(lab, cert):
     return s
 
 
+def reset_to_debian(lab):
+    """Back to the image's state (no managed transports, no include, IAX on
+    4569) whatever ran before (molecule's converge applies the module first)."""
+    lab.sh("rm -f %s && sed -i '/pjsip_transport_pbxguard.conf/d; /managed by pbxguard.asterisk: sip transports/d' %s"
+           " && sed -i '/^bindport *= *[0-9]*$/d' %s && systemctl restart asterisk" % (MANAGED, PJSIP, IAXCONF))
+    for dummy in range(60):
+        if "No objects found" in lab.sh("asterisk -rx 'pjsip show transports' 2>&1", check=False):
+            return
+        time.sleep(0.5)
+    raise AssertionError("Asterisk did not come back after the reset")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def converged(lab, cert, secret):
+    reset_to_debian(lab)
     r = lab.playbook([task()], diff=True)
     assert not r.failed, r.raw[-3000:]
     return r
@@ -136,6 +149,7 @@ def test_first_apply_restarted_and_said_why(converged):
     assert last["changed"] and last["restarted"] is True and last["restart_needed"] is True
     assert "transport pbxguard-udp added" in last["restart_reason"]
     assert "pjsip.conf now includes pjsip_transport_pbxguard.conf" in last["restart_reason"]
+    assert "transport pbxguard-tls added" in last["restart_reason"]
     assert last["live_transports"] == {"pbxguard-udp": "udp 0.0.0.0:5060", "pbxguard-tcp": "tcp 0.0.0.0:5060",
                                        "pbxguard-tls": "tls 0.0.0.0:5061"}
     assert last["summary"] == "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS 5061 (TLS 1.2 only); IAX 4569"
