@@ -171,8 +171,8 @@ def plan_iax(data, port, path="iax.conf"):
                 "iax_port: %s:%d sets bindaddr=%s in [general]; chan_iax2 binds it before a bindport "
                 "that follows, so iax_port cannot be managed safely. Remove the bindaddr line (IAX "
                 "then listens on every address) or set iax_port: null" % (path, ln.number, ln.value))
-    if iax_port_of(data, path) == port and (g is None or g.get("bindport") is None
-                                              or len(g.option_lines("bindport")) == 1):
+    single = g is None or len(g.option_lines("bindport")) <= 1
+    if iax_port_of(data, path) == port and single:
         return data
     if g is None:
         g = cfg.add_section("general")

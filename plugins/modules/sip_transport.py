@@ -180,7 +180,7 @@ restart_seconds:
   returned: when restarted
   type: float
 drift:
-  description: How the running Asterisk differed from unchanged files (then RV(changed) is true).
+  description: How the running Asterisk differed from unchanged files (then C(changed) is true).
   returned: when the running Asterisk differed from the files
   type: list
   elements: str

@@ -104,8 +104,8 @@ def test_render_read_back_by_portplan():
     b = pp.pjsip_bindings(st.render(w), "/etc/asterisk/" + st.MANAGED_NAME)
     assert sorted((x.proto, x.port) for x in b) == [("tcp", 5060), ("tcp", 5061), ("udp", 5060)]
     # the names the port plan reads back are the ones the task claims
-    assert set((x.service, x.name) for x in b) == set((x.service, x.name) for x in st.wanted_bindings(w)
-                                                     if x.service == pp.PJSIP)
+    claimed = set((x.service, x.name) for x in st.wanted_bindings(w) if x.service == pp.PJSIP)
+    assert set((x.service, x.name) for x in b) == claimed
 
 
 # ------------------------------------------------------------- include / iax
