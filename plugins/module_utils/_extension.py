@@ -188,7 +188,7 @@ def hand_written_objects(conf_path, data, managed_name):
     return found
 
 
-def ensure_include(data, managed_name):
+def ensure_include(data, managed_name, label="extensions"):
     """pjsip.conf / iax.conf with a ``#tryinclude`` of the managed file."""
     cfg = ConfigFile.from_bytes(data or b"")
     for inc in cfg.includes():
@@ -197,7 +197,7 @@ def ensure_include(data, managed_name):
     text = cfg.serialize()
     if text and not text.endswith("\n"):
         text += "\n"
-    text += "\n; %s: extensions\n#tryinclude \"%s\"\n" % (MARKER, managed_name)
+    text += "\n; %s: %s\n#tryinclude \"%s\"\n" % (MARKER, label, managed_name)
     return text.encode("utf-8", "surrogateescape")
 
 

@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sip_transport
+short_description: SIP transports (UDP, TCP, TLS) and the IAX port of an Asterisk PBX, restarted only when changed
+version_added: 0.1.0
+description:
+  - Manages the PJSIP transports C(pbxguard-udp), C(pbxguard-tcp) and C(pbxguard-tls) in a file the module
+    owns, C(pjsip_transport_pbxguard.conf) next to C(pjsip.conf), pulled in by a C(#tryinclude) line the
+    module adds to C(pjsip.conf). A disabled transport is absent from that file. Transports written by hand
+    in C(pjsip.conf) are left alone; if one uses a port wanted here, the port plan check fails.
+  - Manages the IAX port (C(bindport) in C([general]) of C(iax.conf)). An absent C(bindport) already means
+    4569, so the file is only touched when the port must differ.
+  - Before anything is written, every option is validated (ports, address, paths without C(;), C([), C(,)
+    or line breaks), the TLS files are checked on the host (certificate and key exist, readable by user or
+    group C(asterisk), key not world-readable, key belongs to the certificate; the CA file exists, is
+    readable and holds a PEM certificate; in check mode a file that does not exist yet is only a warning,
+    since an earlier task of the play may create it), and the port plan of the whole host is checked (Asterisk HTTP,
+    PJSIP transports, IAX, AMI, sshd, vsftpd, tftpd, read from their live config files). A clash or the
+    reserved port 8090 fails the task listing every clash, and nothing changes.
+  - PJSIP does not apply transport changes on reload, and C(iax2 reload) does not move the IAX socket, so a
+    change is applied by restarting Asterisk (C(systemctl restart asterisk)). This drops calls in progress.
+    The restart happens only when a file really changed, or when the running Asterisk differs from
+    unchanged files (RV(drift)); RV(restarted) and RV(restart_reason) say so.
+  - After the restart the live state is read back. C(pjsip show transports) must list each wanted transport
+    with its protocol and bind, and no disabled one. C(ss -lnup)/C(ss -lntp) on the host must show
+    C(asterisk) listening on each SIP port and the IAX port. For TLS, real handshakes on the host must get
+    the configured certificate, and one handshake per TLS version must be accepted or refused as the
+    O(tls.security_level) says. If any check fails, the previous files are restored, Asterisk is restarted
+    again and the task fails quoting Asterisk's log.
+author:
+  - pbxguard.asterisk contributors (@pbxguard)
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run changes (RV(restart_needed)); writes nothing, restarts nothing.
+  diff_mode:
+    support: full
+    description: Before/after text of every file that changes (no secrets are involved).
+  safe_file_operations:
+    support: full
+    description: Temp file in the same directory, then C(atomic_move); restored when Asterisk does not take it.
+  idempotent:
+    support: full
+    description: A second run with the same input reports no change and does not restart Asterisk.
+options:
+  bind_address:
+    description: Address every SIP transport binds to (C(bind=ADDRESS:PORT)); V(0.0.0.0) is every IPv4 address.
+    type: str
+    default: 0.0.0.0
+  udp:
+    description: SIP over UDP (transport C(pbxguard-udp)).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Whether the transport exists.
+        type: bool
+        default: true
+      port:
+        description: UDP port.
+        type: int
+        default: 5060
+  tcp:
+    description: SIP over TCP (transport C(pbxguard-tcp)).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Whether the transport exists.
+        type: bool
+        default: true
+      port:
+        description: TCP port. Must differ from O(tls.port) when both are enabled.
+        type: int
+        default: 5060
+  tls:
+    description: SIP over TLS (transport C(pbxguard-tls)).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Whether the transport exists.
+        type: bool
+        default: false
+      port:
+        description: TCP port.
+        type: int
+        default: 5061
+      cert_file:
+        description: PEM certificate on the host (C(cert_file)). Required when enabled.
+        type: path
+      key_file:
+        description: PEM private key on the host (C(priv_key_file)), mode 0640 group C(asterisk). Required when enabled.
+        type: path
+      ca_file:
+        description: PEM CA list on the host (C(ca_list_file)), for verifying peers.
+        type: path
+      security_level:
+        description:
+          - TLS versions served, proven by handshakes after every change.
+          - V(high) writes C(method=tlsv1_2) and means exactly TLS 1.2 (1.1 and 1.3 refused).
+          - V(modern) writes C(method=sslv23) and means TLS 1.2 + 1.3.
+          - V(low) is meant to be TLS 1.0 to 1.2 but pjsip cannot express it. Its C(method=tlsv1) (and an
+            unset or V(default) method) serves TLS 1.0 only, and C(method=sslv23) serves what OpenSSL allows
+            (measured with Asterisk 22.10 and OpenSSL 3.6 as TLS 1.2 + 1.3; pjsip's C(cipher) option cannot
+            lower OpenSSL's security level). V(low) therefore writes C(method=sslv23), like V(modern), and
+            the result carries a warning.
+        type: str
+        choices: [high, modern, low]
+        default: high
+  iax_port:
+    description: UDP port of IAX (C(bindport) in C([general]) of C(iax.conf)). V(null) leaves it alone.
+    type: int
+    default: 4569
+  pjsip_config:
+    description: Path of C(pjsip.conf). The managed file is written next to it.
+    type: path
+    default: /etc/asterisk/pjsip.conf
+  iax_config:
+    description: Path of C(iax.conf).
+    type: path
+    default: /etc/asterisk/iax.conf
+notes:
+  - A C(bindaddr) in C([general]) of C(iax.conf) is bound before a C(bindport) that follows it (and may carry
+    its own port), so with one present the module refuses to manage O(iax_port); remove it or set
+    O(iax_port=null).
+  - Restarting Asterisk drops active calls; schedule changes accordingly.
+"""
+
+EXAMPLES = r"""
+- name: UDP and TCP on 5060, TLS on 5061 (TLS 1.2 only), IAX on 4569
+  pbxguard.asterisk.sip_transport:
+    bind_address: 0.0.0.0
+    udp: {enabled: true, port: 5060}
+    tcp: {enabled: true, port: 5060}
+    tls:
+      enabled: true
+      port: 5061
+      cert_file: /etc/asterisk/keys/sip.crt
+      key_file: /etc/asterisk/keys/sip.key
+      security_level: high
+    iax_port: 4569
+
+- name: TLS only (TLS 1.2 + 1.3), no plain SIP
+  pbxguard.asterisk.sip_transport:
+    udp: {enabled: false}
+    tcp: {enabled: false}
+    tls:
+      enabled: true
+      cert_file: /etc/asterisk/keys/sip.crt
+      key_file: /etc/asterisk/keys/sip.key
+      security_level: modern
+"""
+
+RETURN = r"""
+restarted:
+  description: Whether Asterisk was restarted by this run.
+  returned: always
+  type: bool
+restart_needed:
+  description: Whether a restart is (or, in check mode, would be) needed to apply the change.
+  returned: always
+  type: bool
+restart_reason:
+  description: Why Asterisk was (or would be) restarted.
+  returned: when RV(restart_needed) is true
+  type: list
+  elements: str
+  sample: ["transport pbxguard-tls added", "IAX port 4569 -> 4570"]
+restart_seconds:
+  description: Seconds from C(systemctl restart asterisk) until Asterisk was fully booted with its PJSIP CLI.
+  returned: when restarted
+  type: float
+drift:
+  description: How the running Asterisk differed from unchanged files (then C(changed) is true).
+  returned: when the running Asterisk differed from the files
+  type: list
+  elements: str
+live_transports:
+  description: Transports as C(pjsip show transports) lists them after the run (name -> protocol and bind).
+  returned: when Asterisk was asked
+  type: dict
+  sample: {"pbxguard-udp": "udp 0.0.0.0:5060"}
+tls_version:
+  description: TLS version of the verifying handshake.
+  returned: when TLS is enabled and the live state was proven
+  type: str
+  sample: TLSv1.2
+tls_versions:
+  description: What a handshake offering exactly one TLS version got from the running transport.
+  returned: when TLS is enabled and the live state was proven
+  type: dict
+  sample: {"TLSv1": refused, "TLSv1_1": refused, "TLSv1_2": accepted, "TLSv1_3": refused}
+port_plan:
+  description: Every listener of the host after the change.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: One line saying what now holds.
+  returned: always
+  type: str
+  sample: "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS 5061 (TLS 1.2 only); IAX 4569"
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sip_transport as st
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
+    AsteriskCliError, ASTERISK_LOG, log_offset,
+)
+
+
+def _transport_spec(enabled, port, tls=False):
+    spec = dict(enabled=dict(type="bool", default=enabled), port=dict(type="int", default=port))
+    if tls:
+        spec.update(cert_file=dict(type="path"), key_file=dict(type="path", no_log=False),
+                    ca_file=dict(type="path"),
+                    security_level=dict(type="str", choices=["high", "modern", "low"], default="high"))
+    return spec
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bind_address=dict(type="str", default="0.0.0.0"),
+            udp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
+            tcp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
+            tls=dict(type="dict", default={}, options=_transport_spec(False, 5061, tls=True)),
+            iax_port=dict(type="int", default=4569),
+            pjsip_config=dict(type="path", default="/etc/asterisk/pjsip.conf"),
+            iax_config=dict(type="path", default="/etc/asterisk/iax.conf"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        w = st.validate(p)
+    except PolicyError as e:
+        module.fail_json(msg=str(e))
+    paths = {"managed": os.path.join(os.path.dirname(p["pjsip_config"]), st.MANAGED_NAME),
+             "pjsip_conf": p["pjsip_config"], "iax_conf": p["iax_config"]}
+    result = dict(changed=False, restarted=False, restart_needed=False)
+    if w["tls"]["enabled"] and w["tls"]["security_level"] == "low":
+        module.warn(st.LOW_WARNING)
+    with files.HostLock():
+        if w["tls"]["enabled"]:
+            problems = st.check_files(w["tls"])
+            if problems and module.check_mode and all("does not exist on the host" in x for x in problems):
+                # an earlier task of the same play (skipped in check mode) may create them
+                module.warn("check mode: %s; a real run fails unless an earlier task creates them"
+                            % "; ".join(problems))
+            elif problems:
+                module.fail_json(msg="\n".join(problems))
+        current = portplan.collect_live(module, asterisk_dir=os.path.dirname(p["pjsip_config"]))
+        try:
+            plan = portplan.check(current, st.managed_owners(w, current), st.wanted_bindings(w))
+        except PolicyError as e:
+            module.fail_json(msg=str(e))
+        result["port_plan"] = [b.as_dict() for b in plan]
+        old = dict((k, files.read_bytes(v)) for k, v in paths.items())
+        try:
+            new = {"managed": st.render(w), "pjsip_conf": st.ensure_include(old["pjsip_conf"]),
+                   "iax_conf": st.plan_iax(old["iax_conf"], w["iax_port"], paths["iax_conf"])}
+        except st.SipTransportError as e:
+            module.fail_json(msg=str(e))
+        content_changed = [k for k in ("managed", "pjsip_conf", "iax_conf") if new[k] != old[k]]
+        attrs_changed = old["managed"] is not None and files.attributes_differ(paths["managed"])
+        if module._diff and content_changed:
+            result["diff"] = [dict(before_header=paths[k], after_header=paths[k],
+                                   before=(old[k] or b"").decode("utf-8", "replace"),
+                                   after=new[k].decode("utf-8", "replace")) for k in content_changed]
+        try:
+            if content_changed:
+                result.update(changed=True, restart_needed=True, restart_reason=st.changes(old, new))
+                if not module.check_mode:
+                    info, took = st.apply(module, paths, old, new, w,
+                                          lambda path, data: files.write_atomic(module, path, data),
+                                          lambda: log_offset(ASTERISK_LOG),
+                                          lambda off: st.said_since(ASTERISK_LOG, off))
+                    result.update(info)
+                    result.update(restarted=True, restart_seconds=took)
+            else:
+                # The files are as wanted; is the running Asterisk too? (A
+                # change without restart, a file fixed behind its back.)
+                if attrs_changed:
+                    result["changed"] = True
+                    if not module.check_mode:
+                        files.fix_attributes(paths["managed"])
+                drift, info = st.verify(module, w)
+                result.update(info)
+                if drift:
+                    result.update(changed=True, drift=drift, restart_needed=True,
+                                  restart_reason=["the running Asterisk differs from the files: " + "; ".join(drift)])
+                    if not module.check_mode:
+                        took = st.restart(module)
+                        result.update(restarted=True, restart_seconds=took)
+                        problems, info = st.verify(module, w)
+                        result.update(info)
+                        if problems:
+                            module.fail_json(msg="the running Asterisk still differs from the files after a "
+                                                 "restart: %s" % "; ".join(problems), **result)
+        except (st.SipTransportError, AsteriskCliError) as e:
+            module.fail_json(msg=str(e), **result)
+        except (IOError, OSError) as e:
+            module.fail_json(msg="writing the transport files failed: %s" % e, **result)
+    result["summary"] = st.summary(w)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+
+import pytest
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sip_transport as st
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as pp
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
+
+CORPUS = sorted(glob.glob("/var/cache/pbxguard-lab/images/*/rootfs/etc/asterisk"))
+
+
+def params(**kw):
+    p = {"bind_address": "0.0.0.0", "udp": {}, "tcp": {}, "tls": {}, "iax_port": 4569}
+    p.update(kw)
+    return p
+
+
+TLS = {"enabled": True, "cert_file": "/etc/asterisk/keys/sip.crt", "key_file": "/etc/asterisk/keys/sip.key"}
+
+
+# ------------------------------------------------------------------ validate
+def test_defaults():
+    w = st.validate(params())
+    assert w["udp"] == {"enabled": True, "port": 5060}
+    assert w["tcp"] == {"enabled": True, "port": 5060}
+    assert w["tls"]["enabled"] is False and w["tls"]["port"] == 5061
+    assert w["iax_port"] == 4569
+
+
+@pytest.mark.parametrize("kw,words", [
+    ({"udp": {"port": 0}}, "udp.port: port 0 is out of range"),
+    ({"udp": {"port": 70000}}, "udp.port: port 70000 is out of range"),
+    ({"tcp": {"port": 8090}}, "tcp.port: port 8090 is reserved"),
+    ({"iax_port": "x"}, "iax_port: must be a port number"),
+    ({"bind_address": "0.0.0.0\n[evil]"}, "bind_address: is not an IP address"),
+    ({"bind_address": "0.0.0.0;x"}, "bind_address: is not an IP address"),
+    ({"bind_address": "[::]"}, "bind_address: is not an IP address"),
+    ({"tls": {"enabled": True}}, "tls.cert_file: required when tls.enabled is true"),
+    ({"tls": dict(TLS, security_level="ultra")}, "tls.security_level: unknown 'ultra'"),
+    ({"tls": dict(TLS, cert_file="/etc/a.crt\n[x]")}, "tls.cert_file: must not contain"),
+    ({"tls": dict(TLS, key_file="/etc/a;b")}, "tls.key_file: must not contain ';'"),
+    ({"tls": dict(TLS, ca_file="/etc/[ca]")}, "tls.ca_file: must not contain '['"),
+    ({"tls": dict(TLS, key_file="relative.key")}, "tls.key_file: must be an absolute path"),
+    ({"tls": dict(TLS, port=5060)}, "tls.port: 5060 is tcp.port too"),
+    ({"udp": {"enabled": False}, "tcp": {"enabled": False}}, "at least one SIP transport"),
+])
+def test_bad_input(kw, words):
+    with pytest.raises(PolicyError) as e:
+        st.validate(params(**kw))
+    assert words in str(e.value)
+
+
+def test_all_errors_at_once():
+    with pytest.raises(PolicyError) as e:
+        st.validate(params(udp={"port": 0}, tcp={"port": 8090}, bind_address="x"))
+    assert str(e.value).count("\n") == 2
+
+
+def test_tls_on_tcp_port_fine_when_tcp_off():
+    w = st.validate(params(tcp={"enabled": False}, tls=dict(TLS, port=5060)))
+    assert w["tls"]["port"] == 5060
+
+
+def test_iax_port_none_is_unmanaged():
+    assert st.validate(params(iax_port=None))["iax_port"] is None
+
+
+# -------------------------------------------------------------------- render
+def test_render_levels():
+    for level, method in (("high", "tlsv1_2"), ("modern", "sslv23"), ("low", "sslv23")):
+        data = st.render(st.validate(params(tls=dict(TLS, security_level=level))))
+        cfg = ConfigFile.from_bytes(data)
+        tls = cfg.first("pbxguard-tls", "transport")
+        assert tls.get("method") == method
+        assert tls.get("bind") == "0.0.0.0:5061"
+        assert tls.get("cert_file") == TLS["cert_file"] and tls.get("priv_key_file") == TLS["key_file"]
+        assert tls.get("ca_list_file") is None
+
+
+def test_render_round_trips_and_disabled_absent():
+    data = st.render(st.validate(params(udp={"enabled": False}, bind_address="2001:db8::1")))
+    cfg = ConfigFile.from_bytes(data)
+    assert cfg.to_bytes() == data
+    assert [s.name for s in cfg.sections] == ["pbxguard-tcp"]
+    assert cfg.sections[0].get("bind") == "[2001:db8::1]:5060"
+    assert data.startswith(b"; managed by pbxguard.asterisk")
+
+
+def test_render_ca():
+    data = st.render(st.validate(params(tls=dict(TLS, ca_file="/etc/ssl/ca.pem"))))
+    assert b"ca_list_file=/etc/ssl/ca.pem\n" in data
+
+
+def test_render_read_back_by_portplan():
+    w = st.validate(params(tls=TLS))
+    b = pp.pjsip_bindings(st.render(w), "/etc/asterisk/" + st.MANAGED_NAME)
+    assert sorted((x.proto, x.port) for x in b) == [("tcp", 5060), ("tcp", 5061), ("udp", 5060)]
+    # the names the port plan reads back are the ones the task claims
+    claimed = set((x.service, x.name) for x in st.wanted_bindings(w) if x.service == pp.PJSIP)
+    assert set((x.service, x.name) for x in b) == claimed
+
+
+# ------------------------------------------------------------- include / iax
+def test_ensure_include_once():
+    data = b"; pjsip\n[global]\ntype=global\n"
+    once = st.ensure_include(data)
+    assert once.startswith(data)
+    assert once.endswith(b'; managed by pbxguard.asterisk: sip transports\n#tryinclude "%s"\n'
+                         % st.MANAGED_NAME.encode())
+    assert st.ensure_include(once) == once
+    assert st.ensure_include(None).endswith(b'#tryinclude "pjsip_transport_pbxguard.conf"\n')
+
+
+IAX = b"[general]\n;bindport=4569           ; The default port\nbandwidth=low\n\n[guest]\ntype=user\n"
+
+
+def test_iax_default_port_not_written():
+    assert st.plan_iax(IAX, 4569) == IAX
+    assert st.plan_iax(IAX, None) == IAX
+
+
+def test_iax_port_change_and_back():
+    new = st.plan_iax(IAX, 4570)
+    assert new == IAX.replace(b"bandwidth=low\n", b"bandwidth=low\nbindport = 4570\n")
+    assert st.iax_port_of(new) == 4570
+    assert st.plan_iax(new, 4570) == new
+    back = st.plan_iax(new, 4569)
+    assert st.iax_port_of(back) == 4569 and b"bindport = 4569" in back
+
+
+def test_iax_no_general():
+    new = st.plan_iax(b"[guest]\ntype=user\n", 4570)
+    assert ConfigFile.from_bytes(new).sections[0].name == "general"
+    assert st.iax_port_of(new) == 4570
+
+
+def test_iax_bindaddr_refused():
+    with pytest.raises(st.SipTransportError) as e:
+        st.plan_iax(b"[general]\nbindaddr=1.2.3.4\n", 4570, "/etc/asterisk/iax.conf")
+    assert "/etc/asterisk/iax.conf:2 sets bindaddr=1.2.3.4" in str(e.value)
+
+
+@pytest.mark.skipif(not CORPUS, reason="no lab image corpus (make image)")
+def test_real_iax_conf_untouched_at_default():
+    data = open(os.path.join(CORPUS[0], "iax.conf"), "rb").read()
+    assert st.plan_iax(data, 4569) == data
+    assert st.iax_port_of(st.plan_iax(data, 4570)) == 4570
+
+
+# ------------------------------------------------------------------ changes
+def test_changes_reasons():
+    w1 = st.validate(params())
+    w2 = st.validate(params(udp={"port": 5070}, tcp={"enabled": False}, tls=TLS))
+    old = {"managed": st.render(w1), "pjsip_conf": b"x", "iax_conf": IAX}
+    new = {"managed": st.render(w2), "pjsip_conf": b"x", "iax_conf": st.plan_iax(IAX, 4570)}
+    r = st.changes(old, new)
+    assert "transport pbxguard-tcp removed" in r
+    assert "transport pbxguard-tls added" in r
+    assert "transport pbxguard-udp changed (bind 0.0.0.0:5060 -> 0.0.0.0:5070)" in r
+    assert "IAX port 4569 -> 4570" in r
+    first = st.changes({"managed": None, "pjsip_conf": b"", "iax_conf": IAX},
+                       {"managed": st.render(w1), "pjsip_conf": b"#tryinclude", "iax_conf": IAX})
+    assert first == ["transport pbxguard-tcp added", "transport pbxguard-udp added",
+                     "pjsip.conf now includes pjsip_transport_pbxguard.conf"]
+
+
+# ---------------------------------------------------------------- port plan
+def test_port_plan_clash_with_web_and_reserved():
+    w = st.validate(params(tls=dict(TLS, port=8088)))
+    current = pp.http_bindings(b"[general]\nenabled=yes\ntlsenable=yes\ntlsbindaddr=0.0.0.0:8088\n")
+    with pytest.raises(PolicyError) as e:
+        pp.check(current, st.managed_owners(w, current), st.wanted_bindings(w))
+    assert "port clash on 8088/tcp" in str(e.value) and "pbxguard-tls" in str(e.value)
+
+
+def test_port_plan_own_transports_replaced():
+    w_old = st.validate(params())
+    path = "/etc/asterisk/" + st.MANAGED_NAME
+    current = pp.pjsip_bindings(st.render(w_old), path) + pp.iax_bindings(IAX)
+    w = st.validate(params(udp={"port": 5070}, iax_port=4570))
+    plan = pp.check(current, st.managed_owners(w, current), st.wanted_bindings(w))
+    assert sorted((b.proto, b.port) for b in plan) == [("tcp", 5060), ("udp", 4570), ("udp", 5070)]
+
+
+def test_port_plan_hand_written_transport_clashes():
+    hand = pp.pjsip_bindings(b"[transport-udp]\ntype=transport\nprotocol=udp\nbind=0.0.0.0\n",
+                             "/etc/asterisk/pjsip.conf")
+    w = st.validate(params())
+    with pytest.raises(PolicyError) as e:
+        pp.check(hand, st.managed_owners(w, hand), st.wanted_bindings(w))
+    assert "transport-udp" in str(e.value) and "pbxguard-udp" in str(e.value)
+
+
+def test_port_plan_iax_on_sip_port():
+    w = st.validate(params(iax_port=5060))
+    with pytest.raises(PolicyError) as e:
+        pp.check([], st.managed_owners(w, []), st.wanted_bindings(w))
+    assert "port clash on 5060/udp" in str(e.value)
+
+
+# ------------------------------------------------------------------ parsers
+SHOW = """
+Transport:  <TransportId........>  <Type>  <cos>  <tos>  <BindAddress....................>
+==========================================================================================
+
+Transport:  pbxguard-tcp              tcp      0      0  0.0.0.0:5060
+Transport:  pbxguard-tls              tls      0      0  [2001:db8::1]:5061
+Transport:  pbxguard-udp              udp      0      0  0.0.0.0:5060
+
+Objects found: 3
+"""
+
+
+def test_parse_transports():
+    assert st.parse_transports(SHOW) == {"pbxguard-tcp": ("tcp", "0.0.0.0:5060"),
+                                         "pbxguard-tls": ("tls", "[2001:db8::1]:5061"),
+                                         "pbxguard-udp": ("udp", "0.0.0.0:5060")}
+    assert st.parse_transports("No objects found.\n") == {}
+
+
+SS = """State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess
+UNCONN 0      0            0.0.0.0:4569       0.0.0.0:*    users:(("asterisk",pid=74,fd=18))
+UNCONN 0      0                  *:69               *:*    users:(("in.tftpd",pid=78,fd=3),("systemd",pid=1,fd=57))
+UNCONN 0      0               [::]:51830         [::]:*    users:(("asterisk",pid=74,fd=11))
+"""
+
+
+def test_parse_ss():
+    assert st.parse_ss(SS) == {(4569, "asterisk"), (69, "in.tftpd"), (69, "systemd"), (51830, "asterisk")}
+
+
+def test_summary():
+    w = st.validate(params(tls=dict(TLS, security_level="modern"), udp={"enabled": False}))
+    assert st.summary(w) == "SIP on 0.0.0.0: UDP off, TCP 5060, TLS 5061 (TLS 1.2+1.3); IAX 4569"
+
+
+# ----------------------------------------------------------- certificate files
+def _cert(tmp_path, name):
+    import subprocess
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=t",
+                    "-keyout", str(tmp_path / (name + ".key")), "-out", str(tmp_path / (name + ".crt"))],
+                   check=True, capture_output=True)
+    os.chmod(str(tmp_path / (name + ".key")), 0o600)
+    return str(tmp_path / (name + ".crt")), str(tmp_path / (name + ".key"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ownership checks need root")
+def test_check_files(tmp_path):
+    import shutil
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl")
+    c, k = _cert(tmp_path, "a")
+    _c2, k2 = _cert(tmp_path, "b")
+    for f in (c, k, k2):
+        os.chown(f, 0, 0)
+        os.chmod(f, 0o644 if f.endswith(".crt") else 0o640)
+    t = {"cert_file": c, "key_file": k, "ca_file": None}
+    # "root" stands in for the asterisk account (user and group 0 exist everywhere)
+    assert st.check_files(t, user="root") == []
+    assert st.check_files(dict(t, ca_file=c), user="root") == []
+    os.chmod(k, 0o644)
+    assert any("world-readable" in p for p in st.check_files(t, user="root"))
+    os.chmod(k, 0o600)
+    os.chown(k, 65534, 65534)
+    assert any("tls.key_file" in p and "not readable" in p for p in st.check_files(t, user="root"))
+    assert any("tls.cert_file/key_file: the key does not match" in p
+               for p in st.check_files(dict(t, key_file=k2), user="root"))
+    problems = st.check_files(dict(t, key_file=k2, ca_file=str(tmp_path / "missing.pem")), user="root")
+    assert any("tls.ca_file" in p and "does not exist" in p for p in problems)
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a cert\n")
+    os.chmod(str(bad), 0o644)
+    problems = st.check_files(dict(t, key_file=k2, ca_file=str(bad)), user="root")
+    assert any("ca_file" in p and "no usable PEM" in p for p in problems)
+
+
+LOG = """[Nov 29 06:41:20] NOTICE[1827] res_config_ldap.c: No directory user found, anonymous binding as default.
+[Nov 29 06:41:20] ERROR[1827] res_pjsip/config_transport.c: Transport 'pbxguard-tcp' could not be started: Address already in use
+[Nov 29 06:41:20] ERROR[1827] res_sorcery_config.c: Could not create an object of type 'transport' with id 'pbxguard-tcp'
+[Nov 29 06:41:21] ERROR[1827] loader.c: cel_custom declined to load.
+[Nov 29 06:41:22] WARNING[1916] app_voicemail_odbc.c:  Failed to obtain database object for 'asterisk'!
+"""
+
+
+def test_said_since_keeps_only_transport_lines(tmp_path):
+    log = tmp_path / "messages.log"
+    log.write_text("[old] ERROR[1] res_pjsip/config_transport.c: old line\n")
+    offset = os.path.getsize(str(log))
+    with open(str(log), "a") as f:
+        f.write(LOG)
+    said = st.said_since(str(log), offset)
+    assert len(said) == 2 and "could not be started: Address already in use" in said[0]
+    assert st.said_since(str(log), None) == [] and st.said_since(str(tmp_path / "none"), 0) == []
