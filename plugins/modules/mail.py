@@ -28,7 +28,8 @@ description:
     C(app_voicemail.so) is refused, so a restart is the only way back).
   - O(send_test_to) sends a test mail through the same transport, as user C(asterisk) like
     voicemail does; if the SMTP server refuses it the task fails quoting the server's answer.
-    Sending it is not a change.
+    Sending it is not a change. When the same run changed the account, a refused test mail
+    restores the previous files (wrong credentials never replace working ones).
   - Every value is validated before anything is read or written (host names, e-mail
     addresses, port; no line break, C(;), C(#) or C([) in any value reaching a file). The live
     state is read back (msmtp's own reading of the file as user C(asterisk), C(app_voicemail.so)
@@ -284,8 +285,8 @@ def main():
                         files.write_atomic(module, mail.MSMTPRC, new_rc, RC_OWNER, RC_GROUP, RC_MODE)
                         written.append((mail.MSMTPRC, old_rc, (RC_OWNER, RC_GROUP, RC_MODE)))
                     if mod_changed:
+                        # kept even if the account fails below: it repairs voicemail itself
                         files.write_atomic(module, mail.MODULES_CONF, new_mod)
-                        written.append((mail.MODULES_CONF, old_mod, None))
                     if vm_changed:
                         files.write_atomic(module, mail.VOICEMAIL_CONF, new_vm)
                         written.append((mail.VOICEMAIL_CONF, old_vm, None))
@@ -295,6 +296,9 @@ def main():
                         run_cli(module, "module reload app_voicemail.so")
                         result["reloaded"] = True
                     problems = mail.verify(module, want, fix)
+                    if not problems and want["test_to"]:
+                        # the test mail proves the new account: refused -> the old files return
+                        result["test_mail"] = mail.send_test(module, want, want["test_to"])
                 except mail.MailError as e:
                     problems = [str(e)]
                 if problems:
@@ -316,7 +320,7 @@ def main():
                 module.fail_json(msg=str(e), **result)
             except (IOError, OSError) as e:
                 module.fail_json(msg="writing failed: %s" % e, **result)
-    if want["test_to"]:
+    if want["test_to"] and "test_mail" not in result:
         if module.check_mode:
             result["test_mail"] = "not sent in check mode (would go to %s)" % want["test_to"]
         else:

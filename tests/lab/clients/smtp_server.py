@@ -28,9 +28,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Spool(object):
-    def __init__(self, directory, port):
+    def __init__(self, directory, port, implicit_tls=False):
         self.directory = directory
         self.port = port
+        self.implicit_tls = implicit_tls
 
     async def handle_DATA(self, server, session, envelope):
         auth = session.auth_data
@@ -41,7 +42,8 @@ class Spool(object):
             "port": self.port,
             "peer": session.peer[0] if session.peer else None,
             "helo": session.host_name,
-            "tls": session.ssl is not None,
+            # aiosmtpd sets session.ssl only after STARTTLS; the SMTPS listener is TLS throughout
+            "tls": self.implicit_tls or session.ssl is not None,
             "login": login,
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
@@ -100,7 +102,7 @@ def main():
         Controller(Spool(a.spool, a.starttls_port), hostname=a.bind, port=a.starttls_port,
                    server_hostname=a.ident, tls_context=ctx, require_starttls=True,
                    authenticator=auth, auth_required=True, auth_require_tls=True),
-        SmtpsController(Spool(a.spool, a.tls_port), hostname=a.bind, port=a.tls_port,
+        SmtpsController(Spool(a.spool, a.tls_port, implicit_tls=True), hostname=a.bind, port=a.tls_port,
                         server_hostname=a.ident, ssl_context=ctx,
                         authenticator=auth, auth_required=True,
                         auth_require_tls=False),  # the whole connection is TLS
