@@ -241,10 +241,12 @@ def plan_modules(data, path=MODULES_CONF):
     """Pure: modules.conf with ``noload => app_voicemail_odbc.so`` when that
     module would otherwise be autoloaded. Returns (bytes, needed: bool)."""
     cfg = ConfigFile.from_bytes(data or b"", path)
-    s = cfg.first("modules")
-    if s is None:
+    found = cfg.find("modules")
+    if not found:
         return data, False
-    for key, value in s.items():
+    s = found[0]
+    items = [kv for sec in found for kv in sec.items()]
+    for key, value in items:
         if value.strip() == ODBC_MODULE and key in ("load", "require", "preload", "preload-require"):
             raise policy.PolicyError(
                 "fix_voicemail_module: %s says '%s => %s' (line written by hand): that module "
@@ -252,7 +254,8 @@ def plan_modules(data, path=MODULES_CONF):
                 "remove the line or set fix_voicemail_module=false" % (path, key, ODBC_MODULE))
         if key == "noload" and value.strip() == ODBC_MODULE:
             return data, False
-    if (s.get("autoload") or "no").strip().lower() not in ("yes", "true", "on", "1"):
+    autoload = [v for k, v in items if k == "autoload"]
+    if (autoload[-1] if autoload else "no").strip().lower() not in ("yes", "true", "on", "1"):
         return data, False
     eol = s._eol()
     idx = s._insert_index()
