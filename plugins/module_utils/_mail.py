@@ -27,7 +27,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
     ConfigFile, make_option,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
+    run_cli, AsteriskCliError, ASTERISK_LOG, log_since,
 )
 
 MSMTPRC = "/etc/msmtprc"

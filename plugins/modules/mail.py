@@ -174,10 +174,12 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _mail as 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    AsteriskCliError, run_cli,
+    AsteriskCliError, run_cli, log_offset,
 )
 
-RC_OWNER, RC_GROUP, RC_MODE = "root", "asterisk", 0o640
+RC_OWNER = "root"
+RC_GROUP = "asterisk"
+RC_MODE = 0o640
 
 
 def _text(data):
@@ -278,7 +280,7 @@ def main():
                 result["diff"] = diffs
         if changed and not module.check_mode:
             written = []
-            offset = mail.log_offset(mail.ASTERISK_LOG)
+            offset = log_offset(mail.ASTERISK_LOG)
             try:
                 try:
                     if rc_changed:

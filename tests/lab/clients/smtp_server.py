@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real SMTP server for the mail lab suite (aiosmtpd), on the controller
