@@ -312,7 +312,7 @@ def msmtp_settings(module):
     Returns {key: value}; raises MailError with msmtp's words."""
     rc, out, err = module.run_command(as_asterisk(module, [MSMTP, "--pretend", "--account",
                                                            "default", "probe@invalid.example"]),
-                                      data="")
+                                      data="\n")  # stdin must not be a tty: msmtp would wait on it
     if rc != 0:
         raise MailError("msmtp (as user asterisk) does not accept %s: %s"
                         % (MSMTPRC, (err or out).strip()))
