@@ -289,3 +289,41 @@ def check_choices(values, option, allowed):
         _fail(option, "unknown %s; allowed: %s"
               % (", ".join(repr(u) for u in unknown), ", ".join(str(a) for a in shown)))
     return list(values)
+
+
+# --------------------------------------------------------------- host names
+_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+
+
+def check_hostname(value, option):
+    """A DNS host name (RFC 1123): dot-separated labels of 1-63 ASCII letters,
+    digits and inner hyphens, at most 253 characters, no trailing dot, the
+    last label not all digits (that would be a mistyped IPv4 address)."""
+    _require_str(value, option)
+    if not value:
+        _fail(option, "must not be empty")
+    bad = [c for c in value if not (c in string.ascii_letters or c in string.digits or c in ".-")]
+    if bad:
+        _fail(option, "contains %s; a host name has only letters, digits, '-' and '.'"
+              % _describe_chars(bad))
+    if len(value) > 253:
+        _fail(option, "longer than 253 characters")
+    labels = value.split(".")
+    for label in labels:
+        if not label:
+            _fail(option, "has an empty label (leading, trailing or double dot)")
+        if len(label) > 63:
+            _fail(option, "label longer than 63 characters")
+        if not _LABEL_RE.match(label):
+            _fail(option, "label '%s' starts or ends with '-'" % label)
+    if labels[-1].isdigit():
+        _fail(option, "is neither a host name nor a valid IP address")
+    return value
+
+
+def check_host(value, option):
+    """A host name (check_hostname) or an IPv4/IPv6 address (canonical text)."""
+    _require_str(value, option)
+    if value and _IP_CHARS_RE.match(value) and (":" in value or value.replace(".", "").isdigit()):
+        return check_ip(value, option)
+    return check_hostname(value, option)

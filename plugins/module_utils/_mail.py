@@ -1,0 +1,382 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mail account core: the host's mail transport for Asterisk's voicemail.
+
+validate -> plan (pure: msmtprc, voicemail.conf [general], modules.conf) ->
+apply (atomic writes, reload app_voicemail only when voicemail.conf changed,
+restart once only to recover a VoiceMail application that Debian's
+app_voicemail_odbc.so unregistered) -> verify (msmtp reads the file as user
+asterisk; app_voicemail running with its applications) -> restore.
+
+msmtp is the transport: /etc/msmtprc is its system file (owner root, group
+asterisk, 0640: Asterisk's msmtp can read the password, nobody else). msmtp
+applies its owner-only security check to user files (~/.msmtprc, --file) but
+not to the system file, which is why the system file is the one used."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+import socket
+import time
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
+    ConfigFile, make_option,
+)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
+    run_cli, AsteriskCliError, ASTERISK_LOG, log_since,
+)
+
+MSMTPRC = "/etc/msmtprc"
+MSMTP = "/usr/bin/msmtp"
+VOICEMAIL_CONF = "/etc/asterisk/voicemail.conf"
+MODULES_CONF = "/etc/asterisk/modules.conf"
+MAILCMD = MSMTP + " -t"
+ACCOUNT = "pbxguard"
+MARKER = "managed by pbxguard.asterisk (mail)"
+TLS_MODES = ("starttls", "tls", "none")
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+ODBC_MODULE = "app_voicemail_odbc.so"
+MODULE_DIRS = ("/usr/lib/*/asterisk/modules", "/usr/lib/asterisk/modules",
+               "/usr/lib64/asterisk/modules")
+# every value written to a file: none of these (msmtp and Asterisk comments,
+# Asterisk section headers, line breaks)
+FORBIDDEN = ";#["
+
+
+class MailError(Exception):
+    pass
+
+
+def _no_injection(value, option, secret=False):
+    """Refuse control characters and ; # [ in any value reaching a file.
+    A secret's message names only the character classes."""
+    if not isinstance(value, str):
+        raise policy.PolicyError("%s: must be a string" % option)
+    if value == "":
+        raise policy.PolicyError("%s: must not be empty" % option)
+    bad = [c for c in value if c in FORBIDDEN or not c.isprintable()]
+    if bad:
+        if secret and len(bad) == len(value):
+            raise policy.PolicyError("%s: has no allowed character (no control characters, "
+                                     "no ; # [)" % option)
+        raise policy.PolicyError("%s: must not contain %s (they would end up in a config file "
+                                 "as a comment, a section or a new line)"
+                                 % (option, policy._describe_chars(bad)))
+    if value != value.strip():
+        raise policy.PolicyError("%s: must not start or end with whitespace" % option)
+    return value
+
+
+def validate(params, default_domain=None):
+    """Every option checked before anything is read or written. Returns the
+    canonical 'want' dict; raises PolicyError naming the option and the rule."""
+    errors = []
+    want = {}
+
+    def check(option, fn, *args):
+        try:
+            return fn(*args)
+        except policy.PolicyError as e:
+            errors.append(str(e))
+            return None
+
+    tls = params.get("tls") or "starttls"
+    if tls not in TLS_MODES:
+        errors.append("tls: must be one of %s" % ", ".join(TLS_MODES))
+        tls = "starttls"
+    want["tls"] = tls
+    want["server"] = check("server", policy.check_host, params.get("server"), "server")
+    port = params.get("port")
+    want["port"] = DEFAULT_PORTS[tls] if port is None else check(
+        "port", policy.check_port, port, "port", ())
+    domain = params.get("client_hostname")
+    if domain is None:
+        domain = default_domain
+        if domain is not None:
+            try:
+                policy.check_host(domain, "client_hostname")
+            except policy.PolicyError:
+                domain = None  # an odd local name: msmtp's own default then
+    else:
+        domain = check("client_hostname", policy.check_host, domain, "client_hostname")
+    want["domain"] = domain
+    sender = params.get("sender_address")
+    if check("sender_address", _no_injection, sender, "sender_address") is not None:
+        want["from"] = check("sender_address", policy.check_email, sender, "sender_address")
+    name = params.get("sender_name")
+    if name is not None:
+        if check("sender_name", _no_injection, name, "sender_name") is not None:
+            name = check("sender_name", policy.check_text, name, "sender_name", 100, '"\\<>')
+    want["name"] = name
+    user = params.get("username")
+    password = params.get("password")
+    if user is not None:
+        check("username", _no_injection, user, "username")
+    if password is not None:
+        check("password", _no_injection, password, "password", True)
+    if (user is None) != (password is None):
+        errors.append("%s: required together with %s (SMTP AUTH needs both)"
+                      % (("password", "username") if password is None else ("username", "password")))
+    if password is not None and tls == "none":
+        errors.append("password: refused with tls=none (the password would cross the network "
+                      "in clear text); use tls=starttls or tls=tls")
+    want["user"] = user
+    want["password"] = password
+    ca = params.get("tls_ca_file")
+    if ca is not None:
+        if check("tls_ca_file", _no_injection, ca, "tls_ca_file") is not None and not ca.startswith("/"):
+            errors.append("tls_ca_file: must be an absolute path on the host")
+        if tls == "none":
+            errors.append("tls_ca_file: has no use with tls=none")
+    want["ca"] = ca
+    to = params.get("send_test_to")
+    if to is not None and check("send_test_to", _no_injection, to, "send_test_to") is not None:
+        check("send_test_to", policy.check_email, to, "send_test_to")
+    want["test_to"] = to
+    want["fix_voicemail_module"] = bool(params.get("fix_voicemail_module", True))
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+    return want
+
+
+def _q(value):
+    """msmtp quoting: the argument in double quotes. msmtp strips the outer
+    quotes and takes everything between them literally (no escapes: a
+    password ``a"b\\c`` is written ``"a"b\\c"``; proven against a real server)."""
+    return '"%s"' % value
+
+
+def render_msmtprc(want, password_text=None):
+    """The /etc/msmtprc text (str). ``password_text`` replaces the quoted
+    password (for a masked diff)."""
+    lines = [
+        "# %s: changes made here are overwritten" % MARKER,
+        "# msmtp system configuration: Asterisk voicemail (mailcmd %s) and test mails." % MAILCMD,
+        "# Contains the SMTP password: owner root, group asterisk, mode 0640.",
+        "defaults",
+        "timeout 30",
+        "syslog LOG_MAIL",
+        "",
+        "account %s" % ACCOUNT,
+        "host %s" % want["server"],
+        "port %d" % want["port"],
+    ]
+    if want["tls"] == "none":
+        lines.append("tls off")
+    else:
+        lines.append("tls on")
+        lines.append("tls_starttls %s" % ("on" if want["tls"] == "starttls" else "off"))
+        lines.append("tls_certcheck on")
+        lines.append("tls_trust_file %s" % (_q(want["ca"]) if want["ca"] else "system"))
+    if want["domain"]:
+        lines.append("domain %s" % want["domain"])
+    lines.append("from %s" % _q(want["from"]))
+    if want["user"] is not None:
+        lines.append("auth on")
+        lines.append("user %s" % _q(want["user"]))
+        lines.append("password %s" % (password_text if password_text is not None
+                                      else _q(want["password"])))
+    else:
+        lines.append("auth off")
+    lines += ["", "account default : %s" % ACCOUNT, ""]
+    return "\n".join(lines)
+
+
+def mask_msmtprc(text, masker):
+    """msmtprc text with every password argument replaced by a masker tag."""
+    out = []
+    for line in text.splitlines(True):
+        stripped = line.lstrip()
+        if stripped.startswith("password") and stripped[8:9] in (" ", "\t"):
+            arg = stripped[8:].strip()
+            line = line[:len(line) - len(stripped)] + "password " + masker.tag(arg) + "\n"
+        out.append(line)
+    return "".join(out)
+
+
+def mask_voicemail(text, masker):
+    """voicemail.conf text with each mailbox PIN (first field of a box line
+    outside [general] and [zonemessages]) replaced by a masker tag."""
+    cfg = ConfigFile(text)
+    for s in cfg.sections:
+        if s.name in ("general", "zonemessages"):
+            continue
+        for ln in s.option_lines():
+            pin = ln.value.split(",", 1)[0]
+            if pin:
+                content, sep, comment = ln.raw.partition(";")
+                idx = content.find(pin, len(ln.key))
+                if idx >= 0:
+                    content = content[:idx] + masker.tag(pin) + content[idx + len(pin):]
+                ln.raw = content + sep + comment
+    return cfg.serialize()
+
+
+def odbc_module_present(dirs=MODULE_DIRS):
+    for d in dirs:
+        if glob.glob(os.path.join(d, ODBC_MODULE)):
+            return True
+    return False
+
+
+def plan_voicemail(data, want, path=VOICEMAIL_CONF):
+    """Pure: voicemail.conf with [general] mailcmd/serveremail/fromstring."""
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    g = cfg.first("general")
+    if g is None:
+        g = cfg.add_section("general")
+        cfg.sections.insert(0, cfg.sections.pop())
+    g.set("mailcmd", MAILCMD)
+    g.set("serveremail", want["from"])
+    if want["name"] is not None:
+        g.set("fromstring", want["name"])
+    return cfg.to_bytes()
+
+
+def plan_modules(data, path=MODULES_CONF):
+    """Pure: modules.conf with ``noload => app_voicemail_odbc.so`` when that
+    module would otherwise be autoloaded. Returns (bytes, needed: bool)."""
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    found = cfg.find("modules")
+    if not found:
+        return data, False
+    s = found[0]
+    items = [kv for sec in found for kv in sec.items()]
+    for key, value in items:
+        if value.strip() == ODBC_MODULE and key in ("load", "require", "preload", "preload-require"):
+            raise policy.PolicyError(
+                "fix_voicemail_module: %s says '%s => %s' (line written by hand): that module "
+                "unregisters app_voicemail's VoiceMail applications when it fails to load; "
+                "remove the line or set fix_voicemail_module=false" % (path, key, ODBC_MODULE))
+        if key == "noload" and value.strip() == ODBC_MODULE:
+            return data, False
+    autoload = [v for k, v in items if k == "autoload"]
+    if (autoload[-1] if autoload else "no").strip().lower() not in ("yes", "true", "on", "1"):
+        return data, False
+    eol = s._eol()
+    idx = s._insert_index()
+    if idx and not s.lines[idx - 1].raw.endswith("\n"):
+        s.lines[idx - 1].raw += eol
+    s.lines.insert(idx, make_option("noload", ODBC_MODULE, eol, arrow=True))
+    return cfg.to_bytes(), True
+
+
+# ------------------------------------------------------------ live state
+def voicemail_state(module):
+    """(app_voicemail running, VoiceMail application registered)."""
+    mods = run_cli(module, "module show like app_voicemail.so")
+    running = any(ln.split()[:1] == ["app_voicemail.so"] and "Running" in ln and "Not Running" not in ln
+                  for ln in mods.splitlines())
+    apps = run_cli(module, "core show applications like VoiceMail")
+    registered = any(ln.strip().startswith("VoiceMail:") for ln in apps.splitlines())
+    return running, registered
+
+
+def restart_asterisk(module, timeout=120):
+    rc, out, err = module.run_command(["systemctl", "restart", "asterisk"])
+    if rc != 0:
+        raise MailError("systemctl restart asterisk failed: %s" % (err or out).strip())
+    deadline = time.time() + timeout
+    last = ""
+    while time.time() < deadline:
+        try:
+            last = run_cli(module, "core waitfullybooted", timeout=30)
+            if "fully booted" in last.lower():
+                return
+        except AsteriskCliError as e:
+            last = str(e)
+        time.sleep(1)
+    raise MailError("Asterisk did not come back within %ds after the restart: %s" % (timeout, last))
+
+
+def as_asterisk(module, argv):
+    """argv run as user asterisk (as Asterisk's own mailcmd would), when
+    runuser and the user exist; else as is."""
+    try:
+        import pwd
+        pwd.getpwnam("asterisk")
+    except (ImportError, KeyError):
+        return argv
+    runuser = module.get_bin_path("runuser")
+    if runuser:
+        return [runuser, "-u", "asterisk", "--"] + argv
+    return argv
+
+
+def msmtp_settings(module):
+    """msmtp's own reading of the file (``--pretend``), as user asterisk.
+    Returns {key: value}; raises MailError with msmtp's words."""
+    rc, out, err = module.run_command(as_asterisk(module, [MSMTP, "--pretend", "--account",
+                                                           "default", "probe@invalid.example"]),
+                                      data="\n")  # stdin must not be a tty: msmtp would wait on it
+    if rc != 0:
+        raise MailError("msmtp (as user asterisk) does not accept %s: %s"
+                        % (MSMTPRC, (err or out).strip()))
+    found = {}
+    for line in (out or "").splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep and key.strip() and key.strip() not in found:
+            found[key.strip()] = value.strip()
+    return found
+
+
+def verify(module, want, fix):
+    """Problems found in the live state (empty = good)."""
+    problems = []
+    s = msmtp_settings(module)
+    expect = {"host": want["server"], "port": str(want["port"]), "from": want["from"],
+              "tls": "off" if want["tls"] == "none" else "on"}
+    if want["tls"] != "none":
+        expect["tls_starttls"] = "on" if want["tls"] == "starttls" else "off"
+    if want["domain"]:
+        expect["domain"] = want["domain"]
+    for k, v in expect.items():
+        if s.get(k) != v:
+            problems.append("msmtp reads %s = %r, expected %r" % (k, s.get(k), v))
+    running, registered = voicemail_state(module)
+    if not running:
+        problems.append("app_voicemail.so is not running (module show like app_voicemail.so)")
+    elif fix and not registered:
+        problems.append("the VoiceMail application is not registered "
+                        "(core show applications like VoiceMail)")
+    return problems
+
+
+def build_test_mail(want, to, hostname):
+    from email.message import EmailMessage
+    from email.utils import formataddr, formatdate, make_msgid
+    msg = EmailMessage()
+    msg["From"] = formataddr((want["name"], want["from"])) if want["name"] else want["from"]
+    msg["To"] = to
+    msg["Subject"] = "pbxguard.asterisk test mail from %s" % hostname
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=want["domain"] or "pbxguard.invalid")
+    msg.set_content(
+        "This is a test mail from the PBX %s, sent by pbxguard.asterisk.mail through the same\n"
+        "transport Asterisk's voicemail uses (%s, account %s of %s).\n"
+        "SMTP server %s port %d, TLS %s.\n"
+        % (hostname, MAILCMD, ACCOUNT, MSMTPRC, want["server"], want["port"], want["tls"]))
+    return msg.as_string()
+
+
+def send_test(module, want, to, hostname=None):
+    """Send a test mail through msmtp as user asterisk. Returns a summary;
+    raises MailError quoting msmtp (and with it the SMTP server's answer)."""
+    hostname = hostname or socket.gethostname()
+    text = build_test_mail(want, to, hostname)
+    rc, out, err = module.run_command(
+        ["timeout", "--kill-after=5", "90"] + as_asterisk(module, [MSMTP, "--account", "default", "--", to]),
+        data=text, binary_data=True)
+    if rc != 0:
+        said = " | ".join(ln.strip() for ln in ((err or "") + (out or "")).splitlines() if ln.strip())
+        raise MailError("the test mail to %s was not sent (msmtp exit %d): %s"
+                        % (to, rc, said or "no message"))
+    return "test mail sent to %s via %s:%d" % (to, want["server"], want["port"])
+
+
+def log_words(offset, log_path=ASTERISK_LOG):
+    return log_since(log_path, offset)
