@@ -199,8 +199,8 @@ def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
     login = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), ip, "pbxadmin", "kbd"]
     alone = subprocess.run(login, input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False)
     assert alone.returncode == 1, alone.stdout
-    with open(os.path.join(extra["pbx_credentials_dir"], "%s-pbxadmin.totp" % h)) as f:
-        code = pyotp.TOTP(f.read().strip()).now()
+    secret = fleet.sh(h, "head -n1 ~pbxadmin/.google_authenticator").strip()
+    code = pyotp.TOTP(secret).now()
     both = subprocess.run(login, input="%s\n%s\n" % (ADMIN_PASSWORD, code), capture_output=True, text=True,
                           timeout=60, check=False)
     assert both.returncode == 0 and both.stdout.strip() == "OK pbxadmin", both.stdout
