@@ -134,7 +134,7 @@ tls11_live:
   type: str
   sample: refused
 drift:
-  description: How the running server differed from an unchanged C(http.conf) (then RV(changed) is true).
+  description: How the running server differed from an unchanged C(http.conf) (then C(changed) is true).
   returned: when the running server differed from the file
   type: list
   elements: str
