@@ -7,13 +7,13 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync
+DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync chromium
 DEMO_PREFIX := pbxd
 DEMO_NET := 10
 TEST_PREFIX := pbxt
 TEST_NET := 20
 
-.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
@@ -68,6 +68,10 @@ ee-context: venv
 
 bench: deps venv collection image
 	$(BIN)/python tests/bench/bench_extension.py 10000
+
+# the baseline on 20 lab hosts: first converge, no-op rerun vs one ping task (heavy: run it alone)
+bench-fleet: deps venv collection image
+	LAB_PREFIX=$${LAB_PREFIX:-pbxf} LAB_NET=$${LAB_NET:-35} $(BIN)/python tests/bench/bench_fleet.py 20
 
 lab: deps venv collection image
 	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all

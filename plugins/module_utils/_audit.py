@@ -18,8 +18,31 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-TRIVIAL_PINS = set(["0000", "1111", "2222", "3333", "4444", "5555", "6666", "7777", "8888", "9999",
-                    "1234", "4321", "1212", "0123", "4242", "1357", "2468"])
+TRIVIAL_PINS = set(["1212", "4242", "1357", "2468", "1004", "2000", "6969", "1122", "1313", "2580"])
+
+
+def trivial_pin(pin, box=""):
+    """Why a voicemail PIN is guessable, or None: shorter than 4 digits, one
+    digit repeated (0000), a run up or down (1234, 5678, 7890, 4321), a short
+    pattern repeated (1212, 123123), the box number itself or reversed, or a
+    well-known PIN (sample 4242, keypad column 2580)."""
+    if not pin.isdigit():
+        return None
+    if len(pin) < 4:
+        return "shorter than 4 digits"
+    if len(set(pin)) == 1:
+        return "one digit repeated"
+    steps = set((int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:]))
+    if steps in ({1}, {9}):
+        return "a sequence"
+    for size in range(1, len(pin) // 2 + 1):
+        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
+            return "a repeated pattern"
+    if box and pin in (box, box[::-1]):
+        return "the mailbox number"
+    if pin in TRIVIAL_PINS:
+        return "a well-known PIN"
+    return None
 
 
 def finding(fid, severity, path, line, message, remediation):
@@ -211,31 +234,102 @@ def audit_voicemail(cfgs):
                     f.append(finding("VM-EMPTY-PIN", "high", cfg.path, ln.number,
                                      "Mailbox %s has no PIN: no PIN prompt at all" % where,
                                      "Set a 4-digit PIN (pbxguard.asterisk.extension pin)."))
-                elif pin in TRIVIAL_PINS or pin == ln.key or len(set(pin)) == 1:
+                elif trivial_pin(pin, ln.key):
                     f.append(finding("VM-TRIVIAL-PIN", "medium", cfg.path, ln.number,
-                                     "Mailbox %s has a trivial or sample PIN" % where,
+                                     "Mailbox %s has a guessable PIN (%s)" % (where, trivial_pin(pin, ln.key)),
                                      "Set an individual PIN; users change it from the phone."))
     return f
 
 
-def audit_sshd(sshd_t, path="sshd -T"):
-    """``sshd -T`` output (lower-case keys)."""
-    f = []
+def parse_sshd_t(text):
+    """``sshd -T`` output: {keyword: value} (first value of each keyword)."""
     opts = {}
-    for line in (sshd_t or "").splitlines():
-        k, dummy, v = line.partition(" ")
-        opts.setdefault(k.strip().lower(), v.strip())
+    for line in (text or "").splitlines():
+        k, dummy, v = line.strip().partition(" ")
+        if k:
+            opts.setdefault(k.lower(), v.strip())
+    return opts
+
+
+def _password_methods(opts):
+    """The single-step login methods that take only a password-like secret."""
+    out = []
+    if opts.get("passwordauthentication") == "yes":
+        out.append("password")
+    if opts.get("kbdinteractiveauthentication") == "yes" and opts.get("usepam") == "yes":
+        out.append("keyboard-interactive")
+    return out
+
+
+def single_factor_password(opts, totp_user, user=None):
+    """True when ``opts`` (effective ``sshd -T -C`` of one user) lets that
+    user log in with a password alone. ``totp_user``: keyboard-interactive
+    asks this user for a TOTP code too (PAM google-authenticator and the
+    user's ~/.google_authenticator)."""
+    if user == "root" and opts.get("permitrootlogin") != "yes":
+        return False
+    single = [m for m in _password_methods(opts) if not (m == "keyboard-interactive" and totp_user)]
+    if not single:
+        return False
+    chains = [c.split(",") for c in (opts.get("authenticationmethods") or "any").split()]
+    for chain in chains:
+        if chain == ["any"]:
+            return True
+        steps = [m.split(":")[0] for m in chain]
+        if len(steps) == 1 and steps[0] in single:
+            return True
+    return False
+
+
+def audit_sshd(sshd_t, users=None, path="sshd -T"):
+    """``sshd_t``: global ``sshd -T`` output. ``users``: {name: ([effective
+    ``sshd -T -C`` output for that user, one per source address checked], has
+    TOTP)} for the accounts that have a usable password; None when that could
+    not be read."""
+    f = []
+    opts = parse_sshd_t(sshd_t)
     if not opts:
         return f
     if opts.get("permitrootlogin") == "yes":
         f.append(finding("SSH-ROOT-PASSWORD", "high", path, None, "SSH allows root login with a password",
                          "PermitRootLogin prohibit-password (keys only)."))
-    methods = opts.get("authenticationmethods", "any")
-    if opts.get("passwordauthentication") == "yes" and "keyboard-interactive" not in methods:
+    if users is None:
+        if _password_methods(opts) and single_factor_password(opts, False):
+            f.append(finding("SSH-PASSWORD-NO-2FA", "medium", path, None,
+                             "SSH accepts passwords without a second factor",
+                             "Enable TOTP (pbxguard.asterisk.totp) or PasswordAuthentication no."))
+        return f
+    weak = sorted(u for u, (texts, totp) in users.items()
+                  if any(single_factor_password(parse_sshd_t(t), totp, u) for t in texts))
+    if weak:
         f.append(finding("SSH-PASSWORD-NO-2FA", "medium", path, None,
-                         "SSH accepts passwords without a second factor",
-                         "Enable TOTP (pbxguard.asterisk.totp) or PasswordAuthentication no."))
+                         "SSH accepts a password alone (no second factor) for: %s" % ", ".join(weak),
+                         "Enable TOTP for them (pbxguard.asterisk.totp), lock their passwords, "
+                         "or PasswordAuthentication no."))
+    elif single_factor_password(opts, False):
+        f.append(finding("SSH-PASSWORD-ENABLED", "info", path, None,
+                         "SSH accepts password login, but no account without a second factor has a password now",
+                         "PasswordAuthentication no when only keys and TOTP logins are used."))
     return f
+
+
+def pam_has_totp(pam_sshd):
+    """/etc/pam.d/sshd asks for a google-authenticator code (an active auth line)."""
+    for line in (pam_sshd or "").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 3 and words[0].lstrip("-") == "auth" and any("pam_google_authenticator" in w for w in words):
+            return True
+    return False
+
+
+def password_users(shadow):
+    """Account names of /etc/shadow text with a usable password hash."""
+    out = []
+    for line in (shadow or "").splitlines():
+        parts = line.split(":")
+        if len(parts) > 1 and parts[1] and not parts[1].startswith(("!", "*")):
+            out.append(parts[0])
+    return out
 
 
 def audit_services(active):

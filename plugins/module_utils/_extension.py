@@ -22,6 +22,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
     ConfigFile, load_tree, resolve_include, make_option, OPTION,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._samples import live_leftovers
 
 MARKER = "managed by pbxguard.asterisk"
 HEADER = ("; %s (extension): this whole file is generated, edits are overwritten.\n"
@@ -459,6 +460,10 @@ def verify(module, result, changed_kinds, sample=50):
         for number in result["removed"]:
             if number in boxes:
                 problems.append("mailbox %s@%s still loaded after removal" % (number, result["vm_context"]))
+    if result.get("samples_removed"):
+        problems += live_leftovers(result["samples_removed"],
+                                   run_cli(module, "iax2 show users") if "iax" in changed_kinds else "",
+                                   run_cli(module, "voicemail show users") if "voicemail" in changed_kinds else "")
     return problems
 
 

@@ -18,8 +18,11 @@ description:
     AMI on all addresses; weak PJSIP passwords or password equal to the user name, old TLS methods on
     SIP transports; IAX plaintext authentication, users without secret, weak IAX secrets, call tokens
     off; Asterisk's HTTP server without TLS or with TLS 1.0/1.1, ARI plaintext or weak passwords;
-    voicemail boxes without PIN or with trivial/sample PINs; SSH root password login and password
-    login without a second factor (C(sshd -T)); FTP and TFTP running; DHCP option 66 pointing at a
+    voicemail boxes without PIN or with guessable PINs (runs like 1234 or 5678, one digit repeated,
+    repeated patterns, the box number, sample PINs); SSH root password login, and accounts with a
+    usable password that SSH lets in with the password alone (C(sshd -T -C) per account from a
+    loopback and an outside address; keyboard-interactive counts as two factors when PAM asks the
+    account for a google-authenticator code); FTP and TFTP running; DHCP option 66 pointing at a
     foreign TFTP server; the weak-password switch recorded by this collection's modules."
 author:
   - pbxguard.asterisk contributors (@pbxguard)
@@ -96,6 +99,32 @@ def _read(path):
         return None
 
 
+def _ssh_password_users(module, sshd):
+    """{user: ([effective sshd config from a loopback and an outside address],
+    TOTP asked)} for every account with a usable password; None if unreadable."""
+    shadow = _read("/etc/shadow")
+    if shadow is None:
+        return None
+    homes = {}
+    for line in (_read("/etc/passwd") or b"").decode("utf-8", "replace").splitlines():
+        parts = line.split(":")
+        if len(parts) >= 6:
+            homes[parts[0]] = parts[5]
+    pam_totp = audit.pam_has_totp((_read("/etc/pam.d/sshd") or b"").decode("utf-8", "replace"))
+    users = {}
+    for user in audit.password_users(shadow.decode("utf-8", "replace"))[:200]:
+        texts = []
+        for addr in ("127.0.0.1", "198.51.100.1"):
+            spec = "user=%s,host=audit.invalid,addr=%s,laddr=127.0.0.1,lport=22" % (user, addr)
+            rc, out, dummy = module.run_command([sshd, "-T", "-C", spec])
+            if rc == 0:
+                texts.append(out)
+        home = homes.get(user)
+        totp = bool(pam_totp and home and os.path.exists(os.path.join(home, ".google_authenticator")))
+        users[user] = (texts, totp)
+    return users
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -124,7 +153,7 @@ def main():
     sshd = module.get_bin_path("sshd") or "/usr/sbin/sshd"
     rc, out, dummy = module.run_command([sshd, "-T"])
     if rc == 0:
-        findings += audit.audit_sshd(out)
+        findings += audit.audit_sshd(out, _ssh_password_users(module, sshd))
     active = {}
     systemctl = module.get_bin_path("systemctl")
     if systemctl:

@@ -63,6 +63,17 @@ options:
     description: Remove managed extensions this task does not name. Hand-written objects are never removed.
     type: bool
     default: false
+  remove_samples:
+    description:
+      - Remove the live weaknesses Asterisk's sample configuration ships with, exactly as shipped
+        (an object someone edited is left alone). In C(iax.conf) the C([guest]) user without
+        secret or keys (anyone may call into its context). In C(voicemail.conf) the sample boxes
+        C(1234@default) (PIN 4242) and C(1234@other) (PIN 5678) and the sample alias in C([myaliases]);
+        a context left empty by this goes too. Comments stay.
+      - Applied in the same pass as the extensions (one write per file, one reload per module),
+        and verified live (C(iax2 show users), C(voicemail show users)).
+    type: bool
+    default: false
   extensions:
     description: The extensions.
     type: list
@@ -231,6 +242,12 @@ secrets_changed:
   description: How many existing extensions got a new secret (the secrets themselves are never returned).
   returned: always
   type: int
+samples_removed:
+  description: Sample objects removed (or, in check mode, to be removed) by O(remove_samples).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/asterisk/iax.conf [guest]", "1234@default", "1234@other"]
 """
 
 import os
@@ -239,6 +256,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _extension as core
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
@@ -263,6 +281,7 @@ def main():
             voicemail_context=dict(type="str", default="default"),
             allow_weak_secrets=dict(type="bool", default=False),
             purge=dict(type="bool", default=False),
+            remove_samples=dict(type="bool", default=False),
             extensions=dict(type="list", elements="dict", default=[], options=dict(
                 number=dict(type="str", required=True),
                 name=dict(type="str"),
@@ -308,8 +327,15 @@ def main():
     with files.HostLock():
         old = dict((k, files.read_bytes(v)) for k, v in paths.items())
         old["paths"] = paths
+        base = dict(old)
+        removed_samples = []
+        if p["remove_samples"]:
+            base["iax_conf"], r_iax = samples.remove_iax_samples(old["iax_conf"], paths["iax_conf"])
+            base["voicemail"], r_vm = samples.remove_voicemail_samples(old["voicemail"], paths["voicemail"])
+            removed_samples = r_iax + r_vm
         try:
-            planned = core.plan(settings, exts, p["purge"], old)
+            planned = core.plan(settings, exts, p["purge"], base)
+            planned["samples_removed"] = removed_samples
         except PolicyError as e:
             _fail(module, str(e), result)
         new = planned["files"]
@@ -323,6 +349,7 @@ def main():
             counts=dict(created=len(planned["created"]), updated=len(planned["updated"]),
                         removed=len(planned["removed"]), unchanged=planned["unchanged"]),
             kinds=planned["kinds"], secrets_changed=len(planned["secret_changed"]),
+            samples_removed=removed_samples,
         )
         if module._diff and content_changed:
             masker = files.Masker(extra_values=planned["secrets"])

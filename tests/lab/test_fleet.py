@@ -2,14 +2,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet: playbooks/rollout.yml over five lab hosts (canary, batches,
 snapshot, verify, automatic rollback) and playbooks/audit.yml's report."""
+import html.parser
 import json
 import os
+import shutil
+import socket
+import struct
 import subprocess
+import sys
+import tempfile
+import zlib
 
+import pyotp
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import CLIENTS, ROOT
 
 CONF = "/etc/asterisk/manager.conf"
 
@@ -54,6 +62,9 @@ def fleet():
     return f
 
 
+ADMIN_PASSWORD = "Fleet-Adm1n-%d" % os.getpid()
+
+
 @pytest.fixture(scope="module")
 def extra(tmp_path_factory):
     d = tmp_path_factory.mktemp("fleet")
@@ -65,7 +76,55 @@ def extra(tmp_path_factory):
         "pbx_ami": {"enabled": True, "bind_address": "127.0.0.1", "users": [
             {"name": "monitor", "secret": "Fleet-M0nitor-%s" % os.getpid(), "permit": ["127.0.0.1/32"],
              "read": ["system", "call"]}]},
+        # FTP and TFTP off (the role's default for pbx_service), SSH kept
+        "pbx_service": {"ssh": {"state": "enabled"}},
+        # one extension with a box; purge also removes Debian's sample IAX guest and mailboxes
+        "pbx_extensions": {"purge": True, "list": [
+            {"number": "1008", "name": "Front Desk", "secret": "Fleet-Ext1008-%d" % os.getpid(), "pin": "8474"}]},
+        # an administrator with a password, and TOTP as the second factor for it
+        "pbx_admin": {"username": "pbxadmin", "password": ADMIN_PASSWORD},
+        "pbx_totp": {"user": "pbxadmin", "secret_path": str(d / "credentials") + "/{{ inventory_hostname }}-pbxadmin.totp"},
     }
+
+
+def audit_report(fleet, extra, report_dir):
+    rc, data = fleet.playbook("audit", dict(extra, pbx_report_dir=report_dir))
+    assert rc == 0 and changed(data) == 0
+    with open(os.path.join(report_dir, "audit-report.json")) as f:
+        return json.load(f)["hosts"]
+
+
+def ids_of(findings):
+    return set(x["id"] for x in findings)
+
+
+def test_audit_fresh_hosts_finds_debian_sample_weaknesses(fleet, extra, tmp_path):
+    """Before any baseline: Debian's shipped config, never touched by this
+    collection. Under molecule the hosts are baselined by converge before this
+    suite runs, so the scenario's create step audits them right after boot
+    and names that report in FLEET_FRESH_REPORT_DIR."""
+    fresh_dir = os.environ.get("FLEET_FRESH_REPORT_DIR")
+    if fresh_dir:
+        with open(os.path.join(fresh_dir, "audit-report.json")) as f:
+            report = json.load(f)["hosts"]
+    else:
+        before = dict((h, fleet.sha(h)) for h in fleet.names)
+        report = audit_report(fleet, extra, str(tmp_path / "fresh"))
+        assert dict((h, fleet.sha(h)) for h in fleet.names) == before  # read-only
+    assert sorted(report) == fleet.names
+    for h in fleet.names:
+        found = report[h]["findings"]
+        # iax.conf [guest] without secret, sample boxes 1234@default (PIN 4242) and 1234@other
+        # (PIN 5678, a sequence), vsftpd and tftpd-hpa running
+        assert {"IAX-NO-AUTH", "VM-TRIVIAL-PIN", "FTP-ENABLED", "TFTP-ENABLED"} <= ids_of(found), (h, found)
+        pins = sorted(x["message"] for x in found if x["id"] == "VM-TRIVIAL-PIN")
+        assert pins == ["Mailbox 1234@default has a guessable PIN (a repeated pattern)",
+                        "Mailbox 1234@other has a guessable PIN (a sequence)"], pins
+        guest = [x for x in found if x["id"] == "IAX-NO-AUTH"]
+        assert guest[0]["file"] == "/etc/asterisk/iax.conf" and "'guest'" in guest[0]["message"]
+        # no account has a password on the fresh image: password login is only informational
+        assert "SSH-PASSWORD-NO-2FA" not in ids_of(found)
+        assert report[h]["worst"] == "medium" and report[h]["counts"]["critical"] == 0
 
 
 def changed(data):
@@ -119,6 +178,34 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
     assert rc == 0 and summary(extra)["done"] == fleet.names
 
 
+def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
+    report = audit_report(fleet, extra, str(tmp_path / "baselined"))
+    for h in fleet.names:
+        above_info = [x for x in report[h]["findings"] if x["severity"] != "info"]
+        assert above_info == [], (h, above_info)
+        assert report[h]["worst"] in ("info", "none")
+    # what the clean report stands for, checked with real clients on one host
+    h = fleet.names[0]
+    ip = fleet.hosts[h]["ansible_host"]
+    assert "guest" not in fleet.sh(h, "asterisk -rx 'iax2 show users'")
+    boxes = fleet.sh(h, "asterisk -rx 'voicemail show users'")
+    assert " 1008 " in boxes and " 1234 " not in boxes
+    for port in (21,):
+        with pytest.raises(OSError):
+            socket.create_connection((ip, port), timeout=5).close()
+    tftp = subprocess.run(["curl", "-s", "-m", "5", "tftp://%s/probe" % ip], capture_output=True, check=False)
+    assert tftp.returncode == 28  # nothing answers on 69/udp (68 would be "not found" from a server)
+    # the administrator's password alone is refused; password + TOTP code logs in
+    login = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), ip, "pbxadmin", "kbd"]
+    alone = subprocess.run(login, input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False)
+    assert alone.returncode == 1, alone.stdout
+    secret = fleet.sh(h, "head -n1 ~pbxadmin/.google_authenticator").strip()
+    code = pyotp.TOTP(secret).now()
+    both = subprocess.run(login, input="%s\n%s\n" % (ADMIN_PASSWORD, code), capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert both.returncode == 0 and both.stdout.strip() == "OK pbxadmin", both.stdout
+
+
 def test_audit_report(fleet, extra):
     weak_host = fleet.names[1]
     fleet.sh(weak_host, "printf '[legacy]\\nsecret = admin\\nread = all\\nwrite = all\\n' > /etc/asterisk/manager.d/legacy.conf")
@@ -130,20 +217,133 @@ def test_audit_report(fleet, extra):
         with open(os.path.join(extra["pbx_report_dir"], "audit-report.json")) as f:
             report = json.load(f)["hosts"]
         assert sorted(report) == fleet.names
-        for h in fleet.names:
-            ids = set(x["id"] for x in report[h]["findings"])
-            # Debian's sample config: IAX [guest] without auth, sample mailbox PIN, FTP/TFTP running
-            assert {"IAX-NO-AUTH", "VM-TRIVIAL-PIN", "FTP-ENABLED", "TFTP-ENABLED"} <= ids, (h, ids)
-            # the baseline's own AMI users are clean
-            assert not [x for x in report[h]["findings"] if "'monitor'" in x["message"]]
-        weak = set(x["id"] for x in report[weak_host]["findings"])
+        weak = ids_of(report[weak_host]["findings"])
         assert {"AMI-NO-ACL", "AMI-WEAK-SECRET", "AMI-ALL-PERMS"} <= weak
         assert report[weak_host]["worst"] == "high"
-        assert all("AMI-NO-ACL" not in set(x["id"] for x in report[h]["findings"]) for h in fleet.names if h != weak_host)
+        for h in fleet.names:
+            if h != weak_host:
+                assert [x for x in report[h]["findings"] if x["severity"] != "info"] == []
+            # the baseline's own AMI users are clean
+            assert not [x for x in report[h]["findings"] if "'monitor'" in x["message"]]
         html = open(os.path.join(extra["pbx_report_dir"], "audit-report.html")).read()
         md = open(os.path.join(extra["pbx_report_dir"], "audit-report.md")).read()
         assert html.count("<h2 id=") == len(fleet.names) and "AMI-WEAK-SECRET" in html
         assert "| %s | high |" % weak_host in md
         assert "secret = admin" not in html + md + json.dumps(report)
+        render_in_chromium(extra["pbx_report_dir"], report, fleet.names)
     finally:
         fleet.sh(weak_host, "rm -f /etc/asterisk/manager.d/legacy.conf")
+
+
+# ------------------------------------------------------------------ browser
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium(args):
+    exe = shutil.which("chromium")
+    assert exe, "chromium is not installed (make deps installs it)"
+    profile = tempfile.mkdtemp(prefix="pbxguard-chromium-")
+    try:
+        p = subprocess.run([exe] + CHROMIUM_FLAGS + ["--user-data-dir=" + profile] + args,
+                           capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout
+
+
+class ReportDom(html.parser.HTMLParser):
+    """Per host table (class findings, data-host) -> rows of cell texts."""
+
+    def __init__(self):
+        html.parser.HTMLParser.__init__(self)
+        self.tables, self.table, self.row, self.cell = {}, None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and "findings" in (a.get("class") or "").split():
+            self.table = self.tables.setdefault(a.get("data-host"), [])
+        elif tag == "tr" and self.table is not None:
+            self.row = []
+        elif tag == "td" and self.row is not None:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.row.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            if self.row:
+                self.table.append(self.row)
+            self.row = None
+        elif tag == "table":
+            self.table = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def png_pixels(path):
+    """(width, height, set of RGB colours) of an 8-bit non-interlaced RGB/RGBA PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, ctype, dummy, dummy2, interlace = ihdr
+    assert depth == 8 and ctype in (2, 6) and interlace == 0, ihdr
+    bpp = 3 if ctype == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    prev = bytearray(stride)
+    colours = set()
+    i = 0
+    for dummy in range(height):
+        ftype = raw[i]
+        line = bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if ftype == 1:
+                line[x] = (line[x] + a) & 255
+            elif ftype == 2:
+                line[x] = (line[x] + b) & 255
+            elif ftype == 3:
+                line[x] = (line[x] + ((a + b) >> 1)) & 255
+            elif ftype == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp))
+        prev = line
+    return width, height, colours
+
+
+def render_in_chromium(report_dir, report, names):
+    """The HTML report opens in a real browser: the DOM Chromium built has one
+    findings table per host with one row per finding, and the screenshot shows
+    the severity colours of the stylesheet (high: #e65100, info: #e3f2fd)."""
+    url = "file://" + os.path.join(report_dir, "audit-report.html")
+    dom = chromium(["--dump-dom", url])
+    parser = ReportDom()
+    parser.feed(dom)
+    assert sorted(parser.tables) == names
+    for h in names:
+        rows = parser.tables[h]
+        want = [[x["severity"], x["id"]] for x in report[h]["findings"]] or [["No findings."]]
+        assert [r[:2] if len(r) > 1 else r for r in rows] == want, (h, rows)
+    shot = os.path.join(report_dir, "audit-report.png")
+    chromium(["--screenshot=" + shot, "--window-size=1280,1600", "--hide-scrollbars", url])
+    width, height, colours = png_pixels(shot)
+    assert (width, height) == (1280, 1600)
+    assert bytes.fromhex("e65100") in colours and bytes.fromhex("e3f2fd") in colours

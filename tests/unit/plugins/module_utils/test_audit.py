@@ -67,6 +67,10 @@ def test_http_and_ari():
 @pytest.mark.parametrize("line,expected", [
     ("1000 => ,Nobody", ["VM-EMPTY-PIN"]), ("1001 => 1234,A", ["VM-TRIVIAL-PIN"]), ("1002 => 1002,A", ["VM-TRIVIAL-PIN"]),
     ("1003 => 7777,A", ["VM-TRIVIAL-PIN"]), ("1004 => 8474,A", []), ("1005 => -9183,A", []),
+    ("1234 => 5678,Company2 User,root@localhost", ["VM-TRIVIAL-PIN"]), ("1006 => 4242,A", ["VM-TRIVIAL-PIN"]),
+    ("1007 => 7890,A", ["VM-TRIVIAL-PIN"]), ("1008 => 9876,A", ["VM-TRIVIAL-PIN"]), ("1009 => 123,A", ["VM-TRIVIAL-PIN"]),
+    ("1010 => -0000,A", ["VM-TRIVIAL-PIN"]), ("1011 => 1101,A", ["VM-TRIVIAL-PIN"]), ("1012 => 2580,A", ["VM-TRIVIAL-PIN"]),
+    ("1013 => 1357,A", ["VM-TRIVIAL-PIN"]), ("1014 => 1235,A", []), ("1015 => 90210,A", []),
 ])
 def test_voicemail(line, expected):
     assert ids(audit.audit_voicemail(cfgs("[general]\nformat=wav\n[default]\n%s\n" % line))) == expected
@@ -79,6 +83,52 @@ def test_sshd_and_services():
                             "authenticationmethods password,keyboard-interactive\n") == []
     assert ids(audit.audit_services({"vsftpd": "active", "tftpd-hpa": "inactive", "tftpd-hpa.socket": "active"})) == [
         "FTP-ENABLED", "TFTP-ENABLED"]
+
+
+@pytest.mark.parametrize("pin,why", [
+    ("0000", "one digit repeated"), ("1234", "a sequence"), ("5678", "a sequence"), ("8901", "a sequence"),
+    ("4321", "a sequence"), ("1212", "a repeated pattern"), ("123123", "a repeated pattern"),
+    ("2001", "the mailbox number"), ("1002", "the mailbox number"), ("12", "shorter than 4 digits"),
+    ("4242", "a repeated pattern"), ("6969", "a repeated pattern"), ("2580", "a well-known PIN"),
+    ("8474", None), ("1235", None), ("x234", None),
+])
+def test_trivial_pin(pin, why):
+    assert audit.trivial_pin(pin, "1002") == why
+
+
+GLOBAL = "permitrootlogin without-password\npasswordauthentication yes\nkbdinteractiveauthentication no\nusepam yes\nauthenticationmethods any\n"
+TOTP = ("permitrootlogin without-password\npasswordauthentication yes\nkbdinteractiveauthentication yes\nusepam yes\n"
+        "authenticationmethods publickey,keyboard-interactive keyboard-interactive\n")
+
+
+def test_sshd_per_user():
+    # nobody has a password: only an info finding
+    assert ids(audit.audit_sshd(GLOBAL, {})) == ["SSH-PASSWORD-ENABLED"]
+    assert audit.audit_sshd(GLOBAL, {})[0]["severity"] == "info"
+    # a password user without a second factor
+    f = audit.audit_sshd(GLOBAL, {"bob": ([GLOBAL], False)})
+    assert ids(f) == ["SSH-PASSWORD-NO-2FA"] and "bob" in f[0]["message"]
+    # keyboard-interactive only, with the TOTP file: two factors; without the file (nullok): one
+    assert ids(audit.audit_sshd(GLOBAL, {"admin": ([TOTP], True)})) == ["SSH-PASSWORD-ENABLED"]
+    assert not audit.single_factor_password(audit.parse_sshd_t(TOTP.replace("passwordauthentication yes",
+                                                                            "passwordauthentication no")), True)
+    assert audit.single_factor_password(audit.parse_sshd_t(TOTP.replace("passwordauthentication yes",
+                                                                        "passwordauthentication no")), False)
+    # password allowed but the chain requires keyboard-interactive: not single
+    assert not audit.single_factor_password(audit.parse_sshd_t(TOTP), True)
+    # one address lets the user in with a password alone
+    f = audit.audit_sshd(GLOBAL, {"admin": ([TOTP, GLOBAL], True)})
+    assert ids(f) == ["SSH-PASSWORD-NO-2FA"]
+    # root with prohibit-password is never a password user
+    assert not audit.single_factor_password(audit.parse_sshd_t(GLOBAL), False, "root")
+    assert ids(audit.audit_sshd(GLOBAL.replace("passwordauthentication yes", "passwordauthentication no"), {})) == []
+
+
+def test_pam_and_shadow():
+    assert audit.pam_has_totp("# x\nauth required pam_google_authenticator.so nullok\n@include common-auth\n")
+    assert not audit.pam_has_totp("# auth required pam_google_authenticator.so\n@include common-auth\n")
+    shadow = "root:*:1::::::\nadmin:$6$abc$def:1::::::\nlocked:!$6$x:1::::::\nnopw::1::::::\n"
+    assert audit.password_users(shadow) == ["admin"]
 
 
 def test_kea_foreign_tftp():

@@ -1,0 +1,118 @@
+#!/usr/bin/env python
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark (not a timed test): the baseline role on a fleet of N lab hosts
+(default 20), measured in one run:
+
+  A. first converge of the baseline on N fresh hosts
+  B. the baseline again with nothing to change (no-op rerun, changed=0 checked)
+  C. one ansible.builtin.ping task on the same hosts
+
+and the ratio B/C (target <= 5x). B and C are each run REPEAT times
+(default 3), alternating, and the median is reported. Same forks for all.
+
+Baseline variables: AMI with one restricted user, FTP/TFTP off, SSH kept,
+one extension with a voicemail box plus removal of Debian's samples, an
+administrator with a password and TOTP - the fleet scenario's baseline.
+
+Usage: tests/bench/bench_fleet.py [N]   (as root, after `make venv collection image`)
+Environment: LAB_PREFIX (default pbxf), LAB_NET (default 35), FORKS (default N),
+REPEAT (default 3)."""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+PREFIX = os.environ.get("LAB_PREFIX") or "pbxf"
+NET = os.environ.get("LAB_NET") or "35"
+FORKS = int(os.environ.get("FORKS") or N)
+REPEAT = int(os.environ.get("REPEAT") or 3)
+ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+           ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_FORKS=str(FORKS),
+           ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+           PATH=os.path.join(ROOT, ".venv", "bin") + ":" + os.environ["PATH"])
+INV = "/var/lib/pbxguard-lab/%s/inventory.yml" % PREFIX
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def baseline_vars(work):
+    creds = os.path.join(work, "credentials")
+    lookup = "{{ lookup('pbxguard.asterisk.strong_secret', '%s/' ~ inventory_hostname ~ '-%s') }}"
+    return {
+        "pbx_ami": {"enabled": True, "bind_address": "127.0.0.1", "users": [
+            {"name": "monitor", "secret": lookup % (creds, "ami-monitor"), "permit": ["127.0.0.1/32"],
+             "read": ["system", "call"]}]},
+        "pbx_service": {"ssh": {"state": "enabled"}},
+        "pbx_extensions": {"purge": True, "list": [
+            {"number": "1008", "name": "Front Desk", "secret": lookup % (creds, "1008"), "pin": "8474"}]},
+        "pbx_admin": {"username": "pbxadmin", "password": lookup % (creds, "pbxadmin")},
+        "pbx_totp": {"user": "pbxadmin", "secret_path": creds + "/{{ inventory_hostname }}-pbxadmin.totp"},
+    }
+
+
+def play(pb_path):
+    t0 = time.time()
+    p = subprocess.run(["ansible-playbook", "-i", INV, pb_path], env=ENV, capture_output=True, text=True,
+                       check=False)
+    dt = time.time() - t0
+    recap = RECAP.findall(p.stdout)
+    if p.returncode != 0 or len(recap) != N or any(int(r[3]) or int(r[4]) for r in recap):
+        sys.exit("benchmark play %s failed (rc %d):\n%s%s" % (pb_path, p.returncode, p.stdout[-4000:],
+                                                              p.stderr[-2000:]))
+    return dt, sum(int(r[2]) for r in recap)
+
+
+def main():
+    hosts = ",".join("pbx%d" % i for i in range(1, N + 1))
+    t0 = time.time()
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests/lab/labctl.py"), "up", "--hosts", hosts],
+                   env=ENV, check=True, stdout=subprocess.DEVNULL)
+    boot = time.time() - t0
+    try:
+        work = tempfile.mkdtemp(prefix="bench-fleet-")
+        varsfile = os.path.join(work, "baseline.yml")
+        with open(varsfile, "w") as f:
+            yaml.safe_dump(baseline_vars(work), f)
+        base_pb = os.path.join(work, "baseline-play.yml")
+        with open(base_pb, "w") as f:
+            yaml.safe_dump([{"name": "baseline", "hosts": "all", "gather_facts": False, "vars_files": [varsfile],
+                             "roles": [{"role": "pbxguard.asterisk.baseline"}]}], f)
+        ping_pb = os.path.join(work, "ping-play.yml")
+        with open(ping_pb, "w") as f:
+            yaml.safe_dump([{"name": "ping", "hosts": "all", "gather_facts": False,
+                             "tasks": [{"name": "ping", "ansible.builtin.ping": {}}]}], f)
+        first, first_changed = play(base_pb)
+        noop, ping = [], []
+        for dummy in range(REPEAT):
+            dt, changed = play(base_pb)
+            if changed:
+                sys.exit("the baseline rerun changed %d things: not a no-op" % changed)
+            noop.append(dt)
+            ping.append(play(ping_pb)[0])
+        m_noop, m_ping = statistics.median(noop), statistics.median(ping)
+        tasks = subprocess.run(["ansible-playbook", "-i", INV, base_pb, "--list-tasks"], env=ENV,
+                               capture_output=True, text=True, check=False).stdout
+        n_tasks = len([ln for ln in tasks.splitlines() if "TAGS:" in ln])
+        print("pbxguard.asterisk baseline benchmark: %d lab hosts, one run, forks %d, %d CPU cores"
+              % (N, FORKS, os.cpu_count() or 0))
+        print("  lab boot (labctl up, %d hosts)            %7.1f s" % (N, boot))
+        print("  A. first converge of the baseline         %7.1f s  (%d changes)" % (first, first_changed))
+        print("  B. baseline no-op rerun (changed=0)       %7.1f s  median of %s" % (
+            m_noop, ", ".join("%.1f" % x for x in noop)))
+        print("  C. one ansible.builtin.ping task          %7.1f s  median of %s" % (
+            m_ping, ", ".join("%.1f" % x for x in ping)))
+        print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list" % (m_noop / m_ping, n_tasks))
+    finally:
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests/lab/labctl.py"), "down"], env=ENV, check=False,
+                       stdout=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()
