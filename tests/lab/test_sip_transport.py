@@ -319,6 +319,20 @@ def test_key_unreadable_by_asterisk_refused(lab):
         lab.sh("cp -p /root/sip.key %s" % KEY)
 
 
+def test_hand_written_transport_with_our_name_refused(lab):
+    """A second [pbxguard-tcp] transport would make Asterisk reject the whole pjsip.conf."""
+    lab.sh("cp -p %s /root/pjsip.conf.orig && printf '\\n[pbxguard-tcp]\\ntype=transport\\nprotocol=tcp\\n"
+           "bind=0.0.0.0:5090\\n' >> %s" % (PJSIP, PJSIP))
+    try:
+        before, mark = shas(lab), started(lab)
+        r = lab.playbook([task()])
+        assert r.failed and "already defines transport 'pbxguard-tcp' by hand" in r.last["msg"], r.raw[-1500:]
+        assert "%s:" % PJSIP in r.last["msg"]
+        assert shas(lab) == before and no_restart_since(lab, mark)
+    finally:
+        lab.sh("cp -p /root/pjsip.conf.orig %s" % PJSIP)
+
+
 # ------------------------------------------------------- restore and drift
 def test_not_taken_restores_previous_files(lab):
     """Another program holds TCP 5080 (outside Asterisk's config, so the port
