@@ -33,7 +33,9 @@ import time
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import ensure_include as _ensure_include
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
+    ensure_include as _ensure_include, hand_written_objects,
+)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli, AsteriskCliError
 
@@ -147,6 +149,16 @@ def ensure_include(data):
     """pjsip.conf with a ``#tryinclude`` of the managed file (the shared helper
     of the extension module, labelled for this one)."""
     return _ensure_include(data, MANAGED_NAME, label="sip transports")
+
+
+def name_conflicts(conf_path, data):
+    """Problems when pjsip.conf (or a file it includes, other than the managed
+    one) defines a transport with one of our names: a duplicate (name, type)
+    makes Asterisk reject the whole pjsip.conf."""
+    found = hand_written_objects(conf_path, data, MANAGED_NAME)
+    return ["%s already defines transport '%s' by hand; a second one with that name would make Asterisk "
+            "reject the whole pjsip.conf. Rename or remove it" % (found[(n, "transport")], n)
+            for n in sorted(NAMES.values()) if (n, "transport") in found]
 
 
 def iax_port_of(data, path="iax.conf"):

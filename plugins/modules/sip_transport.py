@@ -272,6 +272,9 @@ def main():
             module.fail_json(msg=str(e))
         result["port_plan"] = [b.as_dict() for b in plan]
         old = dict((k, files.read_bytes(v)) for k, v in paths.items())
+        conflicts = st.name_conflicts(paths["pjsip_conf"], old["pjsip_conf"])
+        if conflicts:
+            module.fail_json(msg="\n".join(conflicts))
         try:
             new = {"managed": st.render(w), "pjsip_conf": st.ensure_include(old["pjsip_conf"]),
                    "iax_conf": st.plan_iax(old["iax_conf"], w["iax_port"], paths["iax_conf"])}

@@ -299,3 +299,15 @@ def test_said_since_keeps_only_transport_lines(tmp_path):
     said = st.said_since(str(log), offset)
     assert len(said) == 2 and "could not be started: Address already in use" in said[0]
     assert st.said_since(str(log), None) == [] and st.said_since(str(tmp_path / "none"), 0) == []
+
+
+def test_name_conflicts(tmp_path):
+    conf = tmp_path / "pjsip.conf"
+    data = b'[pbxguard-tcp]\ntype=transport\nprotocol=tcp\nbind=0.0.0.0:5090\n#tryinclude "%s"\n' % (
+        st.MANAGED_NAME.encode())
+    conf.write_bytes(data)
+    (tmp_path / st.MANAGED_NAME).write_bytes(st.render(st.validate(params())))
+    problems = st.name_conflicts(str(conf), data)
+    assert len(problems) == 1 and "%s:1 already defines transport 'pbxguard-tcp'" % conf in problems[0]
+    assert st.name_conflicts(str(conf), b'#tryinclude "%s"\n' % st.MANAGED_NAME.encode()) == []
+    assert st.name_conflicts(str(conf), None) == []
