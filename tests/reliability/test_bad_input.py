@@ -20,10 +20,11 @@ import time
 import pytest
 
 import corpus
-from conftest import counts_line, diff_fingerprints, record, strong
+from conftest import ROOT, counts_line, diff_fingerprints, record, strong
 
 SUITE = "bad_input"
 BATCHES = [["ami", "extension", "dhcp", "admin", "totp", "web", "web_access", "host_service", "role"]]
+MAX_BISECT = int(os.environ.get("RELIABILITY_MAX_BISECT", "12"))
 PARALLEL = int(os.environ.get("RELIABILITY_PARALLEL", "3"))
 
 
@@ -102,7 +103,10 @@ def test_bad_input_corpus(lab, ctx):
         if changed or reloaded or restarted:
             # name the culprits: each case again on its own
             passed = [c for c in batch if not results[c["id"]].get("failed")]
-            for c in passed or batch:
+            with open(os.path.join(ROOT, ".cache", "bad-input-last.json"), "w") as f:
+                json.dump(dict((k, {"failed": v.get("failed"), "msg": str(v.get("msg", ""))[:300]})
+                               for k, v in results.items()), f, indent=1)
+            for c in (passed or batch)[:MAX_BISECT]:
                 r1, ch1, rl1, rs1, dummy, dummy2 = run_batch(lab, [c], parallel=1)
                 if ch1 or rl1 or rs1:
                     suspects.append((c["id"], ch1, rl1, rs1))
