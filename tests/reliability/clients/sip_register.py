@@ -14,6 +14,7 @@ import json
 import random
 import re
 import select
+import signal
 import socket
 import sys
 import time
@@ -122,8 +123,10 @@ def main():
     if a.ready_file:
         open(a.ready_file, "w").write(json.dumps(stats))
     end = time.time() + a.duration
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *x: stop.append(1))
     i = 0
-    while time.time() < end:
+    while time.time() < end and not stop:
         ph = phones[i % len(phones)]
         i += 1
         ok, status, took = ph.register()
