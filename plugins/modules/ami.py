@@ -198,6 +198,8 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _ami as ami
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
@@ -206,6 +208,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli im
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             enabled=dict(type="bool", default=True),

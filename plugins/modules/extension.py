@@ -237,6 +237,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _extension as core
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
@@ -257,6 +259,7 @@ class ExtensionModule(AnsibleModule):
 
 
 def main():
+    refuse_bad_bytes()
     module = ExtensionModule(
         argument_spec=dict(
             context=dict(type="str", default="from-internal"),

@@ -101,17 +101,22 @@ def test_bad_input_corpus(lab, ctx):
         print("batch %s: %d cases in %.1fs, changed %s, reloaded %s, restarted %s"
               % ("+".join(group), len(batch), took, changed, reloaded, restarted), flush=True)
         if changed or reloaded or restarted:
-            # name the culprits: each case again on its own
+            # a case that did not fail is a culprit (and a failure already);
+            # only when every case failed is each one re-run on its own
             passed = [c for c in batch if not results[c["id"]].get("failed")]
             with open(os.path.join(ROOT, ".cache", "bad-input-last.json"), "w") as f:
                 json.dump(dict((k, {"failed": v.get("failed"), "msg": str(v.get("msg", ""))[:300]})
                                for k, v in results.items()), f, indent=1)
-            for c in (passed or batch)[:MAX_BISECT]:
-                r1, ch1, rl1, rs1, dummy, dummy2 = run_batch(lab, [c], parallel=1)
-                if ch1 or rl1 or rs1:
-                    suspects.append((c["id"], ch1, rl1, rs1))
-            if not suspects:
-                suspects.append(("batch " + "+".join(group), changed, reloaded, restarted))
+            if passed:
+                for c in passed:
+                    suspects.append((c["id"], changed, reloaded, restarted))
+            else:
+                for c in batch[:MAX_BISECT]:
+                    r1, ch1, rl1, rs1, dummy, dummy2 = run_batch(lab, [c], parallel=1)
+                    if ch1 or rl1 or rs1:
+                        suspects.append((c["id"], ch1, rl1, rs1))
+                if not suspects:
+                    suspects.append(("batch " + "+".join(group), changed, reloaded, restarted))
         batches.append({"modules": group, "cases": len(batch), "seconds": round(took, 1), "files": nfiles,
                         "changed_files": changed, "reloaded": reloaded, "restarted": restarted})
         for c in batch:
