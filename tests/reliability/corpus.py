@@ -43,7 +43,7 @@ INJECTIONS = {
 RULE_WORDS = ("must", "allowed", "not a", "not an", "is not", "invalid", "required", "out of range", "reserved",
               "unknown", "one of", "contiguous", "host bits", "outside", "twice", "clash", "needs at least",
               "does not exist", "exactly", "contains", "after", "newline", "NUL", "choices", "type",
-              "cannot", "neither", "only", "too", "at least", "at most", "not valid", "one line", "not UTF-8")
+              "cannot", "neither", "only", "too", "at least", "at most", "not valid", "one line", "not UTF-8", "Supported parameters")
 
 
 def _set(params, path, value):
@@ -380,7 +380,7 @@ def _role_cases(c):
         ("dhcp-dns-not-list", {"pbx_dhcp": {"dns": {"a": 1}}}, ["dns", "list"]),
         ("dhcp-enabled", {"pbx_dhcp": {"enabled": "often"}}, ["enabled", "bool"]),
         ("admin-update", {"pbx_admin": {"password_update": "sometimes"}}, ["password_update", "one of"]),
-        ("admin-nets-not-list", {"pbx_admin": {"allowed_networks": 7}}, ["allowed_networks", "list"]),
+        ("admin-nets-not-list", {"pbx_admin": {"allowed_networks": {"net": 7}}}, ["allowed_networks", "list"]),
         ("admin-api-not-bool", {"pbx_admin": {"api_access": "perhaps"}}, ["api_access", "bool"]),
         ("admin-keys-not-dict", {"pbx_admin": {"ssh_keys": "ssh-ed25519 AAAA"}}, ["ssh_keys", "dict"]),
         ("totp-state", {"pbx_totp": {"state": "on"}}, ["state", "one of"]),
