@@ -119,26 +119,44 @@ def states(lab, transport):
         assert rc == 0, out[-3000:]
         RESULTS.setdefault("converge_seconds", []).append(round(time.time() - t0, 1))
         st[v] = shas(lab)
-    # b again: same bytes (deterministic), so "complete new" is well defined
-    rc, res, out = converge(lab, [ext_task("b", secret)])
-    assert rc == 0 and shas(lab) == st["b"]
-    return {"secret": secret, "st": st, "seconds": max(RESULTS["converge_seconds"])}
+    # a again, watched: how long the module itself lives on the host (the kill window)
+    p = start_playbook(lab, [ext_task("a", secret)])
+    seen = None
+    t_end = None
+    while p.poll() is None:
+        alive = host_module_pids(lab)
+        if alive and seen is None:
+            seen = time.time()
+        if seen and not alive and t_end is None:
+            t_end = time.time()
+        time.sleep(0.05)
+    finish(p)
+    module_s = max(0.5, ((t_end or time.time()) - seen) if seen else 2.0)
+    RESULTS["module_seconds"] = round(module_s, 2)
+    assert shas(lab) == st["a"], "converging a twice gave different bytes"
+    return {"secret": secret, "st": st, "seconds": max(RESULTS["converge_seconds"]), "module_s": module_s}
 
 
 def test_kill9_at_random_points(lab, states):
     secret, st = states["secret"], states["st"]
     rnd = random.Random(int(os.environ.get("RELIABILITY_SEED", str(int(time.time())))))
     rows, problems, temp_left = [], [], 0
-    current = "b"
-    span = states["seconds"] + 1.0
+    lab.sh("rm -f /etc/asterisk/.pbxguard-*.tmp", check=False)
+    current = "a"
+    span = states["module_s"]
     for i in range(REPEATS):
         target = "a" if current == "b" else "b"
-        delay = rnd.uniform(0.3, span)
+        # a random point of the module's life on the host: wait until it runs,
+        # then up to its measured lifetime (reading, writing, reloading, verifying)
+        delay = rnd.uniform(0.0, span * 1.1)
         p = start_playbook(lab, [ext_task(target, secret)])
+        t0 = time.time()
+        while not host_module_pids(lab) and p.poll() is None and time.time() - t0 < 120:
+            time.sleep(0.02)
         t0 = time.time()
         killed_module = []
         while time.time() - t0 < delay and p.poll() is None:
-            time.sleep(0.05)
+            time.sleep(0.02)
         # the module on the host first (killing only the controller lets it finish), then the controller
         killed_module = host_module_pids(lab)
         if killed_module:
