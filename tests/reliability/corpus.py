@@ -43,7 +43,8 @@ INJECTIONS = {
 RULE_WORDS = ("must", "allowed", "not a", "not an", "is not", "invalid", "required", "out of range", "reserved",
               "unknown", "one of", "contiguous", "host bits", "outside", "twice", "clash", "needs at least",
               "does not exist", "exactly", "contains", "after", "newline", "NUL", "choices", "type",
-              "cannot", "neither", "only", "too", "at least", "at most", "not valid", "one line", "not UTF-8", "Supported parameters")
+              "cannot", "neither", "only", "too", "at least", "at most", "not valid", "one line", "not UTF-8", "Supported parameters",
+              "internal option", "acknowledge", "needs ", "minutes 1-", "dictionary requested")
 
 
 def _set(params, path, value):
@@ -123,7 +124,7 @@ def _ami_cases(c):
         ("port-ssh-22", {"port": 22}, ["port", "clash"]),
         ("port-string", {"port": "fivethousand"}, ["port", "int"]),
         ("enabled-not-bool", {"enabled": "maybe"}, ["enabled", "bool"]),
-        ("users-not-list", {"users": "relmon"}, ["users"]),
+        ("users-not-list", {"users": "relmon"}, ["dictionary requested"]),  # ansible-core's words
         ("bind-hostname", {"bind_address": "pbx.example.org"}, ["bind_address"]),
         ("unknown-read", u(read=["bogus"]), ["read", "unknown"]),
         ("read-write-only-class", u(read=["originate"]), ["read", "write"]),
@@ -184,9 +185,9 @@ def _ext_cases(c):
         ("unknown-pin-update", e(pin_update="never"), ["pin_update", "one of"]),
         ("duplicate-number", {"extensions": [_ext_base(c)["extensions"][0]] * 2}, ["extensions[1]", "twice"]),
         ("no-secret", e(secret=None), ["secret", "required"]),
-        ("extensions-not-list", {"extensions": "3901"}, ["extensions"]),
+        ("extensions-not-list", {"extensions": "3901"}, ["dictionary requested"]),  # ansible-core's words
         ("purge-not-bool", {"purge": "perhaps"}, ["purge", "bool"]),
-        ("iax-not-dict", e(iax="yes"), ["iax"]),
+        ("iax-not-dict", e(iax="yes"), ["dictionary requested"]),  # ansible-core's words
         ("unknown-ext-option", e(colour="red"), ["colour"]),
     ]
 
@@ -196,8 +197,8 @@ def _dhcp_base(c):
                 dns=[c.controller, "9.9.9.9"], range_start=c.host(100), range_end=c.host(199), lease_time=3600,
                 tftp_server=c.ip, vendor_format="raw_ip", ntp_server=c.controller,
                 reservations=[{"mac": "00:0b:82:aa:bb:cc", "address": c.host(150)}],
-                vendor_classes=[{"name": "yealink", "match": "yealink", "mac_prefix": "80:5e:c0",
-                                 "vendor_format": "tftp_url"}])
+                vendor_classes=[{"name": "yealink", "match": "yealink", "vendor_format": "tftp_url"},
+                                {"name": "polycom", "mac_prefix": "00:04:f2", "vendor_format": "raw_ip"}])
 
 
 def _dhcp_cases(c):
@@ -250,7 +251,7 @@ def _admin_cases(c):
         ("cidr-host-bits", {"allowed_networks": ["198.18.50.1/24"]}, ["allowed_networks[0]", "host bits"]),
         ("mask-noncontiguous", {"allowed_networks": ["198.18.0.0/255.0.255.0"]}, ["allowed_networks[0]"]),
         ("email-bad", {"emails": ["not-an-email"]}, ["emails[0]", "e-mail"]),
-        ("email-list-string", {"emails": "ops@example.org;nope"}, ["emails[1]", "e-mail"]),
+        ("email-list-string", {"emails": "ops@example.org;nope"}, ["emails[0]", "e-mail"]),
         ("bad-key", {"ssh_keys": {"present": ["ssh-ed25519 AAAAnotbase64!! x"]}}, ["ssh_keys.present[0]"]),
         ("unknown-update", {"password_update": "sometimes"}, ["password_update", "one of"]),
         ("api-bind-hostname", {"api_bind_address": "api.example.org"}, ["api_bind_address"]),
@@ -267,12 +268,11 @@ def _totp_cases(c):
     return [
         ("unknown-state", {"state": "on"}, ["state", "one of"]),
         ("unknown-methods", {"methods": "sms"}, ["methods", "one of"]),
-        ("secret-not-base32", {"secret": "not base32 at all!"}, ["secret"]),
-        ("secret-short", {"secret": "JBSWY3DP"}, ["secret"]),
+        ("secret-given", {"secret": "JBSWY3DPEHPK3PXP"}, ["secret", "internal"]),
         ("code-letters", {"verify_code": "12ab56"}, ["verify_code"]),
         ("code-5-digits", {"verify_code": "12345"}, ["verify_code"]),
         ("root-user", {"user": "root"}, ["user"]),
-        ("missing-user", {"user": None}, ["user", "required"]),
+        ("missing-user", {"user": None}, ["user", "must be a string"]),
     ]
 
 
@@ -307,7 +307,7 @@ def _wa_base(c):
 def _wa_cases(c):
     return [
         ("unknown-mode", {"mode": "open"}, ["mode", "one of"]),
-        ("unknown-service", {"services": ["telnet"]}, ["services", "one of"]),
+        ("unknown-service", {"services": ["telnet"]}, ["services", "one or more of"]),
         ("cidr-33", {"permitted": ["198.18.0.0/33"]}, ["permitted[0]"]),
         ("cidr-host-bits", {"permitted": ["198.18.0.1/24"]}, ["permitted[0]"]),
         ("permitted-empty", {"permitted": []}, ["permitted"]),
@@ -319,29 +319,33 @@ def _wa_cases(c):
 
 
 def _hs_base(c):
-    return dict(service="tftp", state="enabled", port=69, address=c.ip, root_dir="/srv/tftp")
+    return dict(service="tftp", state="enabled", address=c.ip, root_dir="/srv/tftp")
+
+
+FTP = {"service": "ftp", "address": None, "root_dir": None}
 
 
 def _hs_cases(c):
     return [
         ("unknown-service", {"service": "telnet"}, ["service", "one of"]),
         ("unknown-state", {"state": "on"}, ["state", "one of"]),
-        ("port-0", {"port": 0}, ["port"]),
-        ("port-70000", {"port": 70000}, ["port", "range"]),
-        ("port-sip-clash", {"port": 5060}, ["port", "clash"]),
-        ("port-reserved", {"port": 8090}, ["port", "reserved"]),
-        ("ssh-port-5038", {"service": "ssh", "port": 5038, "root_dir": None}, ["port", "clash"]),
+        ("port-0", dict(FTP, port=0), ["port"]),
+        ("port-70000", dict(FTP, port=70000), ["port", "range"]),
+        ("port-ami-clash", dict(FTP, port=5038), ["port", "clash"]),
+        ("port-reserved", dict(FTP, port=8090), ["port", "reserved"]),
+        ("ssh-port-5038", dict(FTP, service="ssh", port=5038), ["port", "clash"]),
+        ("tftp-port", {"port": 70}, ["port", "69"]),
         ("address-bad", {"address": "10.0.0.300"}, ["address"]),
         ("address-hostname", {"address": "tftp.example.org"}, ["address"]),
         ("root-relative", {"root_dir": "srv/tftp"}, ["root_dir"]),
-        ("port-string", {"port": "tftp"}, ["port", "int"]),
+        ("port-string", dict(FTP, port="tftp"), ["port", "int"]),
     ]
 
 
 MODULES = {
     "ami": {"base": _ami_base, "cases": _ami_cases,
-            "strings": ["bind_address", "users.0.name", "users.0.secret", "users.0.permit.0", "users.0.read.0",
-                        "users.0.write.0"]},
+            "strings": ["bind_address", "users.0.name", "users.0.secret", "users.0.permit.0", ("users.0.read.0", ["users[0]", "read"]),
+                        ("users.0.write.0", ["users[0]", "write"])]},
     "extension": {"base": _ext_base, "cases": _ext_cases,
                   "strings": ["context", "voicemail_context", "extensions.0.number", "extensions.0.name",
                               "extensions.0.username", "extensions.0.authname", "extensions.0.secret",
@@ -350,7 +354,7 @@ MODULES = {
     "dhcp": {"base": _dhcp_base, "cases": _dhcp_cases,
              "strings": ["interface", "gateway", "subnet_mask", "dns.0", "range_start", "range_end", "tftp_server",
                          "ntp_server", "reservations.0.mac", "reservations.0.address", "vendor_classes.0.name",
-                         "vendor_classes.0.match", "vendor_classes.0.mac_prefix"]},
+                         "vendor_classes.0.match", "vendor_classes.1.mac_prefix"]},
     "admin": {"base": _admin_base, "cases": _admin_cases,
               "strings": ["username", "password", "allowed_networks.0", "emails.0", "ssh_keys.present.0",
                           "api_bind_address", "shell"]},
@@ -415,12 +419,15 @@ def module_cases(ctx, only=None):
             continue
         base = spec["base"](ctx)
         for path in spec["strings"]:
+            expect = None
+            if isinstance(path, tuple):
+                path, expect = path
             valid = _get(base, path)
             for pid, (payload, rules) in INJECTIONS.items():
                 params = copy.deepcopy(base)
                 _set(params, path, _splice(valid, payload))
                 out.append({"id": "%s/%s/%s" % (mod, path, pid), "module": mod, "kind": "injection:" + pid,
-                            "params": params, "expect": option_fragments(path), "rule_any": list(rules)})
+                            "params": params, "expect": expect or option_fragments(path), "rule_any": list(rules)})
         for cid, override, expect in spec["cases"](ctx):
             params = copy.deepcopy(base)
             for k, v in override.items():
