@@ -43,5 +43,6 @@ def refuse_bad_bytes():
     from ansible.module_utils.basic import _load_params
     problems = problems_of(_load_params())
     if problems:
-        print(json.dumps({"failed": True, "changed": False, "msg": "; ".join(problems)}))
-        sys.exit(1)
+        # AnsibleModule cannot be built yet (its invocation log is what fails): answer like fail_json
+        print(json.dumps({"failed": True, "changed": False, "msg": "; ".join(problems)}))  # pylint: disable=ansible-bad-function
+        sys.exit(1)  # pylint: disable=ansible-bad-function

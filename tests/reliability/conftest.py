@@ -4,7 +4,6 @@
 tests/lab (same Lab class), a fingerprint of every managed file, Asterisk's
 reload and start markers, and a per-suite JSON result that
 scripts/reliability-report turns into docs/reliability.md."""
-import hashlib
 import importlib.util
 import json
 import os

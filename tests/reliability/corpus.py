@@ -31,8 +31,8 @@ INJECTIONS = {
     "close-bracket": ("]", ("']'", "contains ]", "allowed", "not a", "not an", "must", "invalid")),
     "semicolon": (";", ("';'", "contains ;", "allowed", "not a", "not an", "must", "invalid")),
     "equals": ("=", ("'='", "contains =", "allowed", "not a", "not an", "must", "invalid")),
-    "include": ("#include /etc/shadow", ("'#'", "#include", "allowed", "not a", "not an", "must", "invalid",
-                                          "space", "whitespace")),
+    "include": ("#include /etc/shadow",
+                ("'#'", "#include", "allowed", "not a", "not an", "must", "invalid", "space", "whitespace")),
     "nul": ("\x00", ("NUL", "null", "non-printable", "control")),
     # bytes that are not UTF-8: delivered through b64decode (Ansible hands them to the
     # module as surrogate escapes, exactly as from a vars file read with a wrong encoding)
@@ -102,7 +102,8 @@ def _ami_base(c):
 
 
 def _ami_cases(c):
-    u = lambda **kw: {"users": [dict(_ami_base(c)["users"][0], **kw)]}  # noqa: E731
+    def u(**kw):
+        return {"users": [dict(_ami_base(c)["users"][0], **kw)]}
     return [
         ("weak-secret", u(secret="password"), ["users[0]", "secret", "upper"]),
         ("short-secret", u(secret="Ab1%"), ["users[0]", "secret", "8"]),

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 
 import yaml
 
@@ -59,8 +58,8 @@ def test_two_plays_at_once_keep_both_changes(lab, transport):
         if rcs != [0, 0]:
             problems.append("round %d: rc %s: %s" % (r + 1, rcs, [o[1][-300:] for o in outs]))
         if missing or incomplete or live_missing or not text.endswith("\n"):
-            problems.append("round %d: missing %d, incomplete %d, not live %s" % (r + 1, len(missing), len(incomplete),
-                                                                                 live_missing))
+            problems.append("round %d: missing %d, incomplete %d, not live %s"
+                            % (r + 1, len(missing), len(incomplete), live_missing))
     total = sum(r_["in_file"] for r_ in rows[-1:])
     line = counts_line(SUITE, rounds=ROUNDS, plays=2 * ROUNDS, extensions_expected=2 * PER_PLAY * ROUNDS,
                        extensions_in_file=total, failures=len(problems))

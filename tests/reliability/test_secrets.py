@@ -9,9 +9,6 @@ under /var/log/asterisk, the host's journal; backups and managed files must be
 files 0600 in a 0700 directory."""
 import os
 import stat
-import subprocess
-
-import pytest
 
 from conftest import counts_line, record, strong
 
