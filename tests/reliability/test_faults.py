@@ -75,6 +75,39 @@ def start_playbook(lab, tasks):
     return p
 
 
+def descendants(pid):
+    """Every process below ``pid`` on the controller (ansible-playbook's workers
+    call setsid, so killing the process group alone leaves them behind)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def kill_tree(p):
+    victims = descendants(p.pid)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for v in victims:
+        try:
+            os.kill(v, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def finish(p, timeout=600):
     out, err = p.communicate(timeout=timeout)
     os.unlink(p.pb_file)
@@ -162,7 +195,7 @@ def test_kill9_at_random_points(lab, states):
         if killed_module:
             lab.sh("kill -9 %s" % " ".join(map(str, killed_module)), check=False)
         if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
+            kill_tree(p)
         finish(p)
         time.sleep(0.3)
         versions = file_version(lab, st)
