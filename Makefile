@@ -13,12 +13,13 @@ DEMO_NET := 10
 TEST_PREFIX := pbxt
 TEST_NET := 20
 
-.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet reliability-report
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
 	@echo "make demo-down  remove the demo lab host"
 	@echo "make test       unit tests, ansible-test sanity, lint, lab scenarios (molecule)"
+	@echo "make reliability-report  docs/reliability.md from the last reliability run"
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
@@ -65,6 +66,10 @@ ee-context: venv
 	test -f .cache/ee-context/Containerfile -o -f .cache/ee-context/Dockerfile
 	test -f .cache/ee-context/_build/pbxguard-asterisk-0.1.0.tar.gz -a -f .cache/ee-context/_build/requirements.txt
 	@echo "ee-context: build context in .cache/ee-context (Containerfile + collection + requirements)"
+
+# docs/reliability.md from the last run of tests/reliability (molecule scenario reliability)
+reliability-report: venv
+	$(BIN)/python scripts/reliability-report
 
 bench: deps venv collection image
 	$(BIN)/python tests/bench/bench_extension.py 10000

@@ -47,6 +47,20 @@ def check_username(value, option="username"):
     return value
 
 
+def check_shell(value, option="shell"):
+    """A login shell for useradd: an absolute path of letters, digits and
+    ``_ . / -`` without ``..`` (it ends up in /etc/passwd)."""
+    if not isinstance(value, str) or not value:
+        raise policy.PolicyError("%s: must be an absolute path such as /bin/bash" % option)
+    bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_./-"))]
+    if bad:
+        raise policy.PolicyError("%s: contains %s; allowed are letters, digits and _ . / -"
+                                 % (option, policy._describe_chars(bad)))
+    if not value.startswith("/") or "/../" in value + "/" or value.endswith("/"):
+        raise policy.PolicyError("%s: must be an absolute path such as /bin/bash" % option)
+    return value
+
+
 def check_hash(value, option):
     if not isinstance(value, str) or not SHA512_CRYPT_RE.match(value):
         raise policy.PolicyError("%s: is not a SHA-512 crypt hash ($6$...)" % option)
@@ -148,6 +162,8 @@ def validate(params):
     for opt in ("password_hash", "ari_password_hash"):
         if params.get(opt):
             attempt(lambda: check_hash(params[opt], opt))
+    if params.get("shell") is not None:
+        attempt(lambda: check_shell(params["shell"]))
     if params.get("api_bind_address"):
         want["api_bind_address"] = attempt(lambda: policy.check_ip(params["api_bind_address"],
                                                                    "api_bind_address"))

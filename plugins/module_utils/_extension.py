@@ -436,6 +436,14 @@ def verify(module, result, changed_kinds, sample=50):
             acl_expected = bool(x["permit"])
             if acl_expected and "deny/permit" not in out:
                 problems.append("%s: live endpoint has no ACL" % x["label"])
+            # Asterisk silently keeps the old object when it rejects a file:
+            # an existing endpoint proves nothing, its new values do
+            want_user = x["auth_user"] or x["authname"]
+            if want_user:
+                auth = run_cli(module, "pjsip show auth %s" % x["username"])
+                if not re.search(r"^\s*username\s*:\s*%s\s*$" % re.escape(want_user), auth, re.M):
+                    problems.append("%s: live auth username is not '%s' (Asterisk kept the old object)"
+                                    % (x["label"], want_user))
     if "iax" in changed_kinds:
         changed = set(result["created"] + result["updated"])
         for x in [x for x in present if x["iax"] and x["number"] in changed][:sample]:

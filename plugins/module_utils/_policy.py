@@ -22,7 +22,7 @@ RESERVED_PORTS = (8090,)
 # check_name: ASCII letters, digits and _ . @ + - (a leading '-' is allowed).
 NAME_ALLOWED = frozenset(string.ascii_letters + string.digits + "_.@+-")
 # check_text: always refused on top of control and non-printable characters.
-TEXT_FORBIDDEN = ";[]"
+TEXT_FORBIDDEN = ";[]=#"  # comment, section, key=value, #include/#exec
 
 _NOT_NETWORK = "is not an IP address, IP/prefix or IP/netmask"
 _CHAR_NAMES = {
@@ -49,6 +49,8 @@ def _char_name(c):
         return _CHAR_NAMES[c]
     if ord(c) < 32 or ord(c) == 127:
         return "control character"
+    if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that was not UTF-8 (surrogate escape)
+        return "byte that is not UTF-8"
     if ord(c) > 127:
         return "non-ASCII character" if c.isprintable() else "non-printable character"
     return "'%s'" % c
@@ -250,7 +252,7 @@ def check_name(value, option, max_length=80):
 
 def check_text(value, option, max_length=200, forbid=","):
     """Free text written as a config value (a person's name, an e-mail):
-    printable, none of ``; [ ]``, no control characters, none of ``forbid``,
+    printable, none of ``; [ ] = #``, no control characters, none of ``forbid``,
     no leading or trailing whitespace, 1..max_length characters."""
     _require_str(value, option)
     if not value:

@@ -234,6 +234,8 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _admin as admin
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
@@ -268,6 +270,7 @@ def _describe(state):
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             username=dict(type="str", default="admin"),

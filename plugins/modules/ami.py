@@ -198,13 +198,17 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _ami as ami
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             enabled=dict(type="bool", default=True),
@@ -236,6 +240,11 @@ def main():
     with files.HostLock():
         old = files.read_bytes(path)
         try:
+            if general.get("enabled", True):
+                # AMI's TCP listener must not clash with another service's (sshd on 22 ...)
+                portplan.check(portplan.collect_live(module), [portplan.AMI],
+                               [portplan.Binding(portplan.AMI, "tcp", general["port"], general.get("bindaddr", ""),
+                                                 source="task")])
             planned = ami.plan(path, old, general, users, p["purge_users"])
         except PolicyError as e:
             module.fail_json(msg=str(e))

@@ -254,6 +254,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _extension as core
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
@@ -275,6 +277,7 @@ class ExtensionModule(AnsibleModule):
 
 
 def main():
+    refuse_bad_bytes()
     module = ExtensionModule(
         argument_spec=dict(
             context=dict(type="str", default="from-internal"),

@@ -158,6 +158,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
@@ -180,6 +182,7 @@ def _restore(module, path, old):
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             service=dict(type="str", required=True, choices=["ssh", "ftp", "tftp"]),

@@ -153,6 +153,8 @@ import grp
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
@@ -165,6 +167,7 @@ METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-int
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             user=dict(type="str", required=True),

@@ -175,6 +175,8 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
@@ -186,6 +188,7 @@ LEVEL_TEXT = {"high": "TLS 1.2+1.3", "modern": "TLS 1.2+1.3", "low": "TLS 1.0-1.
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             enabled=dict(type="bool", default=True),

@@ -112,6 +112,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
@@ -129,6 +131,7 @@ def _write(module, path, data):
 
 
 def main():
+    refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
             mode=dict(type="str", required=True, choices=["local", "permitted", "unrestricted"]),
