@@ -14,6 +14,32 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENTS = os.path.join(ROOT, "tests", "lab", "clients")
+TLS_NAMES = {"tls1": "TLSv1", "tls1_1": "TLSv1.1", "tls1_2": "TLSv1.2", "tls1_3": "TLSv1.3"}
+
+
+def tls_handshake(ip, port, version, ns=None):
+    """The protocol a real ``openssl s_client`` offering only ``version``
+    (tls1, tls1_1, tls1_2, tls1_3) negotiated with ip:port, None when refused.
+    Only the exit code proves a handshake: OpenSSL 3 prints a session block
+    with "Protocol : TLSv1.1" even for a refused one, and with TLS 1.3 that
+    block can be missing when s_client exits on stdin EOF before the session
+    ticket arrives. So: exit 0 and a real cipher, then the version offered
+    (the only one s_client allowed), cross-checked with the Protocol line when
+    it is there."""
+    cmd = ["timeout", "8", "openssl", "s_client", "-connect", "%s:%d" % (ip, port), "-" + version,
+           "-cipher", "DEFAULT@SECLEVEL=0"]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False, input="")
+    out = p.stdout + p.stderr
+    if p.returncode != 0 or "Cipher is (NONE)" in out or "Cipher is " not in out:
+        return None
+    want = TLS_NAMES[version]
+    for line in out.splitlines():
+        if line.strip().startswith("Protocol") and ":" in line:
+            got = line.split(":", 1)[1].strip()
+            assert got == want, "s_client offered only %s but reports %s" % (want, got)
+    return want
 
 
 class Lab(object):

@@ -7,11 +7,9 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import pyotp
 import pytest
@@ -286,46 +284,19 @@ class ReportDom(html.parser.HTMLParser):
 
 
 def png_pixels(path):
-    """(width, height, set of RGB colours) of an 8-bit non-interlaced RGB/RGBA PNG."""
+    """(width, height, set of RGB colours) of an 8-bit RGB/RGBA PNG (unpacked by
+    the lab's own PNG reader in clients/qr_decode.py)."""
+    sys.path.insert(0, CLIENTS)
+    try:
+        from qr_decode import png_rows
+    finally:
+        sys.path.remove(CLIENTS)
     with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, ctype, dummy, dummy2, interlace = ihdr
-    assert depth == 8 and ctype in (2, 6) and interlace == 0, ihdr
-    bpp = 3 if ctype == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    prev = bytearray(stride)
+        width, height, depth, ctype, dummy, bpp, rows = png_rows(f.read())
+    assert depth == 8 and ctype in (2, 6), (depth, ctype)
     colours = set()
-    i = 0
-    for dummy in range(height):
-        ftype = raw[i]
-        line = bytearray(raw[i + 1:i + 1 + stride])
-        i += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if ftype == 1:
-                line[x] = (line[x] + a) & 255
-            elif ftype == 2:
-                line[x] = (line[x] + b) & 255
-            elif ftype == 3:
-                line[x] = (line[x] + ((a + b) >> 1)) & 255
-            elif ftype == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp))
-        prev = line
+    for line in rows:
+        colours.update(bytes(line[x:x + 3]) for x in range(0, len(line), bpp))
     return width, height, colours
 
 

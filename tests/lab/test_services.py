@@ -8,6 +8,8 @@ import tempfile
 
 import pytest
 
+from conftest import tls_handshake
+
 HTTP = "/etc/asterisk/http.conf"
 DROPIN = "/etc/ssh/sshd_config.d/10-pbxguard.conf"
 VSFTPD = "/etc/vsftpd.conf"
@@ -33,17 +35,7 @@ def banner(lab, port, ns=None):
 
 
 def tls(lab, version, ns=None, port=8088):
-    p = run(["timeout", "8", "openssl", "s_client", "-connect", "%s:%d" % (lab.ip, port), "-" + version,
-             "-cipher", "DEFAULT@SECLEVEL=0"], ns)
-    # OpenSSL 3.0's s_client prints an "SSL-Session: Protocol : TLSv1.1" block even
-    # when the server refused the handshake ("alert protocol version", Cipher 0000, exit 1):
-    # only the exit code proves one ("New, TLSv1.0, Cipher is" names the cipher's version).
-    if p.returncode != 0:
-        return None
-    for line in (p.stdout + p.stderr).splitlines():
-        if line.strip().startswith("Protocol") and "TLS" in line:
-            return line.split(":")[1].strip()
-    return None
+    return tls_handshake(lab.ip, port, version, ns)
 
 
 def shas(lab):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import CLIENTS
+from conftest import CLIENTS, tls_handshake
 
 ETC = "/etc/asterisk/"
 MANAGED = ETC + "pjsip_transport_pbxguard.conf"
@@ -59,15 +59,7 @@ def iax_poke(lab, port):
 
 def tls(lab, version, port=5061):
     """Negotiated version of a handshake offering only ``version``, None when refused."""
-    p = run(["timeout", "8", "openssl", "s_client", "-connect", "%s:%d" % (lab.ip, port), "-" + version,
-             "-cipher", "DEFAULT@SECLEVEL=0"], lab.outside_ns)
-    if p.returncode != 0:  # OpenSSL 3 prints a Protocol line even for a refused handshake
-        return None
-    # "New, TLSv1.3, Cipher is ..." comes right after the handshake; the
-    # "Protocol :" line of the session block is missing at times with TLS 1.3
-    # (s_client may exit on stdin EOF before the session ticket arrives)
-    m = re.search(r"^New, (TLSv[0-9.]+), Cipher is ", p.stdout, re.M)
-    return m.group(1) if m else None
+    return tls_handshake(lab.ip, port, version, lab.outside_ns)
 
 
 def fingerprint_served(lab, port=5061):

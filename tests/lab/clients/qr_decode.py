@@ -8,14 +8,17 @@ import sys
 import zlib
 
 
-def png_to_grey(data):
+def png_rows(data):
+    """A PNG unpacked: (width, height, depth, colour type, palette, bytes per
+    pixel, rows with the PNG filters undone). Shared by the lab tests that read PNGs."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, palette = 8, b"", None
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + n]
         if kind == b"IHDR":
-            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            w, h, depth, ctype, dummy, dummy2, interlace = struct.unpack(">IIBBBBB", body[:13])
+            assert interlace == 0, "interlaced PNG"
         elif kind == b"PLTE":
             palette = [body[i:i + 3] for i in range(0, len(body), 3)]
         elif kind == b"IDAT":
@@ -47,6 +50,11 @@ def png_to_grey(data):
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
         rows.append(line)
         prev = line
+    return w, h, depth, ctype, palette, bpp, rows
+
+
+def png_to_grey(data):
+    w, h, depth, ctype, palette, bpp, rows = png_rows(data)
     out = bytearray()
     for line in rows:
         for x in range(w):
