@@ -32,9 +32,12 @@ PACKAGES = [
     "asterisk", "asterisk-modules", "openssh-server", "python3", "vsftpd",
     "tftpd-hpa", "kea-dhcp4-server", "nftables", "libpam-google-authenticator",
     "iproute2", "msmtp", "msmtp-mta",
+    # fail2ban role: sshd logs only to the journal here (no rsyslog, no
+    # auth.log), so fail2ban's systemd backend needs python3-systemd
+    "fail2ban", "python3-systemd",
 ]
 SUITE = "sid"
-IMAGE_RECIPE_VERSION = "1"  # bump when the post-build customisation changes
+IMAGE_RECIPE_VERSION = "2"  # bump when the post-build customisation changes
 CACHE = os.environ.get("LAB_CACHE", "/var/cache/pbxguard-lab")
 STATE_ROOT = os.environ.get("LAB_STATE", "/var/lib/pbxguard-lab")
 PREFIX = os.environ.get("LAB_PREFIX", "pbxg")
@@ -94,6 +97,13 @@ def build_image(force=False):
     r = os.path.join(tmp, "rootfs")
     # lab customisation: host keys, root ssh dir, no apt caches
     run(["chroot", r, "ssh-keygen", "-A"], stdout=subprocess.DEVNULL)
+    # fail2ban is installed for the fail2ban role but must not run until that
+    # role enables it: Debian enables it with an sshd jail, which would ban the
+    # controller in suites that try wrong SSH passwords on purpose
+    run(["chroot", r, "systemctl", "disable", "fail2ban.service"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.path.lexists(os.path.join(r, "etc/systemd/system/multi-user.target.wants/fail2ban.service")):
+        sys.exit("IMAGE BUILD FAILED: could not disable fail2ban.service in the image")
     os.makedirs(os.path.join(r, "root/.ssh"), mode=0o700, exist_ok=True)
     for d in ("var/cache/apt/archives",):
         for f in os.listdir(os.path.join(r, d)):
