@@ -13,9 +13,9 @@ description:
     module of the collection, C(plugins/module_utils/_policy.py)); the result is the list of
     canonical networks (C(198.18.0.0/24), C(203.0.113.7/32), C(2001:db8::/32)), duplicates dropped,
     order kept.
-  - A bad item fails the task with C(<option>[<index>]: <rule>), e.g.
+  - "A bad item fails the task with C(<option>[<index>]: <rule>), e.g.
     C(fail2ban_ignoreip[0]: is not an IP address, IP/prefix or IP/netmask), on the controller,
-    before anything is read or written on a host.
+    before anything is read or written on a host."
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 options:

@@ -94,9 +94,13 @@ def nft_set(lab, name):
 
 
 def wait_banned(lab, jail, ip, seconds=20):
+    """True once fail2ban lists ``ip`` as banned in ``jail`` and the nftables
+    set of the jail's (first) action holds it: the action runs after the
+    ban is listed, and its first ban creates the table (on demand)."""
+    sets = {"asterisk": "addr-set-asterisk-tcp", "sshd": "addr-set-sshd"}
     end = time.time() + seconds
     while time.time() < end:
-        if ip in banned(lab, jail):
+        if ip in banned(lab, jail) and ip in nft_set(lab, sets[jail]):
             return True
         time.sleep(0.25)
     return False
