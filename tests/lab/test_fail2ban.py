@@ -95,12 +95,13 @@ def nft_set(lab, name):
 
 def wait_banned(lab, jail, ip, seconds=20):
     """True once fail2ban lists ``ip`` as banned in ``jail`` and the nftables
-    set of the jail's (first) action holds it: the action runs after the
-    ban is listed, and its first ban creates the table (on demand)."""
-    sets = {"asterisk": "addr-set-asterisk-tcp", "sshd": "addr-set-sshd"}
+    sets of all the jail's actions hold it: the actions run after the ban is
+    listed, and the first ban creates the table (on demand)."""
+    sets = {"asterisk": ("addr-set-asterisk-tcp", "addr-set-asterisk-udp"), "sshd": ("addr-set-sshd",)}
     end = time.time() + seconds
     while time.time() < end:
-        if ip in banned(lab, jail) and ip in nft_set(lab, sets[jail]):
+        # the jail's actions run one after the other (asterisk: tcp, then udp)
+        if ip in banned(lab, jail) and all(ip in nft_set(lab, name) for name in sets[jail]):
             return True
         time.sleep(0.25)
     return False
@@ -167,6 +168,14 @@ def same_reload(lab, mark):
     """No Asterisk reload since ``mark`` (lab.reload_marker(); +-1 s of rounding)."""
     now = lab.reload_marker()
     return now is not None and mark is not None and abs(now - mark) <= 1
+
+
+@pytest.fixture(autouse=True)
+def no_ban_left(lab):
+    """Each test starts and ends without bans: a failing ban test must not
+    leave the outside client banned for the next one."""
+    yield
+    unban_all(lab)
 
 
 def watched(lab):
@@ -305,13 +314,15 @@ def test_ignoreip_list_protects_a_network(lab):
     out_ip = lab.vars["lab_outside_ip"]
     net = out_ip.rsplit(".", 1)[0] + ".0/24"
     r = lab.playbook([role(fail2ban_ignoreip=[net])])
-    assert not r.failed and r.changed == 2, r.raw[-2000:]  # the file, then fail2ban-client reload
-    assert net in lab.sh("fail2ban-client get asterisk ignoreip")
-    for dummy in range(MAXRETRY + 1):
-        sip_wrong_register(lab)
-    assert not wait_banned(lab, "asterisk", out_ip, seconds=4)
-    assert sip_answers(lab)
-    r = lab.playbook([role()])
+    try:
+        assert not r.failed and r.changed == 2, r.raw[-2000:]  # the file, then fail2ban-client reload
+        assert net in lab.sh("fail2ban-client get asterisk ignoreip")
+        for dummy in range(MAXRETRY + 1):
+            sip_wrong_register(lab)
+        assert not wait_banned(lab, "asterisk", out_ip, seconds=4)
+        assert sip_answers(lab)
+    finally:
+        r = lab.playbook([role()])
     assert not r.failed and r.changed == 2, r.raw[-2000:]
     assert net not in lab.sh("fail2ban-client get asterisk ignoreip")
 
@@ -350,14 +361,16 @@ def test_drift_a_stopped_jail_is_restored(lab):
 def test_allports_bans_every_port(lab):
     out_ip = lab.vars["lab_outside_ip"]
     r = lab.playbook([role(fail2ban_banaction="nftables-allports")])
-    assert not r.failed and r.changed >= 1, r.raw[-2000:]
-    for dummy in range(MAXRETRY):
-        sip_wrong_register(lab)
-    assert wait_banned(lab, "asterisk", out_ip)
-    assert ssh_banner(lab) is None, "allports: a SIP ban closes SSH too"
-    unban_all(lab)
-    assert ssh_banner(lab) and sip_answers(lab)
-    r = lab.playbook([role()])
+    try:
+        assert not r.failed and r.changed >= 1, r.raw[-2000:]
+        for dummy in range(MAXRETRY):
+            sip_wrong_register(lab)
+        assert wait_banned(lab, "asterisk", out_ip)
+        assert ssh_banner(lab) is None, "allports: a SIP ban closes SSH too"
+        unban_all(lab)
+        assert ssh_banner(lab) and sip_answers(lab)
+    finally:
+        r = lab.playbook([role()])
     assert not r.failed, r.raw[-2000:]
 
 
@@ -366,14 +379,16 @@ def test_without_the_asterisk_jail_a_sip_burst_is_not_banned(lab):
     burst bans nothing (the asterisk jail is written enabled = false)."""
     out_ip = lab.vars["lab_outside_ip"]
     r = lab.playbook([role(fail2ban_jails=["sshd"])])
-    assert not r.failed and r.changed >= 1, r.raw[-2000:]
-    assert re.search(r"Jail list:\s*sshd\s*$", lab.sh("fail2ban-client status"), re.M)
-    assert "[asterisk]\nenabled = false\n" in lab.read(JAIL).decode()
-    for dummy in range(MAXRETRY + 1):
-        sip_wrong_register(lab)
-    time.sleep(3)
-    assert sip_answers(lab)
-    assert "addr-set-asterisk" not in lab.sh("nft list ruleset")
-    r = lab.playbook([role()])
+    try:
+        assert not r.failed and r.changed >= 1, r.raw[-2000:]
+        assert re.search(r"Jail list:\s*sshd\s*$", lab.sh("fail2ban-client status"), re.M)
+        assert "[asterisk]\nenabled = false\n" in lab.read(JAIL).decode()
+        for dummy in range(MAXRETRY + 1):
+            sip_wrong_register(lab)
+        time.sleep(3)
+        assert sip_answers(lab)
+        assert "addr-set-asterisk" not in lab.sh("nft list ruleset")
+    finally:
+        r = lab.playbook([role()])
     assert not r.failed, r.raw[-2000:]
     unban_all(lab)
