@@ -348,6 +348,15 @@ def test_ssh_ports_follow_sshd_and_can_be_named(lab):
         lab.sh("rm -f /etc/ssh/sshd_config.d/90-f2btest.conf")
 
 
+def test_drift_a_jail_without_actions_is_restarted(lab):
+    """What a plain reload after a banaction change leaves behind."""
+    lab.sh("fail2ban-client set sshd delaction nftables-multiport")
+    assert "No actions" in lab.sh("fail2ban-client get sshd actions")
+    r = lab.playbook([role()])
+    assert not r.failed and r.changed == 1, r.raw[-2000:]
+    assert "nftables-multiport" in lab.sh("fail2ban-client get sshd actions")
+
+
 def test_drift_a_stopped_jail_is_restored(lab):
     lab.sh("fail2ban-client stop asterisk")
     assert re.search(r"Jail list:\s*sshd\s*$", lab.sh("fail2ban-client status"), re.M)
@@ -359,10 +368,14 @@ def test_drift_a_stopped_jail_is_restored(lab):
 
 
 def test_allports_bans_every_port(lab):
+    """Also a change of ban action: fail2ban 1.1.1's plain reload left the
+    jails without any action (bans listed, nothing in nftables), so the role
+    restarts the jails (reload --restart)."""
     out_ip = lab.vars["lab_outside_ip"]
     r = lab.playbook([role(fail2ban_banaction="nftables-allports")])
     try:
         assert not r.failed and r.changed >= 1, r.raw[-2000:]
+        assert "nftables-allports-tcp, nftables-allports-udp" in lab.sh("fail2ban-client get asterisk actions")
         for dummy in range(MAXRETRY):
             sip_wrong_register(lab)
         assert wait_banned(lab, "asterisk", out_ip)
