@@ -10,8 +10,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync chromium
 DEMO_PREFIX := pbxd
 DEMO_NET := 10
-TEST_PREFIX := pbxt
-TEST_NET := 20
+TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)
+TEST_NET := $(or $(LAB_NET),20)
 
 .PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet reliability-report
 
