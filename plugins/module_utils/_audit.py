@@ -144,10 +144,22 @@ def audit_pjsip(cfgs):
                                      "Set a generated strong secret (pbxguard.asterisk.extension)."))
             if s.type == "transport" and (s.get("protocol") or "") == "tls":
                 method = (s.get("method") or "").lower()
-                if method in ("tlsv1", "tlsv1_1", "sslv23", "sslv3"):
+                # measured on Asterisk 22 (pjproject): no method / "default" / tlsv1
+                # = TLS 1.0 only; tlsv1_1 = 1.1 only; tlsv1_2 = 1.2 only; sslv23 =
+                # whatever OpenSSL allows (Debian's MinProtocol: TLS 1.2 and 1.3)
+                if method in ("", "default", "unspecified", "tlsv1", "tlsv1_1", "sslv2", "sslv3"):
                     f.append(finding("SIP-TLS-OLD", "medium", cfg.path, s.header.number,
-                                     "PJSIP TLS transport '%s' allows method %s" % (s.name, method),
-                                     "Use method=tlsv1_2 (or tlsv1_3)."))
+                                     "PJSIP TLS transport '%s' %s: Asterisk then speaks TLS %s only"
+                                     % (s.name, "sets method=%s" % method if method else "sets no method",
+                                        "1.1" if method == "tlsv1_1" else "1.0" if method not in ("sslv2", "sslv3")
+                                        else "below 1.0 (SSL)"),
+                                     "Set method=tlsv1_2 (pbxguard.asterisk.sip_transport security_level high)."))
+                elif method == "sslv23":
+                    f.append(finding("SIP-TLS-SYSTEM-MIN", "info", cfg.path, s.header.number,
+                                     "PJSIP TLS transport '%s' uses method=sslv23: the versions offered are "
+                                     "those OpenSSL's system policy allows (MinProtocol in openssl.cnf; TLS 1.2 "
+                                     "and 1.3 on Debian)" % s.name,
+                                     "Keep the system's MinProtocol at TLSv1.2, or set method=tlsv1_2."))
     return f
 
 
