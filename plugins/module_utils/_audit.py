@@ -15,36 +15,11 @@ import os
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, resolve_include,
 )
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import (  # noqa: F401 (trivial_pin: API)
+    secret_problems, trivial_pin,
+)
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-TRIVIAL_PINS = set(["1212", "4242", "1357", "2468", "1004", "2000", "6969", "1122", "1313", "2580"])
-
-
-def trivial_pin(pin, box=""):
-    """Why a voicemail PIN is guessable, or None: shorter than 4 digits, one
-    digit repeated (0000), a run up or down (1234, 5678, 7890, 4321), a short
-    pattern repeated (1212, 123123), the box number itself or reversed, or a
-    well-known PIN (sample 4242, keypad column 2580)."""
-    if not pin.isdigit():
-        return None
-    if len(pin) < 4:
-        return "shorter than 4 digits"
-    if len(set(pin)) == 1:
-        return "one digit repeated"
-    steps = set((int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:]))
-    if steps in ({1}, {9}):
-        return "a sequence"
-    for size in range(1, len(pin) // 2 + 1):
-        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
-            return "a repeated pattern"
-    if box and pin in (box, box[::-1]):
-        return "the mailbox number"
-    if pin in TRIVIAL_PINS:
-        return "a well-known PIN"
-    return None
-
-
 def finding(fid, severity, path, line, message, remediation):
     return {"id": fid, "severity": severity, "file": path, "line": line,
             "message": message, "remediation": remediation}

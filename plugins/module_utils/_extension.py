@@ -92,7 +92,8 @@ def validate(params):
                                    allow_weak=allow_weak)
             x["permit"] = [_err(errors, policy.parse_network, p, "%s.permit[%d]" % (label, j))
                            for j, p in enumerate(e.get("permit") or [])]
-            x["pin"] = _err(errors, policy.check_pin, e["pin"], label + ".pin") if e.get("pin") is not None else None
+            x["pin"] = (_err(errors, policy.check_pin, e["pin"], label + ".pin", box=number, allow_weak=allow_weak)
+                        if e.get("pin") is not None else None)
             x["pin_update"] = e.get("pin_update") or "on_create"
             x["context"] = (_err(errors, policy.check_name, e["context"], label + ".context")
                             if e.get("context") else context)
