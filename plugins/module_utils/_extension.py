@@ -17,6 +17,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_tree, resolve_include, make_option, OPTION,
@@ -520,14 +521,7 @@ def apply(module, paths, old, new, result, write, log_since):  # noqa: E501
 
 
 def _restore(module, paths, old, written, kinds, write):
-    for k in reversed(written):
-        if old[k] is None:
-            try:
-                os.unlink(paths[k])
-            except OSError:
-                pass
-        else:
-            write(paths[k], old[k], backup=False)
+    _files.undo_writes(paths, old, written, lambda path, data: write(path, data, backup=False))
     for kind in kinds:
         try:
             run_cli(module, RELOAD[kind], timeout=120)
