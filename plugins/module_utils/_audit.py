@@ -15,11 +15,11 @@ import os
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, resolve_include,
 )
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import (  # noqa: F401 (trivial_pin: API)
-    secret_problems, trivial_pin,
-)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems, trivial_pin
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
 def finding(fid, severity, path, line, message, remediation):
     return {"id": fid, "severity": severity, "file": path, "line": line,
             "message": message, "remediation": remediation}

@@ -149,6 +149,11 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
     # sabotage: AMI's port blocked by a firewall rule, so verification fails
     fleet.sh(victim, "nft add table inet sabotage && nft add chain inet sabotage input "
                      "'{ type filter hook input priority -10 ; }' && nft add rule inet sabotage input tcp dport 5038 drop")
+    # drift the baseline will undo: FTP switched back on by hand. The rollback
+    # must bring the host back to exactly this state (files and unit state).
+    fleet.sh(victim, "systemctl enable --now vsftpd.service")
+    assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() == "active"
+    vsftpd_before = fleet.sha(victim, "/etc/vsftpd.conf")
     try:
         new = dict(extra)
         new["pbx_ami"] = dict(extra["pbx_ami"])
@@ -164,6 +169,10 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
         # the victim is back on its previous file, and Asterisk on it too
         assert fleet.sha(victim) == before[victim]
         assert "There is no manager called reporting" in fleet.sh(victim, "asterisk -rx 'manager show user reporting'")
+        # ... and its units as they were: FTP on again (the baseline had switched it off)
+        assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() == "active"
+        assert fleet.sh(victim, "systemctl is-enabled vsftpd.service").strip() == "enabled"
+        assert fleet.sha(victim, "/etc/vsftpd.conf") == vsftpd_before
         # hosts already done are consistently on the new baseline; later ones untouched
         for h in fleet.names[:2]:
             assert fleet.sha(h) != before[h]
@@ -174,6 +183,7 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
         fleet.sh(victim, "nft delete table inet sabotage")
     rc, data = fleet.playbook("rollout", extra)
     assert rc == 0 and summary(extra)["done"] == fleet.names
+    assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() != "active"
 
 
 def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
