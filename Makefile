@@ -57,7 +57,8 @@ sanity: venv
 
 lint: venv collection
 	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint --offline -q
+	mkdir -p .cache/lint-home
+	HOME=$(CURDIR)/.cache/lint-home $(BIN)/ansible-lint --offline -q
 
 ee-context: venv
 	rm -rf .cache/ee-collection .cache/ee-context

@@ -214,6 +214,50 @@ def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
     assert both.returncode == 0 and both.stdout.strip() == "OK pbxadmin", both.stdout
 
 
+def ssh_answers(ip, port):
+    """True when an SSH server answers its banner on ip:port."""
+    try:
+        s = socket.create_connection((ip, port), timeout=5)
+    except OSError:
+        return False
+    try:
+        s.settimeout(5)
+        return s.recv(64).startswith(b"SSH-2.0-")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_role_moves_the_ssh_port_without_locking_the_controller_out(fleet, extra, tmp_path):
+    """pbx_service.ssh.port through the role: the new port is opened next to
+    the old one, the play reconnects on it (ssh_move.yml), and only then the
+    old port closes; a rerun on the new port changes nothing; and back."""
+    h = fleet.names[-1]
+    ip = fleet.hosts[h]["ansible_host"]
+    assert ssh_answers(ip, 22) and not ssh_answers(ip, 8022)
+    moved = dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 8022}})
+    rc, data = fleet.playbook("site", moved)
+    assert rc == 0
+    assert ssh_answers(ip, 8022) and not ssh_answers(ip, 22)
+    # the inventory now says 8022 for this host (as a user's inventory would)
+    with open(fleet.inventory) as f:
+        inv = yaml.safe_load(f)
+    inv["all"]["hosts"][h]["ansible_port"] = 8022
+    inv_path = str(tmp_path / "inventory-8022.yml")
+    with open(inv_path, "w") as f:
+        yaml.safe_dump(inv, f)
+    on_8022 = Fleet(inv_path)
+    rc, data = on_8022.playbook("site", moved)
+    assert rc == 0 and changed(data) == 0
+    # and back to 22 the same way (connected on 8022)
+    rc, data = on_8022.playbook("site", dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 22}}))
+    assert rc == 0
+    assert ssh_answers(ip, 22) and not ssh_answers(ip, 8022)
+    rc, data = fleet.playbook("site", dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 22}}))
+    assert rc == 0 and changed(data) == 0
+
+
 def test_audit_report(fleet, extra):
     weak_host = fleet.names[1]
     fleet.sh(weak_host, "printf '[legacy]\\nsecret = admin\\nread = all\\nwrite = all\\n' > /etc/asterisk/manager.d/legacy.conf")
