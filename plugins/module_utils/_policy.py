@@ -160,7 +160,7 @@ def check_pin(value, option, box="", allow_weak=False):
         _fail(option, "must be exactly 4 digits")
     why = None if allow_weak else trivial_pin(value, box)
     if why:
-        _fail(option, "is guessable (%s): use 4 digits that are no run, repetition, mailbox "
+        _fail(option, "must not be guessable (%s): use 4 digits that are no run, repetition, mailbox "
                       "number or well-known PIN (allow_weak_secrets: true accepts it)" % why)
     return value
 

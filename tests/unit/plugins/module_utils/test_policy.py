@@ -156,7 +156,7 @@ def test_pin_ok(value):
 ])
 def test_pin_guessable_refused_unless_allow_weak(value, why):
     msg = refused(policy.check_pin, value, "extensions[0] (1008).pin", box="1008")
-    assert msg.startswith("extensions[0] (1008).pin: is guessable (%s)" % why), msg
+    assert msg.startswith("extensions[0] (1008).pin: must not be guessable (%s)" % why), msg
     assert "allow_weak_secrets" in msg
     assert policy.check_pin(value, "pin", box="1008", allow_weak=True) == value
 
