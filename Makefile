@@ -10,8 +10,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync chromium
 DEMO_PREFIX := pbxd
 DEMO_NET := 10
-TEST_PREFIX := pbxt
-TEST_NET := 20
+TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)
+TEST_NET := $(or $(LAB_NET),20)
 
 .PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet reliability-report
 
@@ -57,7 +57,8 @@ sanity: venv
 
 lint: venv collection
 	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint --offline -q
+	mkdir -p .cache/lint-home
+	HOME=$(CURDIR)/.cache/lint-home $(BIN)/ansible-lint --offline -q
 
 ee-context: venv
 	rm -rf .cache/ee-collection .cache/ee-context

@@ -107,15 +107,27 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="qr_path: needs segno on the controller (pip install segno)")
             return result
 
+        # One module run when nothing is to be done: the probe reads the live state and plans
+        # with the host's own secret; if that changes nothing (and the controller has nothing to
+        # write or check against another secret), its result is the task's result.
         probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
         stored = probe.pop("_pbxguard_stored", None)
+        final = probe.pop("_pbxguard_final", False)
         if probe.get("failed") or stored is None:
             probe.pop("invocation", None)
             result.update(probe)
             result.setdefault("failed", True)
             return result
         if state == "disabled":
+            if final:
+                result.update(probe)
+                return result
             result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+            return result
+        if final and stored.get("secret") and (not qr_path or os.path.exists(qr_path)) \
+                and (code is None or code_matches(stored["secret"], code)):
+            result.update(probe)
+            result["new_secret"] = False
             return result
 
         secret, new = stored.get("secret"), False

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import time
 
 RETRY_MARKERS = (
@@ -53,6 +54,39 @@ def run_cli(module, command, timeout=20, retries=10, delay=0.5, wait_for_command
             time.sleep(delay)
     raise AsteriskCliError("asterisk -rx '%s' still refused after %d tries: %s"
                            % (command, retries + 1, last.strip()))
+
+
+VERSION_RE = re.compile(r"^Asterisk ([0-9]+)((?:\.[0-9A-Za-z~+-]+)*)", re.M)
+
+
+def parse_version(text):
+    """Pure: ``core show version`` output -> (version text, major) or None."""
+    m = VERSION_RE.search(text or "")
+    if not m:
+        return None
+    return m.group(1) + m.group(2), int(m.group(1))
+
+
+def version_gate(module, minimum, option="min_asterisk_version"):
+    """Refuse (fail_json, before anything is read or written) unless Asterisk
+    runs here and its major version is at least ``minimum``: what a role's
+    first task proves, folded into that task's own module run instead of a
+    separate ``command`` round trip. Returns the version text, or None when
+    ``minimum`` is None (no check asked)."""
+    if minimum is None:
+        return None
+    try:
+        text = run_cli(module, "core show version", timeout=10, retries=3)
+    except AsteriskCliError as e:
+        module.fail_json(msg="%s: cannot read the Asterisk version (%s); nothing was changed" % (option, e))
+    found = parse_version(text)
+    if found is None:
+        module.fail_json(msg="%s: 'core show version' did not name an Asterisk version (%s); nothing was changed"
+                             % (option, text.strip()[:200]))
+    if found[1] < minimum:
+        module.fail_json(msg="%s: Asterisk %s runs on this host, at least %d is required; nothing was changed"
+                             % (option, found[0], minimum), asterisk_version=found[0])
+    return found[0]
 
 
 def parse_colon_table(text):

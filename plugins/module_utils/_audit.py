@@ -15,34 +15,9 @@ import os
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, resolve_include,
 )
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems, trivial_pin
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-TRIVIAL_PINS = set(["1212", "4242", "1357", "2468", "1004", "2000", "6969", "1122", "1313", "2580"])
-
-
-def trivial_pin(pin, box=""):
-    """Why a voicemail PIN is guessable, or None: shorter than 4 digits, one
-    digit repeated (0000), a run up or down (1234, 5678, 7890, 4321), a short
-    pattern repeated (1212, 123123), the box number itself or reversed, or a
-    well-known PIN (sample 4242, keypad column 2580)."""
-    if not pin.isdigit():
-        return None
-    if len(pin) < 4:
-        return "shorter than 4 digits"
-    if len(set(pin)) == 1:
-        return "one digit repeated"
-    steps = set((int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:]))
-    if steps in ({1}, {9}):
-        return "a sequence"
-    for size in range(1, len(pin) // 2 + 1):
-        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
-            return "a repeated pattern"
-    if box and pin in (box, box[::-1]):
-        return "the mailbox number"
-    if pin in TRIVIAL_PINS:
-        return "a well-known PIN"
-    return None
 
 
 def finding(fid, severity, path, line, message, remediation):
@@ -144,10 +119,22 @@ def audit_pjsip(cfgs):
                                      "Set a generated strong secret (pbxguard.asterisk.extension)."))
             if s.type == "transport" and (s.get("protocol") or "") == "tls":
                 method = (s.get("method") or "").lower()
-                if method in ("tlsv1", "tlsv1_1", "sslv23", "sslv3"):
+                # measured on Asterisk 22 (pjproject): no method / "default" / tlsv1
+                # = TLS 1.0 only; tlsv1_1 = 1.1 only; tlsv1_2 = 1.2 only; sslv23 =
+                # whatever OpenSSL allows (Debian's MinProtocol: TLS 1.2 and 1.3)
+                if method in ("", "default", "unspecified", "tlsv1", "tlsv1_1", "sslv2", "sslv3"):
                     f.append(finding("SIP-TLS-OLD", "medium", cfg.path, s.header.number,
-                                     "PJSIP TLS transport '%s' allows method %s" % (s.name, method),
-                                     "Use method=tlsv1_2 (or tlsv1_3)."))
+                                     "PJSIP TLS transport '%s' %s: Asterisk then speaks TLS %s only"
+                                     % (s.name, "sets method=%s" % method if method else "sets no method",
+                                        "1.1" if method == "tlsv1_1" else "1.0" if method not in ("sslv2", "sslv3")
+                                        else "below 1.0 (SSL)"),
+                                     "Set method=tlsv1_2 (pbxguard.asterisk.sip_transport security_level high)."))
+                elif method == "sslv23":
+                    f.append(finding("SIP-TLS-SYSTEM-MIN", "info", cfg.path, s.header.number,
+                                     "PJSIP TLS transport '%s' uses method=sslv23: the versions offered are "
+                                     "those OpenSSL's system policy allows (MinProtocol in openssl.cnf; TLS 1.2 "
+                                     "and 1.3 on Debian)" % s.name,
+                                     "Keep the system's MinProtocol at TLSv1.2, or set method=tlsv1_2."))
     return f
 
 

@@ -17,6 +17,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_tree, resolve_include, make_option, OPTION,
@@ -92,7 +93,8 @@ def validate(params):
                                    allow_weak=allow_weak)
             x["permit"] = [_err(errors, policy.parse_network, p, "%s.permit[%d]" % (label, j))
                            for j, p in enumerate(e.get("permit") or [])]
-            x["pin"] = _err(errors, policy.check_pin, e["pin"], label + ".pin") if e.get("pin") is not None else None
+            x["pin"] = (_err(errors, policy.check_pin, e["pin"], label + ".pin", box=number, allow_weak=allow_weak)
+                        if e.get("pin") is not None else None)
             x["pin_update"] = e.get("pin_update") or "on_create"
             x["context"] = (_err(errors, policy.check_name, e["context"], label + ".context")
                             if e.get("context") else context)
@@ -519,14 +521,7 @@ def apply(module, paths, old, new, result, write, log_since):  # noqa: E501
 
 
 def _restore(module, paths, old, written, kinds, write):
-    for k in reversed(written):
-        if old[k] is None:
-            try:
-                os.unlink(paths[k])
-            except OSError:
-                pass
-        else:
-            write(paths[k], old[k], backup=False)
+    _files.undo_writes(paths, old, written, lambda path, data: write(path, data, backup=False))
     for kind in kinds:
         try:
             run_cli(module, RELOAD[kind], timeout=120)

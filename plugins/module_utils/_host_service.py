@@ -14,7 +14,12 @@ two-step transition that can never lock the controller out:
    OLD is closed.
 
 Without an SSH connection (local run) or with ``force`` the move is done in
-one step."""
+one step.
+
+Several services can be handled in one module run (``services``): one
+lock, one port plan of the host for all of them, one ``systemctl show`` for
+every unit state; each service is then applied and verified in the order
+given, exactly as when it is handled alone."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -24,6 +29,7 @@ import re
 import socket
 import time
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 
@@ -54,7 +60,9 @@ def ssh_connection(environ=None):
     return words[0], int(words[3])
 
 
-def validate(params):
+def validate(params, prefix=""):
+    """One service's options -> want dict; raises PolicyError naming the
+    option (``prefix`` e.g. "services[1]." for an entry of a list)."""
     errors = []
     svc = params["service"]
     out = {"service": svc, "enabled": params.get("state", "enabled") == "enabled",
@@ -89,8 +97,38 @@ def validate(params):
             errors.append("root_dir: must be an absolute path without spaces, quotes, '$', '%', ';' or '..'")
     out["root_dir"] = root
     if errors:
-        raise policy.PolicyError("\n".join(errors))
+        raise policy.PolicyError("\n".join(prefix + e for e in errors))
     return out
+
+
+def validate_all(params):
+    """The module's options -> [want] in the order given: either the single
+    ``service`` (with state/port/address/root_dir) or the ``services`` list.
+    Raises PolicyError listing every problem."""
+    force = bool(params.get("force"))
+    items = params.get("services")
+    if items is None:
+        return [validate(dict(params, force=force))]
+    errors = []
+    for opt in ("port", "address", "root_dir"):
+        if params.get(opt) is not None:
+            errors.append("%s: give it inside the services entry it belongs to, not next to services" % opt)
+    if not items:
+        errors.append("services: empty; name at least one of ssh, ftp, tftp")
+    wants, seen = [], set()
+    for i, item in enumerate(items or []):
+        prefix = "services[%d]." % i
+        if item.get("service") in seen:
+            errors.append("%sservice: %s is named twice" % (prefix, item.get("service")))
+            continue
+        seen.add(item.get("service"))
+        try:
+            wants.append(validate(dict(item, force=force), prefix))
+        except policy.PolicyError as e:
+            errors.append(str(e))
+    if errors:
+        raise policy.PolicyError("\n".join(errors))
+    return wants
 
 
 # ------------------------------------------------------------------ ssh (pure)
@@ -195,15 +233,21 @@ def unit_state(module, unit):
     return enabled.strip(), active.strip()
 
 
-def units_need_change(module, service, enabled):
+def needs_change(states, service, enabled):
+    """Pure: the units of ``service`` whose (unit file state, active state)
+    in ``states`` differ from enabled+running (or stopped+disabled)."""
     changes = []
     for unit in UNITS[service]:
-        en, act = unit_state(module, unit)
+        en, act = states.get(unit, ("", ""))
         if enabled and (en != "enabled" or act != "active"):
             changes.append(unit)
         if not enabled and (en not in ("disabled", "masked") or act in ("active", "activating", "reloading")):
             changes.append(unit)
     return changes
+
+
+def units_need_change(module, service, enabled):
+    return needs_change(dict((u, unit_state(module, u)) for u in UNITS[service]), service, enabled)
 
 
 def set_units(module, service, enabled):
@@ -228,3 +272,134 @@ def banner(port, host="127.0.0.1", timeout=2.0, tries=10):
             if attempt + 1 < tries:
                 time.sleep(0.5)
     return None
+
+
+# ------------------------------------------------------- plan / apply (host side)
+def _write(module, path, data):
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d, 0o755)
+    files.write_atomic(module, path, data, owner="root", group="root", mode=0o644)
+
+
+def _restore(module, path, old):
+    if old is None:
+        if os.path.exists(path):
+            os.unlink(path)
+    else:
+        _write(module, path, old)
+
+
+class PlanError(policy.PolicyError):
+    """A refused plan; ``extra`` goes into the failure result."""
+
+    def __init__(self, msg, **extra):
+        super(PlanError, self).__init__(msg)
+        self.extra = extra
+
+
+def plan_one(want, connection):
+    """Read one service's files and plan them (nothing is written).
+    Returns dict(service, enabled, writes=[(path, old, new)], ports, proto,
+    address, transition, summary); raises PlanError."""
+    svc = want["service"]
+    out = dict(service=svc, enabled=want["enabled"], writes=[], ports=[], transition=None,
+               proto="udp" if svc == "tftp" else "tcp", address=want.get("address") or "")
+    if svc == "ssh":
+        texts = portplan.sshd_texts(SSHD_CONFIG)
+        current, foreign = sshd_port_sources(texts)
+        try:
+            sp = plan_ssh(want, current, foreign, connection)
+        except policy.PolicyError as e:
+            raise PlanError(str(e), ports=current)
+        if sp["ports"] is not None:
+            out["writes"].append((SSHD_DROPIN, files.read_bytes(SSHD_DROPIN), render_sshd_dropin(sp["ports"])))
+            out["ports"] = sp["ports"]
+        else:
+            out["ports"] = current
+        out["transition"] = sp["transition"]
+        out["summary"] = sp["message"]
+    elif svc == "ftp":
+        old = files.read_bytes(VSFTPD_CONF)
+        new = plan_vsftpd((old or b"").decode("utf-8", "replace"), want["port"]).encode()
+        out["writes"].append((VSFTPD_CONF, old, new))
+        out["ports"] = [b.port for b in portplan.vsftpd_bindings(new.decode())]
+        out["summary"] = "ftp (vsftpd) on port %d, anonymous login off" % out["ports"][0]
+    else:
+        if want["root_dir"] and not os.path.isdir(want["root_dir"]):
+            raise PlanError("root_dir: %s does not exist on the host" % want["root_dir"])
+        service_dropin, socket_dropin = render_tftp_dropins(want["root_dir"], want["address"])
+        if service_dropin:
+            out["writes"].append((TFTP_SERVICE_DROPIN, files.read_bytes(TFTP_SERVICE_DROPIN), service_dropin))
+        if socket_dropin:
+            out["writes"].append((TFTP_SOCKET_DROPIN, files.read_bytes(TFTP_SOCKET_DROPIN), socket_dropin))
+        out["ports"] = [69]
+        root = ", root %s" % want["root_dir"] if want["root_dir"] else ""
+        out["summary"] = "tftp on %s:69/udp%s" % (want["address"] or "*", root)
+    if not want["enabled"]:
+        out["ports"] = []
+        out["summary"] = "%s disabled" % svc
+    out["file_changes"] = [(p, o, n) for p, o, n in out["writes"] if o != n]
+    return out
+
+
+def plan_all(module, wants, connection):
+    """Plan every wanted service, check the port plan of the whole host with
+    all their new ports at once, and read every unit state in one
+    ``systemctl show``. Returns (plans, port plan); raises PlanError."""
+    plans = [plan_one(w, connection) for w in wants]
+    svcs = [p["service"] for p in plans]
+    wanted = [portplan.Binding(p["service"], p["proto"], port, p["address"], p["service"], "task")
+              for p in plans for port in p["ports"]]
+    states = portplan.unit_states(module, list(portplan.LIVE_UNITS) + [u for s in svcs for u in UNITS[s]])
+    try:
+        plan = portplan.check(portplan.collect_live(module, states), svcs, wanted)
+    except policy.PolicyError as e:
+        raise PlanError(str(e))
+    for p in plans:
+        p["units"] = needs_change(states, p["service"], p["enabled"])
+        p["changed"] = bool(p["file_changes"] or p["units"])
+    return plans, plan
+
+
+def apply_one(module, p):
+    """Write, reload/restart and verify one planned service; restore its files
+    and raise HostServiceError when it does not answer afterwards."""
+    svc, file_changes = p["service"], p["file_changes"]
+    for path, _old, new in file_changes:
+        _write(module, path, new)
+    if svc == "ssh" and file_changes:
+        rc, out, err = module.run_command(["sshd", "-t"])
+        if rc != 0:
+            for path, old, _new in file_changes:
+                _restore(module, path, old)
+            raise HostServiceError("sshd -t refused the new drop-in; the previous one was restored: %s"
+                                   % (out + err).strip())
+    if svc == "tftp" and file_changes:
+        module.run_command(["systemctl", "daemon-reload"], check_rc=True)
+    if not p["enabled"]:
+        set_units(module, svc, False)
+        return
+    set_units(module, svc, True)
+    if file_changes:
+        if svc == "ssh":
+            module.run_command(["systemctl", "reload", "ssh.service"], check_rc=True)
+        else:
+            module.run_command(["systemctl", "restart"] + UNITS[svc], check_rc=True)
+    # verify: every TCP port answers like the service
+    expect = {"ssh": "SSH-", "ftp": "220"}.get(svc)
+    if expect:
+        bad = [port for port in p["ports"] if not (banner(port) or "").startswith(expect)]
+        if bad:
+            for path, old, _new in file_changes:
+                _restore(module, path, old)
+            if svc == "ssh":
+                module.run_command(["systemctl", "reload", "ssh.service"])
+            else:
+                module.run_command(["systemctl", "restart"] + UNITS[svc])
+            raise HostServiceError("%s does not answer on port(s) %s after the change; the previous "
+                                   "configuration was restored" % (svc, ", ".join(str(x) for x in bad)))
+    else:
+        _rc, active, _e = module.run_command(["systemctl", "is-active", "tftpd-hpa.socket"])
+        if active.strip() != "active":
+            raise HostServiceError("tftpd-hpa.socket is %s after the change" % active.strip())

@@ -121,14 +121,47 @@ def generate_secret(length=20):
 
 
 # --------------------------------------------------------------------- PINs
-def check_pin(value, option):
-    """A voicemail PIN: exactly 4 digits, given as a (quoted) string."""
+TRIVIAL_PINS = set(["1212", "4242", "1357", "2468", "1004", "2000", "6969", "1122", "1313", "2580"])
+
+
+def trivial_pin(pin, box=""):
+    """Why a voicemail PIN is guessable, or None: shorter than 4 digits, one
+    digit repeated (0000), a run up or down (1234, 5678, 7890, 4321), a short
+    pattern repeated (1212, 123123), the box number itself or reversed, or a
+    well-known PIN (sample 4242, keypad column 2580)."""
+    if not pin.isdigit():
+        return None
+    if len(pin) < 4:
+        return "shorter than 4 digits"
+    if len(set(pin)) == 1:
+        return "one digit repeated"
+    steps = set((int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:]))
+    if steps in ({1}, {9}):
+        return "a sequence"
+    for size in range(1, len(pin) // 2 + 1):
+        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
+            return "a repeated pattern"
+    if box and pin in (box, box[::-1]):
+        return "the mailbox number"
+    if pin in TRIVIAL_PINS:
+        return "a well-known PIN"
+    return None
+
+
+def check_pin(value, option, box="", allow_weak=False):
+    """A voicemail PIN: exactly 4 digits, given as a (quoted) string, and not
+    guessable (see trivial_pin) unless ``allow_weak`` (the module's explicit
+    weak-password switch)."""
     if isinstance(value, int) and not isinstance(value, bool):
         _fail(option, "must be a quoted string of exactly 4 digits (quote it: an unquoted "
                       "number loses leading zeros)")
     _require_str(value, option)
     if not re.match(r"^[0-9]{4}\Z", value):
         _fail(option, "must be exactly 4 digits")
+    why = None if allow_weak else trivial_pin(value, box)
+    if why:
+        _fail(option, "must not be guessable (%s): use 4 digits that are no run, repetition, mailbox "
+                      "number or well-known PIN (allow_weak_secrets: true accepts it)" % why)
     return value
 
 

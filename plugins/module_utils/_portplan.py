@@ -330,16 +330,59 @@ def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
     return out
 
 
+ENABLED_STATES = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated")
+LIVE_UNITS = ("ssh.service", "ssh.socket", "vsftpd.service", "tftpd-hpa.socket", "tftpd-hpa.service")
+
+
+def parse_systemctl_show(text):
+    """Pure: ``systemctl show --property=Id,UnitFileState,ActiveState U1 U2 ...``
+    output -> {unit: (unit file state, active state)}. A unit that does not
+    exist has an empty unit file state (as ``is-enabled`` has no answer)."""
+    states = {}
+    for block in re.split(r"\n\s*\n", text or ""):
+        props = {}
+        for line in block.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                props[key.strip()] = value.strip()
+        if props.get("Id"):
+            states[props["Id"]] = (props.get("UnitFileState", ""), props.get("ActiveState", "") or "inactive")
+    return states
+
+
+def unit_states(module, units):
+    """{unit: (unit file state, active state)} of every unit, in one ``systemctl show``
+    (one process instead of an is-enabled and an is-active per unit)."""
+    units = list(dict.fromkeys(units))
+    rc, out, _err = module.run_command(["systemctl", "show", "--property=Id,UnitFileState,ActiveState"] + units)
+    states = parse_systemctl_show(out) if rc == 0 else {}
+    for unit in units:
+        if unit not in states:  # systemctl show failed, or named the unit differently (an alias)
+            _rc, en, _e = module.run_command(["systemctl", "is-enabled", unit])
+            _rc, act, _e = module.run_command(["systemctl", "is-active", unit])
+            states[unit] = (en.strip(), act.strip())
+    return states
+
+
 def systemd_enabled(module, unit):
     rc, out, _err = module.run_command(["systemctl", "is-enabled", unit])
-    return out.strip() in ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated")
+    return out.strip() in ENABLED_STATES
 
 
-def collect_live(module, **kw):
-    """collect() with ssh/ftp/tftp enabled states asked from systemd."""
-    enabled = {
-        SSH: systemd_enabled(module, "ssh.service") or systemd_enabled(module, "ssh.socket"),
-        FTP: systemd_enabled(module, "vsftpd.service"),
-        TFTP: systemd_enabled(module, "tftpd-hpa.socket") or systemd_enabled(module, "tftpd-hpa.service"),
+def live_enabled(states):
+    """Pure: ssh/ftp/tftp enabled, from unit_states() of LIVE_UNITS."""
+    def on(unit):
+        return states.get(unit, ("", ""))[0] in ENABLED_STATES
+    return {
+        SSH: on("ssh.service") or on("ssh.socket"),
+        FTP: on("vsftpd.service"),
+        TFTP: on("tftpd-hpa.socket") or on("tftpd-hpa.service"),
     }
-    return collect(enabled=enabled, **kw)
+
+
+def collect_live(module, states=None, **kw):
+    """collect() with ssh/ftp/tftp enabled states asked from systemd (one
+    ``systemctl show``; ``states`` from unit_states() when the caller has them)."""
+    if states is None or any(u not in states for u in LIVE_UNITS):
+        states = unit_states(module, LIVE_UNITS)
+    return collect(enabled=live_enabled(states), **kw)

@@ -30,6 +30,7 @@ import re
 import ssl
 import time
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
@@ -468,14 +469,7 @@ def apply(module, paths, old, new, w, write, log_offset, log_since):
 
 
 def _restore(module, paths, old, written, write):
-    for k in reversed(written):
-        if old[k] is None:
-            try:
-                os.unlink(paths[k])
-            except OSError:
-                pass
-        else:
-            write(paths[k], old[k])
+    files.undo_writes(paths, old, written, write)
     try:
         restart(module)
     except Exception:  # pylint: disable=broad-except

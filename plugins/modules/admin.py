@@ -138,8 +138,10 @@ options:
     type: str
   probe:
     description:
-      - Internal, set by the action plugin. Only validate and read the stored hashes for the
-        controller-side verification; changes nothing.
+      - Internal, set by the action plugin. Validate, read the stored hashes for the
+        controller-side verification and plan with them; changes nothing. When the password
+        verifies against the stored hashes and that plan changes nothing, the probe's result is the
+        task's result, so a run with nothing to do is one module execution.
     type: bool
     default: false
 notes:
@@ -269,6 +271,14 @@ def _describe(state):
     return "\n".join("%s: %s" % (k, state[k]) for k in sorted(state)) + "\n"
 
 
+def _summary(user, want, final_keys, api_access):
+    nets = ", ".join(want["allowed_networks"]) or "every address"
+    return "admin %s: SSH from %s, %d key%s, API %s, %d e-mail%s" % (
+        user, nets, len(final_keys), "" if len(final_keys) == 1 else "s",
+        "on (ARI user)" if api_access else "off", len(want["emails"]),
+        "" if len(want["emails"]) == 1 else "s")
+
+
 def main():
     refuse_bad_bytes()
     module = AnsibleModule(
@@ -313,19 +323,25 @@ def main():
         shadow = files.read_bytes(SHADOW)
         cur_hash = admin.shadow_hash(shadow, user)
         ari_old = files.read_bytes(ari_path)
-        if p["probe"]:
-            module.exit_json(changed=False, _pbxguard_stored=dict(
-                user_exists=pw is not None, shadow_hash=cur_hash,
-                ari_hash=admin.ari_hash_of(ari_old, user)))
+        stored_ari = admin.ari_hash_of(ari_old, user)
+        stored = dict(user_exists=pw is not None, shadow_hash=cur_hash, ari_hash=stored_ari)
+
+        def refuse(msg, **extra):
+            # a probe never fails on the plan: the action plugin then runs the module for real
+            if p["probe"]:
+                module.exit_json(changed=False, _pbxguard_stored=stored, _pbxguard_final=False)
+            module.fail_json(msg=msg, **extra)
 
         conn = sshd.controller_address()
         if conn and not p["force"] and not sshd.address_allowed(conn[0], want["allowed_networks"]):
-            module.fail_json(msg="allowed_networks: would exclude the controller's own address %s "
-                                 "(SSH_CONNECTION); add it or set force=true" % conn[0])
+            refuse("allowed_networks: would exclude the controller's own address %s "
+                   "(SSH_CONNECTION); add it or set force=true" % conn[0])
 
         result = dict(changed=False, user_created=pw is None, password_changed=False,
                       sshd_reloaded=False, asterisk_reloaded=False, ari_user=None)
-        new_hash = p["password_hash"]
+        # a probe plans with the stored hashes (read-only): if that changes nothing and the
+        # controller's password verifies against them, the probe's result is the task's result
+        new_hash = cur_hash if p["probe"] else p["password_hash"]
         if pw is not None and p["password_update"] == "on_create":
             new_hash = None
         password_changed = bool(new_hash) and new_hash != cur_hash
@@ -344,14 +360,14 @@ def main():
         profile_old = files.read_bytes(profile)
         profile_new = admin.render_profile(user, want["emails"])
 
-        ari_hash = p["ari_password_hash"] or admin.ari_hash_of(ari_old, user)
+        ari_hash = (None if p["probe"] else p["ari_password_hash"]) or stored_ari
         if p["api_access"] and not ari_hash:
-            module.fail_json(msg="password: required for api_access (the ARI user needs a password)")
+            refuse("password: required for api_access (the ARI user needs a password)")
         try:
             ari_new, ari_action = admin.plan_ari(ari_old, ari_path, user, p["api_access"], ari_hash,
                                                  want["allowed_networks"])
         except PolicyError as e:
-            module.fail_json(msg=str(e))
+            refuse(str(e))
         http_old = files.read_bytes(http_path)
         http_new = admin.plan_http(http_old, http_path, want.get("api_bind_address")) if p["api_access"] else http_old
 
@@ -377,6 +393,9 @@ def main():
                          password="(new hash)" if password_changed else "(stored hash)")
             result["diff"] = dict(before_header="admin %s" % user, after_header="admin %s" % user,
                                   before=_describe(before), after=_describe(after))
+        result["summary"] = _summary(user, want, final_keys, p["api_access"])
+        if p["probe"]:
+            module.exit_json(_pbxguard_stored=stored, _pbxguard_final=not changed, **result)
 
         if changed and not module.check_mode:
             try:
@@ -443,11 +462,6 @@ def main():
             except (IOError, OSError) as e:
                 module.fail_json(msg="writing failed: %s" % e, **result)
 
-    nets = ", ".join(want["allowed_networks"]) or "every address"
-    result["summary"] = "admin %s: SSH from %s, %d key%s, API %s, %d e-mail%s" % (
-        user, nets, len(final_keys), "" if len(final_keys) == 1 else "s",
-        "on (ARI user)" if p["api_access"] else "off", len(want["emails"]),
-        "" if len(want["emails"]) == 1 else "s")
     module.exit_json(**result)
 
 

@@ -116,6 +116,12 @@ options:
     description: Keep a timestamped copy of the previous file (same owner and mode, 0640).
     type: bool
     default: false
+  min_asterisk_version:
+    description:
+      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
+        and its major version (C(core show version)) is at least this. Omitted means no check.
+      - Lets the first task of a role prove the host without a separate C(command) round trip.
+    type: int
 notes:
   - The file is written owned C(asterisk:asterisk), mode C(0640), like Debian's own Asterisk files.
 seealso:
@@ -194,6 +200,11 @@ backup_file:
   description: Name of the backup copy, when O(backup) made one.
   returned: changed and backup
   type: str
+asterisk_version:
+  description: The Asterisk version found by O(min_asterisk_version).
+  returned: when O(min_asterisk_version) is given
+  type: str
+  sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -204,7 +215,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _ami as a
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, version_gate
 
 
 def main():
@@ -226,6 +237,7 @@ def main():
             allow_weak_secrets=dict(type="bool", default=False),
             config_file=dict(type="path", default="/etc/asterisk/manager.conf"),
             backup=dict(type="bool", default=False),
+            min_asterisk_version=dict(type="int"),
         ),
         supports_check_mode=True,
     )
@@ -237,6 +249,9 @@ def main():
         module.fail_json(msg=str(e))
 
     result = dict(changed=False, reloaded=False)
+    version = version_gate(module, module.params["min_asterisk_version"])
+    if version:
+        result["asterisk_version"] = version
     with files.HostLock():
         old = files.read_bytes(path)
         try:

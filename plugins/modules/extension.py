@@ -56,7 +56,7 @@ options:
   allow_weak_secrets:
     description:
       - The explicit "allow weak password" switch. Skips the strength rules for secrets (the
-        allowed character set still applies). Audited as a finding.
+        allowed character set still applies) and the guessable-PIN rule. Audited as a finding.
     type: bool
     default: false
   purge:
@@ -123,7 +123,11 @@ options:
         description: E-mail address of the voicemail box.
         type: str
       pin:
-        description: Voicemail PIN, exactly 4 digits (quote it). Without a PIN the extension has no box.
+        description:
+          - Voicemail PIN, exactly 4 digits (quote it). Without a PIN the extension has no box.
+          - Refused when guessable (unless O(allow_weak_secrets)) - one digit repeated (V(0000)), a run up
+            or down (V(1234), V(8901), V(4321)), a repeated pattern (V(1212)), the extension number or
+            its reverse, or a well-known PIN (V(2580)).
         type: str
       pin_update:
         description: V(on_create) keeps a PIN users changed from the phone; V(always) resets it each run.

@@ -29,6 +29,10 @@ description:
     (RV(ssh_transition=pending)); the play then sets C(ansible_port) to the new port, resets the
     connection and runs the same task again. Arriving on the new port proves it, and the old port
     is closed (RV(ssh_transition=done)). O(force) does the move in one step.
+  - O(services) handles several services in one module run (one port plan for all of them, one
+    C(systemctl show) for every unit state; each service then applied and verified in the order
+    given, as when it is handled alone). A role switching FTP, TFTP and SSH needs one round trip
+    per host instead of three.
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 attributes:
@@ -48,10 +52,40 @@ attributes:
       (on the new port) closes the old port: that is the documented second step.
 options:
   service:
-    description: Which host service.
+    description:
+      - Which host service (with O(state), O(port), O(address), O(root_dir)).
+      - Exactly one of O(service) and O(services) is required.
     type: str
-    required: true
     choices: [ssh, ftp, tftp]
+  services:
+    description:
+      - Several services in one run, each entry with the options of a single service. A service may
+        be named once. O(port), O(address) and O(root_dir) cannot be given next to it (O(state) is
+        ignored then, each entry has its own).
+      - An SSH port move keeps its two steps; the second step is a run with O(service=ssh) (or the
+        same O(services) again) on the new port.
+    type: list
+    elements: dict
+    suboptions:
+      service:
+        description: Which host service.
+        type: str
+        required: true
+        choices: [ssh, ftp, tftp]
+      state:
+        description: V(enabled) or V(disabled), as O(state).
+        type: str
+        choices: [enabled, disabled]
+        default: enabled
+      port:
+        description: As O(port).
+        type: int
+      address:
+        description: As O(address) (tftp only).
+        type: str
+      root_dir:
+        description: As O(root_dir) (tftp only).
+        type: path
   state:
     description: V(enabled) (unit enabled and running) or V(disabled) (stopped and disabled).
     type: str
@@ -68,6 +102,12 @@ options:
   root_dir:
     description: Only for tftp, the directory served (must exist on the host).
     type: path
+  min_asterisk_version:
+    description:
+      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
+        and its major version (C(core show version)) is at least this. Omitted means no check.
+      - Lets the first task of a role prove the host without a separate C(command) round trip.
+    type: int
   force:
     description:
       - Allow disabling SSH while the controller is connected over SSH, and move the SSH port in
@@ -109,6 +149,16 @@ EXAMPLES = r"""
     service: ftp
     state: disabled
 
+- name: FTP and TFTP off, SSH kept, in one run
+  pbxguard.asterisk.host_service:
+    services:
+      - service: ftp
+        state: disabled
+      - service: tftp
+        state: disabled
+      - service: ssh
+  register: host_services
+
 - name: TFTP on one address, serving /srv/tftp
   pbxguard.asterisk.host_service:
     service: tftp
@@ -119,24 +169,58 @@ EXAMPLES = r"""
 RETURN = r"""
 service:
   description: The service handled.
-  returned: always
+  returned: when O(service) is given
   type: str
 enabled:
   description: Whether the service is enabled and running after the task.
-  returned: always
+  returned: when O(service) is given
   type: bool
 ports:
   description: Ports the service listens on after the task (empty when disabled).
-  returned: always
+  returned: when O(service) is given
   type: list
   elements: int
   sample: [22, 8022]
+services:
+  description: One entry per service of O(services), in their order.
+  returned: when O(services) is given
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: The service.
+      type: str
+    enabled:
+      description: Whether it is enabled and running after the task.
+      type: bool
+    ports:
+      description: Ports it listens on after the task.
+      type: list
+      elements: int
+    units_changed:
+      description: Its systemd units changed by this run.
+      type: list
+      elements: str
+    changed:
+      description: Whether this service changed.
+      type: bool
+    ssh_transition:
+      description: As RV(ssh_transition), for ssh only.
+      type: str
+    summary:
+      description: What now holds for this service.
+      type: str
 ssh_transition:
   description:
     - V(pending) when the SSH port move is half done (old and new port open), so reconnect on the new
       port and run the task again. V(done) when this run closed the old port. null otherwise.
-  returned: service is ssh
+  returned: when ssh is handled
   type: str
+asterisk_version:
+  description: The Asterisk version found by O(min_asterisk_version).
+  returned: when O(min_asterisk_version) is given
+  type: str
+  sample: 22.10.1+dfsg+~cs6.17.60671434-1
 units_changed:
   description: systemd units started/stopped/enabled/disabled by this run.
   returned: always
@@ -148,13 +232,11 @@ port_plan:
   type: list
   elements: dict
 summary:
-  description: One line saying what now holds.
+  description: One line saying what now holds (with O(services), each service's joined by C(; )).
   returned: always
   type: str
   sample: "ssh listens on ports 22 and 8022; reconnect on 8022 (ansible_port=8022) and run this task again to close port 22"
 """
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -162,148 +244,87 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import r
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import version_gate
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 
-
-def _write(module, path, data):
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o755)
-    files.write_atomic(module, path, data, owner="root", group="root", mode=0o644)
+SERVICES = ["ssh", "ftp", "tftp"]
+STATES = ["enabled", "disabled"]
 
 
-def _restore(module, path, old):
-    if old is None:
-        if os.path.exists(path):
-            os.unlink(path)
-    else:
-        _write(module, path, old)
+def _entry(p):
+    out = dict(service=p["service"], enabled=p["enabled"], ports=p["ports"], units_changed=p["units"],
+               changed=p["changed"], summary=p["summary"])
+    if p["service"] == "ssh":
+        out["ssh_transition"] = p["transition"]
+    return out
 
 
 def main():
     refuse_bad_bytes()
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True, choices=["ssh", "ftp", "tftp"]),
-            state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+            service=dict(type="str", choices=SERVICES),
+            services=dict(type="list", elements="dict", options=dict(
+                service=dict(type="str", required=True, choices=SERVICES),
+                state=dict(type="str", choices=STATES, default="enabled"),
+                port=dict(type="int"),
+                address=dict(type="str"),
+                root_dir=dict(type="path"),
+            )),
+            state=dict(type="str", choices=STATES, default="enabled"),
             port=dict(type="int"),
             address=dict(type="str"),
             root_dir=dict(type="path"),
             force=dict(type="bool", default=False),
+            min_asterisk_version=dict(type="int"),
         ),
+        mutually_exclusive=[("service", "services")],
+        required_one_of=[("service", "services")],
         supports_check_mode=True,
     )
     try:
-        want = hs.validate(module.params)
+        wants = hs.validate_all(module.params)
     except PolicyError as e:
         module.fail_json(msg=str(e))
-    svc = want["service"]
+    result = dict(changed=False, units_changed=[])
+    version = version_gate(module, module.params["min_asterisk_version"])
+    if version:
+        result["asterisk_version"] = version
+    single = module.params["services"] is None
     connection = hs.ssh_connection()
-    result = dict(changed=False, service=svc, enabled=want["enabled"], units_changed=[])
     with files.HostLock():
-        # ---- plan: what the files become
-        writes = []  # (path, old, new)
-        ports = []
-        if svc == "ssh":
-            texts = portplan.sshd_texts(hs.SSHD_CONFIG)
-            current, foreign = hs.sshd_port_sources(texts)
-            try:
-                sp = hs.plan_ssh(want, current, foreign, connection)
-            except PolicyError as e:
-                module.fail_json(msg=str(e), ports=current)
-            if sp["ports"] is not None:
-                old = files.read_bytes(hs.SSHD_DROPIN)
-                writes.append((hs.SSHD_DROPIN, old, hs.render_sshd_dropin(sp["ports"])))
-                ports = sp["ports"]
-            else:
-                ports = current
-            result["ssh_transition"] = sp["transition"]
-            result["summary"] = sp["message"]
-        elif svc == "ftp":
-            old = files.read_bytes(hs.VSFTPD_CONF)
-            text = (old or b"").decode("utf-8", "replace")
-            writes.append((hs.VSFTPD_CONF, old, hs.plan_vsftpd(text, want["port"]).encode()))
-            ports = [b.port for b in portplan.vsftpd_bindings(writes[0][2].decode())]
-            result["summary"] = "ftp (vsftpd) on port %d, anonymous login off" % ports[0]
-        else:
-            if want["root_dir"] and not os.path.isdir(want["root_dir"]):
-                module.fail_json(msg="root_dir: %s does not exist on the host" % want["root_dir"])
-            service_dropin, socket_dropin = hs.render_tftp_dropins(want["root_dir"], want["address"])
-            if service_dropin:
-                writes.append((hs.TFTP_SERVICE_DROPIN, files.read_bytes(hs.TFTP_SERVICE_DROPIN), service_dropin))
-            if socket_dropin:
-                writes.append((hs.TFTP_SOCKET_DROPIN, files.read_bytes(hs.TFTP_SOCKET_DROPIN), socket_dropin))
-            ports = [69]
-            root = ", root %s" % want["root_dir"] if want["root_dir"] else ""
-            result["summary"] = "tftp on %s:69/udp%s" % (want["address"] or "*", root)
-        if not want["enabled"]:
-            ports = []
-            result["summary"] = "%s disabled" % svc
-
-        # ---- the port plan of the whole host, before any change
-        proto = "udp" if svc == "tftp" else "tcp"
-        wanted = [portplan.Binding(svc, proto, p, want.get("address") or "", svc, "task") for p in ports]
+        # ---- plan: what the files and units become, and the port plan of the whole host
         try:
-            plan = portplan.check(portplan.collect_live(module), [svc], wanted)
-        except PolicyError as e:
-            module.fail_json(msg=str(e))
+            plans, plan = hs.plan_all(module, wants, connection)
+        except hs.PlanError as e:
+            module.fail_json(msg=str(e), **dict(result, **e.extra))
         result["port_plan"] = [b.as_dict() for b in plan]
-        result["ports"] = ports
-
-        file_changes = [(p, o, n) for p, o, n in writes if o != n]
-        units = hs.units_need_change(module, svc, want["enabled"])
-        result["changed"] = bool(file_changes or units)
-        result["units_changed"] = units
-        if module._diff and file_changes:
-            result["diff"] = [dict(before_header=p, after_header=p,
-                                   before=(o or b"").decode("utf-8", "replace"),
-                                   after=n.decode("utf-8", "replace")) for p, o, n in file_changes]
+        result["units_changed"] = [u for p in plans for u in p["units"]]
+        result["changed"] = any(p["changed"] for p in plans)
+        result["summary"] = "; ".join(p["summary"] for p in plans)
+        if single:
+            result.update(service=plans[0]["service"], enabled=plans[0]["enabled"], ports=plans[0]["ports"])
+        else:
+            result["services"] = [_entry(p) for p in plans]
+        for p in plans:
+            if p["service"] == "ssh":
+                result["ssh_transition"] = p["transition"]
+        if module._diff:
+            diffs = [dict(before_header=path, after_header=path, before=(o or b"").decode("utf-8", "replace"),
+                          after=n.decode("utf-8", "replace")) for p in plans for path, o, n in p["file_changes"]]
+            if diffs:
+                result["diff"] = diffs
         if module.check_mode or not result["changed"]:
             module.exit_json(**result)
 
-        # ---- apply
-        try:
-            for path, old, new in file_changes:
-                _write(module, path, new)
-            if svc == "ssh" and file_changes:
-                rc, out, err = module.run_command(["sshd", "-t"])
-                if rc != 0:
-                    for path, old, new in file_changes:
-                        _restore(module, path, old)
-                    module.fail_json(msg="sshd -t refused the new drop-in; the previous one was restored: %s"
-                                     % (out + err).strip(), **result)
-            if svc == "tftp" and file_changes:
-                module.run_command(["systemctl", "daemon-reload"], check_rc=True)
-            if want["enabled"]:
-                hs.set_units(module, svc, True)
-                if file_changes:
-                    if svc == "ssh":
-                        module.run_command(["systemctl", "reload", "ssh.service"], check_rc=True)
-                    else:
-                        module.run_command(["systemctl", "restart"] + hs.UNITS[svc], check_rc=True)
-                # verify: every TCP port answers like the service
-                expect = {"ssh": "SSH-", "ftp": "220"}.get(svc)
-                if expect:
-                    bad = [p for p in ports if not (hs.banner(p) or "").startswith(expect)]
-                    if bad:
-                        for path, old, new in file_changes:
-                            _restore(module, path, old)
-                        if svc == "ssh":
-                            module.run_command(["systemctl", "reload", "ssh.service"])
-                        else:
-                            module.run_command(["systemctl", "restart"] + hs.UNITS[svc])
-                        module.fail_json(msg="%s does not answer on port(s) %s after the change; the previous "
-                                             "configuration was restored" % (svc, ", ".join(str(p) for p in bad)),
-                                         **result)
-                else:
-                    _rc, active, _e = module.run_command(["systemctl", "is-active", "tftpd-hpa.socket"])
-                    if active.strip() != "active":
-                        module.fail_json(msg="tftpd-hpa.socket is %s after the change" % active.strip(), **result)
-            else:
-                hs.set_units(module, svc, False)
-        except hs.HostServiceError as e:
-            module.fail_json(msg=str(e), **result)
+        # ---- apply, service by service in the order given
+        for p in plans:
+            if not p["changed"]:
+                continue
+            try:
+                hs.apply_one(module, p)
+            except hs.HostServiceError as e:
+                module.fail_json(msg="%s: %s" % (p["service"], e) if not single else str(e), **result)
     module.exit_json(**result)
 
 

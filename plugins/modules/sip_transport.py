@@ -60,7 +60,7 @@ options:
     type: dict
     default: {}
     suboptions:
-      enabled:
+      enabled: &transport_enabled
         description: Whether the transport exists.
         type: bool
         default: true
@@ -73,10 +73,7 @@ options:
     type: dict
     default: {}
     suboptions:
-      enabled:
-        description: Whether the transport exists.
-        type: bool
-        default: true
+      enabled: *transport_enabled
       port:
         description: TCP port. Must differ from O(tls.port) when both are enabled.
         type: int

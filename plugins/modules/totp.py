@@ -80,7 +80,10 @@ options:
     description: Internal, set by the action plugin (the base32 secret). Never set it in a task.
     type: str
   probe:
-    description: Internal, set by the action plugin (read the enrolled secret back; change nothing).
+    description:
+      - Internal, set by the action plugin (read the enrolled secret back and plan with it; change
+        nothing). When keeping that secret changes nothing, the probe's result is the task's result,
+        so a run with nothing to do is one module execution.
     type: bool
     default: false
 notes:
@@ -195,6 +198,7 @@ def main():
         if module.check_mode:  # e.g. made by an admin task earlier in this (check) run
             module.exit_json(changed=p["state"] == "enabled", enrolled=p["state"] == "enabled",
                              sshd_reloaded=False, new_secret=False, _pbxguard_stored=dict(secret=None),
+                             _pbxguard_final=False,
                              summary="totp %s: no such account yet; it would be enrolled once it exists" % user)
         module.fail_json(msg="user: no account '%s' on the host (create it first, e.g. with "
                              "pbxguard.asterisk.admin)" % user)
@@ -206,13 +210,18 @@ def main():
     with files.HostLock():
         ga_old = files.read_bytes(ga)
         have_secret, complete = totp.parse_file(ga_old)
+        secret = p["secret"]
         if p["probe"]:
-            module.exit_json(changed=False, _pbxguard_stored=dict(secret=have_secret))
-        if enable and not p["secret"]:
+            # read-only: the stored secret for the action plugin, and whether a run keeping
+            # that secret would change anything (if not, this probe is the task's result)
+            if enable and not have_secret:
+                module.exit_json(changed=False, _pbxguard_stored=dict(secret=None), _pbxguard_final=False)
+            secret = have_secret
+        elif enable and not secret:
             module.fail_json(msg="secret: missing; the action plugin of pbxguard.asterisk.totp sets it")
         group = grp.getgrgid(pw.pw_gid).gr_name
         if enable:
-            ga_new = ga_old if (have_secret == p["secret"] and complete) else totp.render_file(p["secret"])
+            ga_new = ga_old if (have_secret == secret and complete) else totp.render_file(secret)
             st = os.stat(ga) if ga_old is not None else None
             attrs = st is not None and (st.st_uid, st.st_mode & 0o7777) != (pw.pw_uid, 0o400)
         else:
@@ -227,6 +236,10 @@ def main():
         result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
         if enable:
             result["authentication_methods"] = METHODS[p["methods"]]
+        result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[p["methods"]]) if enable
+                             else "totp %s: disabled" % user)
+        if p["probe"]:
+            module.exit_json(_pbxguard_stored=dict(secret=have_secret), _pbxguard_final=not changed, **result)
         if changed and not module.check_mode:
             try:
                 if changes["file"]:
@@ -251,8 +264,6 @@ def main():
                 module.fail_json(msg=str(e), **result)
             except (IOError, OSError) as e:
                 module.fail_json(msg="writing failed: %s" % e, **result)
-    result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[p["methods"]]) if enable
-                         else "totp %s: disabled" % user)
     module.exit_json(**result)
 
 

@@ -105,6 +105,12 @@ options:
     description: Path of C(http.conf).
     type: path
     default: /etc/asterisk/http.conf
+  min_asterisk_version:
+    description:
+      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
+        and its major version (C(core show version)) is at least this. Omitted means no check.
+      - Lets the first task of a role prove the host without a separate C(command) round trip.
+    type: int
 notes:
   - Asterisk's own C(redirect) option of C(http.conf) is an exact-URI 302 on the plain listener, not a
     permanent redirect of every path; O(redirect_http) runs its own listener instead.
@@ -171,6 +177,11 @@ summary:
   returned: always
   type: str
   sample: "web: https on 0.0.0.0:8088 (TLS 1.2+1.3), auto logout 15 min"
+asterisk_version:
+  description: The Asterisk version found by O(min_asterisk_version).
+  returned: when O(min_asterisk_version) is given
+  type: str
+  sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -182,7 +193,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_redirect as redirect
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, version_gate
 
 LEVEL_TEXT = {"high": "TLS 1.2+1.3", "modern": "TLS 1.2+1.3", "low": "TLS 1.0-1.3, SECLEVEL 0"}
 
@@ -201,6 +212,7 @@ def main():
             auto_logout=dict(type="int", default=15),
             redirect_http=dict(type="bool", default=False),
             config_file=dict(type="path", default="/etc/asterisk/http.conf"),
+            min_asterisk_version=dict(type="int"),
         ),
         supports_check_mode=True,
     )
@@ -211,6 +223,9 @@ def main():
     except PolicyError as e:
         module.fail_json(msg=str(e))
     result = dict(changed=False, reloaded=False)
+    version = version_gate(module, module.params["min_asterisk_version"])
+    if version:
+        result["asterisk_version"] = version
     with files.HostLock():
         if w["enabled"] and w["protocol"] == "https":
             problems = web.check_cert(w["cert_file"], w["key_file"])

@@ -68,6 +68,12 @@ options:
     description: Apply even if the rules would exclude the address the controller is connected from.
     type: bool
     default: false
+  min_asterisk_version:
+    description:
+      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
+        and its major version (C(core show version)) is at least this. Omitted means no check.
+      - Lets the first task of a role prove the host without a separate C(command) round trip.
+    type: int
 notes:
   - Proven in the lab across a reboot of the host (its systemd stopped and booted again over the same
     disk). The table is loaded by C(nftables.service) at boot and filters as before.
@@ -106,6 +112,11 @@ summary:
   returned: always
   type: str
   sample: "web_access: permitted, tcp 8088 only from 198.18.60.1/32"
+asterisk_version:
+  description: The Asterisk version found by O(min_asterisk_version).
+  returned: when O(min_asterisk_version) is given
+  type: str
+  sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
 import os
@@ -118,6 +129,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_access as wa
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import version_gate
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 
 SERVICE_OWNERS = {"web": (portplan.HTTP, portplan.WEB_REDIRECT), "ami": (portplan.AMI,), "ssh": (portplan.SSH,)}
@@ -139,6 +151,7 @@ def main():
             services=dict(type="list", elements="str", choices=["web", "ami", "ssh"], default=["web"]),
             extra_ports=dict(type="list", elements="int", default=[]),
             force=dict(type="bool", default=False),
+            min_asterisk_version=dict(type="int"),
         ),
         supports_check_mode=True,
     )
@@ -147,6 +160,9 @@ def main():
     except PolicyError as e:
         module.fail_json(msg=str(e))
     result = dict(changed=False, loaded=False)
+    version = version_gate(module, module.params["min_asterisk_version"])
+    if version:
+        result["asterisk_version"] = version
     with files.HostLock():
         bindings = portplan.collect_live(module)
         owners = set(o for s in w["services"] for o in SERVICE_OWNERS[s])

@@ -17,7 +17,8 @@ administrator with a password and TOTP - the fleet scenario's baseline.
 
 Usage: tests/bench/bench_fleet.py [N]   (as root, after `make venv collection image`)
 Environment: LAB_PREFIX (default pbxf), LAB_NET (default 35), FORKS (default N),
-REPEAT (default 3)."""
+REPEAT (default 3), PROFILE=1 (also print the wall time of each task of the last
+no-op rerun, measured by a small callback written to the work directory)."""
 import os
 import re
 import statistics
@@ -34,11 +35,49 @@ PREFIX = os.environ.get("LAB_PREFIX") or "pbxf"
 NET = os.environ.get("LAB_NET") or "35"
 FORKS = int(os.environ.get("FORKS") or N)
 REPEAT = int(os.environ.get("REPEAT") or 3)
+PROFILE = os.environ.get("PROFILE") == "1"
 ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_FORKS=str(FORKS),
            ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
            PATH=os.path.join(ROOT, ".venv", "bin") + ":" + os.environ["PATH"])
 INV = "/var/lib/pbxguard-lab/%s/inventory.yml" % PREFIX
+# PROFILE=1: wall time per task (the linear strategy runs a task on all hosts before the next one)
+PROFILE_CALLBACK = '''
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+import os
+import time
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "bench_profile"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super(CallbackModule, self).__init__()
+        self.rows, self.cur, self.t0 = [], None, time.time()
+
+    def _close(self):
+        if self.cur:
+            self.rows.append((self.cur[0], time.time() - self.cur[1]))
+        self.cur = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close()
+        self.cur = (task.get_name(), time.time())
+
+    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+
+    def v2_playbook_on_stats(self, stats):
+        self._close()
+        with open(os.environ["BENCH_PROFILE_OUT"], "w") as f:
+            for name, dt in self.rows:
+                f.write("%8.2f s  %s\\n" % (dt, name))
+            f.write("%8.2f s  (whole play, from the callback's start)\\n" % (time.time() - self.t0))
+'''
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -57,9 +96,9 @@ def baseline_vars(work):
     }
 
 
-def play(pb_path):
+def play(pb_path, env=None):
     t0 = time.time()
-    p = subprocess.run(["ansible-playbook", "-i", INV, pb_path], env=ENV, capture_output=True, text=True,
+    p = subprocess.run(["ansible-playbook", "-i", INV, pb_path], env=env or ENV, capture_output=True, text=True,
                        check=False)
     dt = time.time() - t0
     recap = RECAP.findall(p.stdout)
@@ -88,10 +127,18 @@ def main():
         with open(ping_pb, "w") as f:
             yaml.safe_dump([{"name": "ping", "hosts": "all", "gather_facts": False,
                              "tasks": [{"name": "ping", "ansible.builtin.ping": {}}]}], f)
+        penv, profile_out = ENV, os.path.join(work, "profile.txt")
+        if PROFILE:
+            cb_dir = os.path.join(work, "callback_plugins")
+            os.makedirs(cb_dir)
+            with open(os.path.join(cb_dir, "bench_profile.py"), "w") as f:
+                f.write(PROFILE_CALLBACK)
+            penv = dict(ENV, ANSIBLE_CALLBACK_PLUGINS=cb_dir, ANSIBLE_CALLBACKS_ENABLED="bench_profile",
+                        BENCH_PROFILE_OUT=profile_out)
         first, first_changed = play(base_pb)
         noop, ping = [], []
         for dummy in range(REPEAT):
-            dt, changed = play(base_pb)
+            dt, changed = play(base_pb, penv)
             if changed:
                 sys.exit("the baseline rerun changed %d things: not a no-op" % changed)
             noop.append(dt)
@@ -109,6 +156,11 @@ def main():
         print("  C. one ansible.builtin.ping task          %7.1f s  median of %s" % (
             m_ping, ", ".join("%.1f" % x for x in ping)))
         print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list" % (m_noop / m_ping, n_tasks))
+        if PROFILE and os.path.exists(profile_out):
+            print("  wall time per task of the last no-op rerun (PROFILE=1):")
+            with open(profile_out) as f:
+                for line in f:
+                    print("    " + line.rstrip())
     finally:
         subprocess.run([sys.executable, os.path.join(ROOT, "tests/lab/labctl.py"), "down"], env=ENV, check=False,
                        stdout=subprocess.DEVNULL)

@@ -32,6 +32,8 @@ PACKAGES = [
     "asterisk", "asterisk-modules", "openssh-server", "python3", "vsftpd",
     "tftpd-hpa", "kea-dhcp4-server", "nftables", "libpam-google-authenticator",
     "iproute2", "msmtp", "msmtp-mta",
+    # the mail module verifies SMTP servers against the system CA bundle by default
+    "ca-certificates",
     # fail2ban role: sshd logs only to the journal here (no rsyslog, no
     # auth.log), so fail2ban's systemd backend needs python3-systemd
     "fail2ban", "python3-systemd",

@@ -30,6 +30,9 @@ MAXRETRY = 3
 TIMES = {}
 
 
+# changes check mode predicted, compared with the real run that follows
+PREDICTED = {}
+
 def run(cmd, ns=None, timeout=30, input=""):
     if ns:
         cmd = ["ip", "netns", "exec", ns] + cmd
@@ -210,6 +213,7 @@ def test_check_mode_on_a_fresh_host_predicts_and_writes_nothing(lab):
     assert before[JAIL] is None and fail2ban_active(lab) != "active"
     r = lab.playbook([role()], check=True, diff=True)
     assert not r.failed and r.changed >= 3, r.raw[-3000:]
+    PREDICTED["fresh"] = r.changed
     assert "security.log => security" in r.raw
     assert "ignoreip = 127.0.0.1/8 ::1 %s/32\n" % lab.controller_ip in jail_diff(r)[1]
     assert watched(lab) == before and fail2ban_active(lab) != "active" and same_reload(lab, mark)
@@ -220,6 +224,8 @@ def test_first_apply_logs_security_events_and_starts_the_jails(lab):
     started = asterisk_started(lab)
     r = lab.playbook([role()], diff=True)
     assert not r.failed and r.changed >= 3, r.raw[-3000:]
+    # check mode predicted exactly this many changes (reloads included)
+    assert r.changed == PREDICTED.get("fresh", r.changed), (r.changed, PREDICTED)
     assert abs(asterisk_started(lab) - started) <= 2, "Asterisk restarted; logger reload was enough"
     assert re.search(r"^/var/log/asterisk/security\.log\s+File\s+\S+\s+Enabled\s+- SECURITY", lab.cli("logger show channels"), re.M)
     assert lab.sh("stat -c '%U:%G %a' " + SECLOG).strip() == "asterisk:asterisk 640"
@@ -313,6 +319,8 @@ def test_controller_failures_are_ignored_not_banned(lab):
 def test_ignoreip_list_protects_a_network(lab):
     out_ip = lab.vars["lab_outside_ip"]
     net = out_ip.rsplit(".", 1)[0] + ".0/24"
+    r = lab.playbook([role(fail2ban_ignoreip=[net])], check=True)
+    assert not r.failed and r.changed == 2, r.raw[-2000:]  # predicted: the file and the reload
     r = lab.playbook([role(fail2ban_ignoreip=[net])])
     try:
         assert not r.failed and r.changed == 2, r.raw[-2000:]  # the file, then fail2ban-client reload

@@ -149,6 +149,11 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
     # sabotage: AMI's port blocked by a firewall rule, so verification fails
     fleet.sh(victim, "nft add table inet sabotage && nft add chain inet sabotage input "
                      "'{ type filter hook input priority -10 ; }' && nft add rule inet sabotage input tcp dport 5038 drop")
+    # drift the baseline will undo: FTP switched back on by hand. The rollback
+    # must bring the host back to exactly this state (files and unit state).
+    fleet.sh(victim, "systemctl enable --now vsftpd.service")
+    assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() == "active"
+    vsftpd_before = fleet.sha(victim, "/etc/vsftpd.conf")
     try:
         new = dict(extra)
         new["pbx_ami"] = dict(extra["pbx_ami"])
@@ -164,6 +169,10 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
         # the victim is back on its previous file, and Asterisk on it too
         assert fleet.sha(victim) == before[victim]
         assert "There is no manager called reporting" in fleet.sh(victim, "asterisk -rx 'manager show user reporting'")
+        # ... and its units as they were: FTP on again (the baseline had switched it off)
+        assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() == "active"
+        assert fleet.sh(victim, "systemctl is-enabled vsftpd.service").strip() == "enabled"
+        assert fleet.sha(victim, "/etc/vsftpd.conf") == vsftpd_before
         # hosts already done are consistently on the new baseline; later ones untouched
         for h in fleet.names[:2]:
             assert fleet.sha(h) != before[h]
@@ -174,6 +183,7 @@ def test_sabotaged_host_is_rolled_back_and_rollout_stops(fleet, extra):
         fleet.sh(victim, "nft delete table inet sabotage")
     rc, data = fleet.playbook("rollout", extra)
     assert rc == 0 and summary(extra)["done"] == fleet.names
+    assert fleet.sh(victim, "systemctl is-active vsftpd.service").strip() != "active"
 
 
 def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
@@ -202,6 +212,50 @@ def test_baselined_hosts_are_clean_and_really_hardened(fleet, extra, tmp_path):
     both = subprocess.run(login, input="%s\n%s\n" % (ADMIN_PASSWORD, code), capture_output=True, text=True,
                           timeout=60, check=False)
     assert both.returncode == 0 and both.stdout.strip() == "OK pbxadmin", both.stdout
+
+
+def ssh_answers(ip, port):
+    """True when an SSH server answers its banner on ip:port."""
+    try:
+        s = socket.create_connection((ip, port), timeout=5)
+    except OSError:
+        return False
+    try:
+        s.settimeout(5)
+        return s.recv(64).startswith(b"SSH-2.0-")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_role_moves_the_ssh_port_without_locking_the_controller_out(fleet, extra, tmp_path):
+    """pbx_service.ssh.port through the role: the new port is opened next to
+    the old one, the play reconnects on it (ssh_move.yml), and only then the
+    old port closes; a rerun on the new port changes nothing; and back."""
+    h = fleet.names[-1]
+    ip = fleet.hosts[h]["ansible_host"]
+    assert ssh_answers(ip, 22) and not ssh_answers(ip, 8022)
+    moved = dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 8022}})
+    rc, data = fleet.playbook("site", moved)
+    assert rc == 0
+    assert ssh_answers(ip, 8022) and not ssh_answers(ip, 22)
+    # the inventory now says 8022 for this host (as a user's inventory would)
+    with open(fleet.inventory) as f:
+        inv = yaml.safe_load(f)
+    inv["all"]["hosts"][h]["ansible_port"] = 8022
+    inv_path = str(tmp_path / "inventory-8022.yml")
+    with open(inv_path, "w") as f:
+        yaml.safe_dump(inv, f)
+    on_8022 = Fleet(inv_path)
+    rc, data = on_8022.playbook("site", moved)
+    assert rc == 0 and changed(data) == 0
+    # and back to 22 the same way (connected on 8022)
+    rc, data = on_8022.playbook("site", dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 22}}))
+    assert rc == 0
+    assert ssh_answers(ip, 22) and not ssh_answers(ip, 8022)
+    rc, data = fleet.playbook("site", dict(extra, pbx_target=h, pbx_service={"ssh": {"state": "enabled", "port": 22}}))
+    assert rc == 0 and changed(data) == 0
 
 
 def test_audit_report(fleet, extra):

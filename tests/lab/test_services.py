@@ -394,3 +394,42 @@ def test_ssh_check_mode_changes_nothing(lab):
     r = lab.playbook([svc(service="ssh", port=8022)], check=True, diff=True)
     assert not r.failed and r.changed == 1 and "Port 8022" in r.raw
     assert shas(lab) == before
+
+
+def test_services_list_in_one_run(lab):
+    """services: FTP, TFTP and SSH in one module run (what the baseline role
+    does): one port plan for all of them, each applied and proven as alone,
+    a rerun changes nothing, a clash between two entries changes nothing."""
+    lab.sh("mkdir -p /srv/tftp && echo hello-tftp > /srv/tftp/t.txt && chmod -R a+rX /srv/tftp")
+    on = [dict(service="ftp", state="enabled", port=2121), dict(service="tftp", root_dir="/srv/tftp"),
+          dict(service="ssh")]
+    r = lab.playbook([svc(services=on)])
+    assert not r.failed, r.raw
+    assert [e["service"] for e in r.last["services"]] == ["ftp", "tftp", "ssh"]
+    assert r.last["services"][0]["ports"] == [2121] and r.last["ssh_transition"] is None
+    assert banner(lab, 2121, lab.outside_ns).startswith("220")
+    p = run(["curl", "-s", "-m", "5", "tftp://%s/t.txt" % lab.ip], lab.outside_ns)
+    assert p.returncode == 0 and p.stdout.strip() == "hello-tftp"
+    r = lab.playbook([svc(services=on)])
+    assert not r.failed and r.changed == 0 and not any(e["changed"] for e in r.last["services"])
+    # FTP asked onto SSH's port in the same run as SSH: refused, nothing changed
+    before = shas(lab)
+    r = lab.playbook([svc(services=[dict(service="ftp", state="enabled", port=22), dict(service="ssh")])])
+    assert r.failed and "port clash on 22/tcp" in r.last["msg"], r.last.get("msg")
+    assert shas(lab) == before and banner(lab, 2121, lab.outside_ns).startswith("220")
+    # an entry's bad option is named with its index
+    r = lab.playbook([svc(services=[dict(service="ftp", state="disabled"), dict(service="tftp", port=70)])])
+    assert r.failed and "services[1].port" in r.last["msg"]
+    # the baseline's default: FTP and TFTP off, SSH kept - and again without change
+    off = [dict(service="ftp", state="disabled"), dict(service="tftp", state="disabled"), dict(service="ssh")]
+    r = lab.playbook([svc(services=off, min_asterisk_version=20)])
+    assert not r.failed and r.changed and r.last["asterisk_version"].startswith("22.")
+    assert banner(lab, 2121, lab.outside_ns).startswith("ERR")
+    assert run(["curl", "-s", "-m", "5", "tftp://%s/t.txt" % lab.ip], lab.outside_ns).returncode == 28
+    r = lab.playbook([svc(services=off, min_asterisk_version=99)])
+    assert r.failed and "min_asterisk_version: Asterisk 22." in r.last["msg"] and "at least 99" in r.last["msg"]
+    r = lab.playbook([svc(services=off)])
+    assert not r.failed and r.changed == 0
+    # back to the port the other tests expect
+    r = lab.playbook([svc(service="ftp", state="disabled", port=21)])
+    assert not r.failed

@@ -166,6 +166,8 @@ def _ext_cases(c):
         ("pin-3", e(pin="123"), ["pin", "4 digits"]),
         ("pin-letters", e(pin="12a4"), ["pin", "4 digits"]),
         ("pin-5", e(pin="12345"), ["pin", "4 digits"]),
+        ("pin-run", e(pin="1234"), ["pin", "guessable", "a sequence"]),
+        ("pin-repeated", e(pin="7777"), ["pin", "guessable", "one digit repeated"]),
         ("number-letters", e(number="39a1"), ["number", "digits"]),
         ("number-16", e(number="1234567890123456"), ["number", "digits"]),
         ("number-empty", e(number=""), ["number"]),

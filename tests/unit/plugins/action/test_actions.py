@@ -58,3 +58,112 @@ def test_qr_png_is_deterministic():
     assert segno
     png = totp_action.qr_png("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png == totp_action.qr_png("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP")
+
+
+# ---- one module execution when nothing is to be done (the probe's plan is final)
+class FakeTask(object):
+    def __init__(self, action, args):
+        self.action, self.args = action, args
+        self.async_val, self.check_mode, self.no_log = 0, False, False
+
+
+class FakeModules(object):
+    """Stands in for _execute_module: answers the probe and counts every run."""
+
+    def __init__(self, probe, real=None):
+        self.probe, self.real, self.calls = probe, real or dict(changed=True), []
+
+    def __call__(self, module_name=None, module_args=None, task_vars=None):
+        self.calls.append(dict(module_args))
+        return dict(self.probe) if module_args.get("probe") else dict(self.real)
+
+
+def run_action(mod, args, modules, check=False):
+    from unittest import mock
+    play_context = mock.MagicMock(check_mode=check, no_log=False)
+    action = mod.ActionModule(FakeTask(mod.MODULE, args), mock.MagicMock(), play_context, None, None)
+    action._task.check_mode = check
+    action._execute_module = modules
+    return action.run(task_vars={})
+
+
+def test_admin_keeps_stored_rules():
+    h = admin_action.make_hash(PW)
+    stored = dict(user_exists=True, shadow_hash=h, ari_hash=None)
+    assert admin_action.keeps_stored(h, h, stored, api_access=False)
+    assert admin_action.keeps_stored(None, None, stored, api_access=False)
+    assert not admin_action.keeps_stored(h, h, stored, api_access=True)  # a new ARI hash would be written
+    assert not admin_action.keeps_stored("$6$other", h, stored, api_access=False)
+    assert admin_action.keeps_stored(h, h, dict(stored, ari_hash=h), api_access=True)
+
+
+def test_admin_noop_is_one_module_run():
+    h = admin_action.make_hash(PW)
+    probe = dict(changed=False, summary="admin pbxadmin: ...", _pbxguard_final=True,
+                 _pbxguard_stored=dict(user_exists=True, shadow_hash=h, ari_hash=None))
+    modules = FakeModules(probe)
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW), modules)
+    assert len(modules.calls) == 1 and modules.calls[0]["probe"] is True and "password" not in modules.calls[0]
+    assert res["changed"] is False and res["summary"] == "admin pbxadmin: ..."
+    assert "_pbxguard_stored" not in res and "_pbxguard_final" not in res
+
+
+def test_admin_runs_again_on_drift_or_a_new_password():
+    h = admin_action.make_hash("Other-Passw0rd")
+    stored = dict(user_exists=True, shadow_hash=h, ari_hash=None)
+    # the plan with the stored hash would change something (drift): a second, real run
+    modules = FakeModules(dict(changed=True, _pbxguard_final=False, _pbxguard_stored=stored))
+    run_action(admin_action, dict(username="pbxadmin"), modules)
+    assert len(modules.calls) == 2 and "probe" not in modules.calls[1]
+    # nothing drifted, but the password does not verify: the new hash goes to the host
+    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored))
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW), modules)
+    assert len(modules.calls) == 2 and admin_action.verifies(PW, modules.calls[1]["password_hash"])
+    assert res["changed"] is True
+
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def test_totp_noop_is_one_module_run(tmp_path):
+    qr = tmp_path / "qr.png"
+    qr.write_bytes(b"png")
+    probe = dict(changed=False, enrolled=True, summary="totp u: enabled", _pbxguard_final=True,
+                 _pbxguard_stored=dict(secret=SECRET))
+    modules = FakeModules(probe)
+    res = run_action(totp_action, dict(user="pbxadmin", qr_path=str(qr)), modules)
+    assert len(modules.calls) == 1 and res["changed"] is False and res["new_secret"] is False
+    assert "secret" not in res and "_pbxguard_stored" not in res
+    # a valid code against the enrolled secret: still one run
+    modules = FakeModules(probe)
+    res = run_action(totp_action, dict(user="pbxadmin", verify_code=pyotp.TOTP(SECRET).now()), modules)
+    assert len(modules.calls) == 1 and not res.get("failed")
+
+
+def test_totp_runs_again_when_something_is_to_do(tmp_path):
+    stored = dict(secret=SECRET)
+    # drift on the host (plan not final)
+    modules = FakeModules(dict(changed=True, _pbxguard_final=False, _pbxguard_stored=stored))
+    run_action(totp_action, dict(user="pbxadmin"), modules)
+    assert len(modules.calls) == 2 and modules.calls[1]["secret"] == SECRET
+    # the QR code is missing on the controller: written, and the module runs for real
+    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored),
+                          real=dict(changed=False))
+    res = run_action(totp_action, dict(user="pbxadmin", qr_path=str(tmp_path / "new.png")), modules)
+    assert len(modules.calls) == 2 and res["changed"] is True and (tmp_path / "new.png").exists()
+    # a wrong code fails and nothing runs after the probe
+    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored))
+    res = run_action(totp_action, dict(user="pbxadmin", verify_code="000000" if pyotp.TOTP(SECRET).now() != "000000"
+                                       else "111111"), modules)
+    assert res["failed"] and len(modules.calls) == 1
+    # nothing enrolled yet: a new secret is made and sent
+    modules = FakeModules(dict(changed=False, _pbxguard_final=False, _pbxguard_stored=dict(secret=None)))
+    res = run_action(totp_action, dict(user="pbxadmin"), modules)
+    assert len(modules.calls) == 2 and res["new_secret"] is True and modules.calls[1]["secret"] == res["secret"]
+
+
+def test_totp_disabled_noop_is_one_module_run():
+    modules = FakeModules(dict(changed=False, enrolled=False, _pbxguard_final=True,
+                               _pbxguard_stored=dict(secret=None)))
+    res = run_action(totp_action, dict(user="pbxadmin", state="disabled"), modules)
+    assert len(modules.calls) == 1 and res["changed"] is False

@@ -46,6 +46,20 @@ def test_pjsip():
     assert ids(f) == ["SIP-SECRET-IS-USER", "SIP-TLS-OLD", "SIP-WEAK-SECRET"]
 
 
+def test_pjsip_tls_methods_as_measured():
+    """No method means TLS 1.0 only in Asterisk 22 (measured): flagged; tlsv1_2
+    is clean; sslv23 follows OpenSSL's system minimum: info only."""
+    def tls_ids(method_line):
+        return ids(audit.audit_pjsip(cfgs("[t]\ntype=transport\nprotocol=tls\n" + method_line)))
+    assert tls_ids("") == ["SIP-TLS-OLD"]
+    assert tls_ids("method=default\n") == ["SIP-TLS-OLD"]
+    assert tls_ids("method=tlsv1_1\n") == ["SIP-TLS-OLD"]
+    assert tls_ids("method=tlsv1_2\n") == []
+    f = audit.audit_pjsip(cfgs("[t]\ntype=transport\nprotocol=tls\nmethod=sslv23\n"))
+    assert [(x["id"], x["severity"]) for x in f] == [("SIP-TLS-SYSTEM-MIN", "info")]
+    assert tls_ids("method=tlsv1_2\n") == [] and not audit.audit_pjsip(cfgs("[u]\ntype=transport\nprotocol=udp\n"))
+
+
 def test_iax():
     f = audit.audit_iax(cfgs(
         "[general]\nrequirecalltoken=no\n"

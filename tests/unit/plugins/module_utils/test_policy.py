@@ -144,9 +144,21 @@ def test_generate_secret_refuses_bad_length(length):
 
 
 # --------------------------------------------------------------------- PINs
-@pytest.mark.parametrize("value", ["0000", "0123", "8474", "9999"])
+@pytest.mark.parametrize("value", ["0247", "8474", "9130", "1235"])
 def test_pin_ok(value):
-    assert policy.check_pin(value, "pin") == value
+    assert policy.check_pin(value, "pin", box="1008") == value
+
+
+@pytest.mark.parametrize("value,why", [
+    ("0000", "one digit repeated"), ("1234", "a sequence"), ("8901", "a sequence"), ("4321", "a sequence"),
+    ("1212", "a repeated pattern"), ("1008", "the mailbox number"), ("8001", "the mailbox number"),
+    ("2580", "a well-known PIN"),
+])
+def test_pin_guessable_refused_unless_allow_weak(value, why):
+    msg = refused(policy.check_pin, value, "extensions[0] (1008).pin", box="1008")
+    assert msg.startswith("extensions[0] (1008).pin: must not be guessable (%s)" % why), msg
+    assert "allow_weak_secrets" in msg
+    assert policy.check_pin(value, "pin", box="1008", allow_weak=True) == value
 
 
 @pytest.mark.parametrize("value,fragment", [
@@ -158,6 +170,8 @@ def test_pin_ok(value):
 ])
 def test_pin_bad(value, fragment):
     assert fragment in refused(policy.check_pin, value, "extensions[0] (1008).pin")
+    # the format rules hold even with the weak switch on
+    assert fragment in refused(policy.check_pin, value, "extensions[0] (1008).pin", allow_weak=True)
 
 
 # -------------------------------------------------------------------- ports
