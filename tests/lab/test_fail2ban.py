@@ -11,7 +11,6 @@ mode writes nothing; a second run changes nothing."""
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 
@@ -32,6 +31,7 @@ TIMES = {}
 
 # changes check mode predicted, compared with the real run that follows
 PREDICTED = {}
+
 
 def run(cmd, ns=None, timeout=30, input=""):
     if ns:
