@@ -65,8 +65,10 @@ def ssh(lab, mode, password="", code="", key=None, ns=None):
 
 
 def ari(lab, user, password, ns=None):
-    cmd = ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-K", "-",
-           "http://%s:8088/ari/asterisk/info" % lab.ip]
+    """HTTP status of ARI's /asterisk/info over https (certificate checked
+    against the lab's self-signed one), Basic auth from stdin (not argv)."""
+    cmd = ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", WEB_CERT["path"], "-K", "-",
+           "https://%s:8088/ari/asterisk/info" % lab.ip]
     if ns:
         cmd = ["ip", "netns", "exec", ns] + cmd
     p = subprocess.run(cmd, input='user = "%s:%s"\n' % (user, password), text=True, capture_output=True, timeout=30, check=False)
@@ -80,8 +82,30 @@ def shadow_hash(lab):
     return None
 
 
+WEB_CERT = {}
+
+
+@pytest.fixture(scope="module")
+def https(lab, tmp_path_factory):
+    """Asterisk's web server on https:8088 (pbxguard.asterisk.web) with a
+    self-signed certificate for the lab address: ARI is reached over TLS."""
+    d = str(tmp_path_factory.mktemp("webcert"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/k", "-out", d + "/c",
+                    "-days", "30", "-subj", "/CN=%s" % lab.ip, "-addext", "subjectAltName=IP:%s" % lab.ip],
+                   check=True, capture_output=True)
+    WEB_CERT["path"] = d + "/c"
+    lab.sh("mkdir -p /etc/asterisk/keys")
+    for src, dst, mode in (("c", "/etc/asterisk/keys/admin-web.crt", "0644"), ("k", "/etc/asterisk/keys/admin-web.key", "0640")):
+        lab.sh("cat > %s && chown root:asterisk %s && chmod %s %s" % (dst, dst, mode, dst), input=open(d + "/" + src).read())
+    r = lab.playbook([{"name": "web", "pbxguard.asterisk.web": {
+        "protocol": "https", "port": 8088, "cert_file": "/etc/asterisk/keys/admin-web.crt",
+        "key_file": "/etc/asterisk/keys/admin-web.key"}}])
+    assert not r.failed, r.raw
+    return d
+
+
 @pytest.fixture(scope="module", autouse=True)
-def converged(lab, pw, keys):
+def converged(lab, pw, keys, https):
     lab.sh("test -e /home/%s/.google_authenticator && rm -f /home/%s/.google_authenticator "
            "/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf && systemctl reload ssh || true" % (USER, USER, USER))
     both = {"present": [keys["laptop"]["pub"], keys["phone"]["pub"]], "exclusive": True}
