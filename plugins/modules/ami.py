@@ -39,6 +39,8 @@ attributes:
   idempotent:
     support: full
     description: A second run with the same input reports no change and does not reload.
+extends_documentation_fragment:
+  - pbxguard.asterisk.asterisk_version
 options:
   enabled:
     description: C([general] enabled). V(false) switches AMI off.
@@ -116,12 +118,6 @@ options:
     description: Keep a timestamped copy of the previous file (same owner and mode, 0640).
     type: bool
     default: false
-  min_asterisk_version:
-    description:
-      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
-        and its major version (C(core show version)) is at least this. Omitted means no check.
-      - Lets the first task of a role prove the host without a separate C(command) round trip.
-    type: int
 notes:
   - The file is written owned C(asterisk:asterisk), mode C(0640), like Debian's own Asterisk files.
 seealso:

@@ -50,6 +50,8 @@ attributes:
     description: >-
       A second run with the same input reports no change. During an SSH port move, the second run
       (on the new port) closes the old port: that is the documented second step.
+extends_documentation_fragment:
+  - pbxguard.asterisk.asterisk_version
 options:
   service:
     description:
@@ -102,12 +104,6 @@ options:
   root_dir:
     description: Only for tftp, the directory served (must exist on the host).
     type: path
-  min_asterisk_version:
-    description:
-      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
-        and its major version (C(core show version)) is at least this. Omitted means no check.
-      - Lets the first task of a role prove the host without a separate C(command) round trip.
-    type: int
   force:
     description:
       - Allow disabling SSH while the controller is connected over SSH, and move the SSH port in

@@ -51,6 +51,8 @@ attributes:
   idempotent:
     support: full
     description: A second run with the same input reports no change and does not reload.
+extends_documentation_fragment:
+  - pbxguard.asterisk.asterisk_version
 options:
   enabled:
     description: C(enabled). V(false) switches the web server off.
@@ -105,12 +107,6 @@ options:
     description: Path of C(http.conf).
     type: path
     default: /etc/asterisk/http.conf
-  min_asterisk_version:
-    description:
-      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
-        and its major version (C(core show version)) is at least this. Omitted means no check.
-      - Lets the first task of a role prove the host without a separate C(command) round trip.
-    type: int
 notes:
   - Asterisk's own C(redirect) option of C(http.conf) is an exact-URI 302 on the plain listener, not a
     permanent redirect of every path; O(redirect_http) runs its own listener instead.

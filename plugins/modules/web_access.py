@@ -42,6 +42,8 @@ attributes:
   idempotent:
     support: full
     description: Unchanged when the file is the same and the loaded table carries the same content tag.
+extends_documentation_fragment:
+  - pbxguard.asterisk.asterisk_version
 options:
   mode:
     description: V(local), V(permitted) or V(unrestricted).
@@ -68,12 +70,6 @@ options:
     description: Apply even if the rules would exclude the address the controller is connected from.
     type: bool
     default: false
-  min_asterisk_version:
-    description:
-      - Refuse to do anything (fail before any file is read or written) unless Asterisk runs on the host
-        and its major version (C(core show version)) is at least this. Omitted means no check.
-      - Lets the first task of a role prove the host without a separate C(command) round trip.
-    type: int
 notes:
   - Proven in the lab across a reboot of the host (its systemd stopped and booted again over the same
     disk). The table is loaded by C(nftables.service) at boot and filters as before.

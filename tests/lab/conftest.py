@@ -14,6 +14,8 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENTS = os.path.join(ROOT, "tests", "lab", "clients")
+# voicemail PINs the policy accepts (no runs, repetitions, box numbers, well-known PINs)
+GOOD_PINS = ("8474", "6093", "2719", "5360", "9182", "3507", "7426", "0851")
 TLS_NAMES = {"tls1": "TLSv1", "tls1_1": "TLSv1.1", "tls1_2": "TLSv1.2", "tls1_3": "TLSv1.3"}
 
 

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from conftest import GOOD_PINS
+
 PJ = "/etc/asterisk/pjsip_pbxguard.conf"
 IAX = "/etc/asterisk/iax_pbxguard.conf"
 VM = "/etc/asterisk/voicemail.conf"
@@ -56,10 +58,6 @@ def transport(lab):
             break
         time.sleep(0.5)
     yield
-
-
-# PINs the policy accepts (no runs, repetitions, box numbers, well-known PINs)
-GOOD_PINS = ("8474", "6093", "2719", "5360", "9182", "3507", "7426", "0851")
 
 
 def base(lab, s):

@@ -22,6 +22,7 @@ CALLBACKS = os.path.join(ROOT, "tests", "lab", "callback_plugins")
 _spec = importlib.util.spec_from_file_location("lab_conftest", os.path.join(ROOT, "tests", "lab", "conftest.py"))
 labconf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(labconf)
+GOOD_PINS = labconf.GOOD_PINS
 
 # every file a pbxguard module may write, by directory (plus single files)
 MANAGED_DIRS = ("/etc/asterisk", "/etc/kea", "/etc/ssh/sshd_config.d", "/etc/nftables.d")

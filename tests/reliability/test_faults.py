@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import counts_line, record, strong
+from conftest import GOOD_PINS, counts_line, record, strong
 
 SUITE = "faults"
 PJ = "/etc/asterisk/pjsip_pbxguard.conf"
@@ -30,8 +30,6 @@ MANAGED = (PJ, IAX, VM, PJSIP, "/etc/asterisk/iax.conf")
 N = int(os.environ.get("RELIABILITY_FAULT_EXTENSIONS", "1000"))
 REPEATS = int(os.environ.get("RELIABILITY_KILL_REPEATS", "20"))
 RESULTS = {}
-# PINs the policy accepts (no runs, repetitions, box numbers, well-known PINs)
-GOOD_PINS = ("8474", "6093", "2719", "5360", "9182", "3507", "7426", "0851")
 
 
 def exts(version, secret, n=N, first=5000):
