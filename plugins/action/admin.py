@@ -10,6 +10,10 @@ new hash is made only when it does not verify."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import ctypes
+import ctypes.util
+import hmac
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import execute_hidden
@@ -32,9 +36,36 @@ INTERNAL = ("password_hash", "ari_password_hash", "probe")
 ROUNDS = 100000
 
 
+def _load_libcrypt():
+    """The system's crypt(3) (libxcrypt on Debian), or None. It verifies a
+    SHA-512 crypt hash about twice as fast as passlib's pure-Python backend;
+    on a fleet the controller verifies one hash per host and run."""
+    try:
+        name = ctypes.util.find_library("crypt")
+        if not name:
+            return None
+        fn = ctypes.CDLL(name).crypt
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_char_p
+    fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    return fn
+
+
+_LIBCRYPT = _load_libcrypt()
+
+
 def verifies(password, stored):
     """True when ``password`` matches the SHA-512 crypt hash ``stored``."""
-    if not stored or not stored.startswith("$6$") or sha512_crypt is None:
+    if not stored or not stored.startswith("$6$"):
+        return False
+    if _LIBCRYPT is not None:
+        try:
+            out = _LIBCRYPT(password.encode("utf-8"), stored.encode("ascii"))
+        except (UnicodeError, ctypes.ArgumentError):
+            return False
+        return bool(out) and hmac.compare_digest(out, stored.encode("ascii"))
+    if sha512_crypt is None:
         return False
     try:
         return bool(sha512_crypt.verify(password, stored))
@@ -54,13 +85,15 @@ def decide(password, stored, update):
     ari = stored.get("ari_hash")
     if password is None:
         return None, None
-    if verifies(password, shadow):
+    shadow_ok = verifies(password, shadow)
+    if shadow_ok:
         pw_hash = shadow
     elif exists and update == "on_create":
         pw_hash = None
     else:
         pw_hash = make_hash(password)
-    if verifies(password, ari):
+    # the ARI hash is usually the shadow hash itself: verified once (~0.05 s each)
+    if shadow_ok if (ari and ari == shadow) else verifies(password, ari):
         ari_hash = ari
     elif pw_hash:
         ari_hash = pw_hash

@@ -167,3 +167,29 @@ def test_totp_disabled_noop_is_one_module_run():
                                _pbxguard_stored=dict(secret=None)))
     res = run_action(totp_action, dict(user="pbxadmin", state="disabled"), modules)
     assert len(modules.calls) == 1 and res["changed"] is False
+
+
+def test_libcrypt_and_passlib_verify_alike(monkeypatch):
+    h = admin_action.make_hash(PW)
+    if admin_action._LIBCRYPT is None:
+        pytest.skip("no libcrypt on this controller: passlib verifies (tested above)")
+    for password, stored in ((PW, h), ("other", h), (PW, h[:-1] + ("A" if h[-1] != "A" else "B")), (PW, "$6$")):
+        fast = admin_action.verifies(password, stored)
+        monkeypatch.setattr(admin_action, "_LIBCRYPT", None)
+        slow = admin_action.verifies(password, stored)
+        monkeypatch.undo()
+        assert fast == slow, (password, stored)
+    assert admin_action.verifies(PW, h)
+
+
+def test_decide_verifies_a_shared_hash_once(monkeypatch):
+    h = admin_action.make_hash(PW)
+    calls = []
+    real = admin_action.verifies
+    monkeypatch.setattr(admin_action, "verifies", lambda p, s: calls.append(s) or real(p, s))
+    assert admin_action.decide(PW, dict(user_exists=True, shadow_hash=h, ari_hash=h), "always") == (h, h)
+    assert calls == [h]
+    old = admin_action.make_hash("Other-Passw0rd")
+    del calls[:]
+    assert admin_action.decide(PW, dict(user_exists=True, shadow_hash=old, ari_hash=old), "on_create") == (None, old)
+    assert calls == [old]
