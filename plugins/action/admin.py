@@ -21,6 +21,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+from ansible_collections.pbxguard.asterisk.plugins.action import totp as totp_action
 
 try:
     from passlib.hash import sha512_crypt
@@ -30,7 +31,7 @@ except ImportError:
     HAS_PASSLIB = False
 
 MODULE = "pbxguard.asterisk.admin"
-INTERNAL = ("password_hash", "ari_password_hash", "probe")
+INTERNAL = ("password_hash", "ari_password_hash", "totp_secret", "probe")
 # sshd/PAM and Asterisk (on every ARI request) verify this hash: enough
 # rounds to slow guessing, few enough that a login costs ~0.1 s of CPU.
 ROUNDS = 100000
@@ -141,26 +142,53 @@ class ActionModule(ActionBase):
                                            "(pip install libpass)")
             return result
 
+        # The second factor of the same user (option totp) rides on the same module runs.
+        prep = None
+        if args.get("totp") is not None:
+            args["totp"] = dict(args["totp"])
+            prep, error = totp_action.prepare(self, args["totp"], args.get("username", "admin"), prefix="totp.")
+            if error:
+                result.update(failed=True, msg=error)
+                return result
+
         # The probe reads the live state and plans with the stored hashes. When the password
         # verifies against them (nothing new to send) and that plan changes nothing, the probe's
         # result is the task's result: one module run on a host with nothing to do.
         probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
         stored = probe.pop("_pbxguard_stored", None)
         final = probe.pop("_pbxguard_final", False)
-        if probe.get("failed") or stored is None:
+        totp_stored = probe.pop("_pbxguard_totp_stored", None)
+        totp_final = probe.pop("_pbxguard_totp_final", False)
+        if probe.get("failed") or stored is None or (prep and totp_stored is None):
             probe.pop("invocation", None)
             result.update(probe)
             result.setdefault("failed", True)
             return result
+        step = totp_action.plan(self, prep, totp_stored, totp_final) if prep else dict(final=True)
+        if step.get("failed"):
+            result.update(failed=True, msg=step["msg"], changed=step.get("changed", False))
+            return result
         pw_hash, ari_hash = decide(password, stored, args.get("password_update", "always"))
-        if final and keeps_stored(pw_hash, ari_hash, stored, boolean(args.get("api_access", False), strict=False)):
+        if final and step["final"] and keeps_stored(pw_hash, ari_hash, stored,
+                                                    boolean(args.get("api_access", False), strict=False)):
             result.update(probe)
+            if prep and prep["state"] == "enabled":
+                result["totp"]["new_secret"] = False
             return result
         if pw_hash:
             args["password_hash"] = pw_hash
         if ari_hash:
             args["ari_password_hash"] = ari_hash
+        if prep and step.get("secret"):
+            args["totp_secret"] = step["secret"]
         res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
         res.pop("_pbxguard_stored", None)
         result.update(res)
+        if prep and prep["state"] == "enabled" and isinstance(result.get("totp"), dict):
+            totp_action.finish(result["totp"], step, self._play_context.check_mode)
+            if step["written"]:
+                result["changed"] = True
+            if result["totp"].get("secret"):
+                # a new secret is in the result (for register): no callback may print it
+                result["_ansible_no_log"] = True
         return result

@@ -69,16 +69,98 @@ def qr_png(uri):
     return buf.getvalue()
 
 
+def controller_path(action, value):
+    if not value:
+        return None
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path) and action._loader is not None:
+        path = os.path.join(action._loader.get_basedir(), path)
+    return path
+
+
+def prepare(action, args, user, prefix=""):
+    """Validate the controller-side options (``args``: state, issuer, qr_path,
+    secret_path, verify_code; verify_code is removed from ``args``) before any
+    module run. Returns (plan state dict, None) or (None, error message);
+    ``prefix`` names the options inside another module's (admin's "totp.")."""
+    state = args.get("state", "enabled")
+    code = args.pop("verify_code", None)
+    try:
+        user = check_username(user, prefix + "user" if prefix else "user")
+        issuer = check_text(args.get("issuer", "PBX"), prefix + "issuer", max_length=100, forbid=":")
+        if code is not None:
+            code = totp.check_code(code, prefix + "verify_code")
+    except PolicyError as e:
+        return None, str(e)
+    qr_path = controller_path(action, args.get("qr_path"))
+    secret_path = controller_path(action, args.get("secret_path"))
+    if state == "enabled" and not HAS_PYOTP:
+        return None, "%s needs pyotp on the controller (pip install pyotp)" % (prefix.rstrip(".") or MODULE)
+    if state == "enabled" and qr_path and not HAS_SEGNO:
+        return None, "%sqr_path: needs segno on the controller (pip install segno)" % prefix
+    return dict(state=state, code=code, user=user, issuer=issuer, qr_path=qr_path, secret_path=secret_path,
+                prefix=prefix), None
+
+
+def plan(action, prep, stored, final):
+    """After the probe: what the real run needs. Returns a dict with
+    ``final`` (the probe's result stands: nothing to do) and the ``secret``
+    a real run would send (None for state=disabled), ``new`` and the
+    controller files ``written``, and ``uri`` for a new secret; or ``failed``
+    and ``msg`` (nothing was changed on the host)."""
+    prefix = prep["prefix"]
+    qr_path, secret_path, code = prep["qr_path"], prep["secret_path"], prep["code"]
+    if prep["state"] == "disabled":
+        return dict(final=final, secret=None, new=False, written=[])
+    if final and stored.get("secret") and (not qr_path or os.path.exists(qr_path)) \
+            and (code is None or code_matches(stored["secret"], code)):
+        return dict(final=True, secret=stored["secret"], new=False, written=[])
+    secret, new = stored.get("secret"), False
+    if not secret and secret_path and os.path.exists(secret_path):
+        with open(secret_path) as f:
+            kept = f.read().strip()
+        try:
+            secret = totp.check_secret(kept, "%ssecret_path (%s)" % (prefix, secret_path))
+        except PolicyError as e:
+            return dict(failed=True, msg=str(e), written=[])
+    if not secret:
+        secret, new = pyotp.random_base32(length=32), True
+    uri = otpauth_uri(secret, prep["user"], prep["issuer"])
+    written = []
+    if not action._play_context.check_mode:
+        if new and secret_path:
+            write_private(secret_path, (secret + "\n").encode("ascii"))
+        if qr_path and (new or not os.path.exists(qr_path)):
+            write_private(qr_path, qr_png(uri))
+            written.append(qr_path)
+    if code is not None:
+        if new:
+            msg = ("%sverify_code: enrolment pending - this secret was made just now, so no app can show a "
+                   "code for it yet; scan the QR code%s and rerun with a code from the app (nothing was "
+                   "changed on the host)" % (prefix, " at %s" % qr_path if qr_path else ""))
+            if not secret_path:
+                msg += "; give %ssecret_path so the new secret is kept until then" % prefix
+            return dict(failed=True, msg=msg, changed=bool(written), new_secret=True, written=written)
+        if not code_matches(secret, code):
+            return dict(failed=True, written=written,
+                        msg="%sverify_code: does not match the enrolled secret (a code is valid for 30 s; "
+                            "check the phone's clock); nothing was changed" % prefix)
+    return dict(final=False, secret=secret, new=new, written=written, uri=uri)
+
+
+def finish(result, step, check_mode):
+    """Add the controller's part of ``step`` to a module result (in place)."""
+    result["new_secret"] = step["new"]
+    if step["written"]:
+        result["qr_path"] = step["written"][-1]
+        result["changed"] = True
+    if step["new"] and not check_mode and not result.get("failed"):
+        result.update(otpauth_uri=step["uri"], secret=step["secret"])
+    return result
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-
-    def _path(self, value):
-        if not value:
-            return None
-        path = os.path.expanduser(value)
-        if not os.path.isabs(path) and self._loader is not None:
-            path = os.path.join(self._loader.get_basedir(), path)
-        return path
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -88,23 +170,9 @@ class ActionModule(ActionBase):
             if opt in args:
                 result.update(failed=True, msg="%s: internal option set by the action plugin" % opt)
                 return result
-        state = args.get("state", "enabled")
-        code = args.pop("verify_code", None)
-        try:
-            user = check_username(args.get("user"), "user")
-            issuer = check_text(args.get("issuer", "PBX"), "issuer", max_length=100, forbid=":")
-            if code is not None:
-                code = totp.check_code(code)
-        except PolicyError as e:
-            result.update(failed=True, msg=str(e))
-            return result
-        qr_path = self._path(args.get("qr_path"))
-        secret_path = self._path(args.get("secret_path"))
-        if state == "enabled" and not HAS_PYOTP:
-            result.update(failed=True, msg="pbxguard.asterisk.totp needs pyotp on the controller (pip install pyotp)")
-            return result
-        if state == "enabled" and qr_path and not HAS_SEGNO:
-            result.update(failed=True, msg="qr_path: needs segno on the controller (pip install segno)")
+        prep, error = prepare(self, args, args.get("user"))
+        if error:
+            result.update(failed=True, msg=error)
             return result
 
         # One module run when nothing is to be done: the probe reads the live state and plans
@@ -118,60 +186,22 @@ class ActionModule(ActionBase):
             result.update(probe)
             result.setdefault("failed", True)
             return result
-        if state == "disabled":
-            if final:
-                result.update(probe)
-                return result
-            result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+        step = plan(self, prep, stored, final)
+        if step.get("failed"):
+            step.pop("written")
+            result.update(step)
             return result
-        if final and stored.get("secret") and (not qr_path or os.path.exists(qr_path)) \
-                and (code is None or code_matches(stored["secret"], code)):
+        if step["final"]:
             result.update(probe)
-            result["new_secret"] = False
+            if prep["state"] == "enabled":
+                result["new_secret"] = False
             return result
-
-        secret, new = stored.get("secret"), False
-        if not secret and secret_path and os.path.exists(secret_path):
-            with open(secret_path) as f:
-                kept = f.read().strip()
-            try:
-                secret = totp.check_secret(kept, "secret_path (%s)" % secret_path)
-            except PolicyError as e:
-                result.update(failed=True, msg=str(e))
-                return result
-        if not secret:
-            secret, new = pyotp.random_base32(length=32), True
-        uri = otpauth_uri(secret, user, issuer)
-        check = self._play_context.check_mode
-        written = []
-        if not check:
-            if new and secret_path:
-                write_private(secret_path, (secret + "\n").encode("ascii"))
-            if qr_path and (new or not os.path.exists(qr_path)):
-                write_private(qr_path, qr_png(uri))
-                written.append(qr_path)
-        if code is not None:
-            if new:
-                result.update(failed=True, changed=bool(written), new_secret=True,
-                              msg="verify_code: enrolment pending - this secret was made just now, so no "
-                                  "app can show a code for it yet; scan the QR code%s and rerun with a code "
-                                  "from the app (nothing was changed on the host)"
-                                  % (" at %s" % qr_path if qr_path else ""))
-                if not secret_path:
-                    result["msg"] += "; give secret_path so the new secret is kept until then"
-                return result
-            if not code_matches(secret, code):
-                result.update(failed=True, msg="verify_code: does not match the enrolled secret (a code is "
-                                               "valid for 30 s; check the phone's clock); nothing was changed")
-                return result
-        res = self._execute_module(module_name=MODULE, module_args=dict(args, secret=secret),
-                                   task_vars=task_vars)
+        margs = dict(args, secret=step["secret"]) if step.get("secret") else args
+        res = self._execute_module(module_name=MODULE, module_args=margs, task_vars=task_vars)
         res.pop("_pbxguard_stored", None)
         result.update(res)
-        result["new_secret"] = new
-        if written:
-            result["qr_path"] = qr_path
-            result["changed"] = True
-        if new and not check and not res.get("failed"):
-            result.update(otpauth_uri=uri, secret=secret, _ansible_no_log=True)
+        if prep["state"] == "enabled":
+            finish(result, step, self._play_context.check_mode)
+        if result.get("secret"):
+            result["_ansible_no_log"] = True
         return result

@@ -2,15 +2,23 @@
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TOTP second factor for SSH (pam_google_authenticator): pure renderers and
-parsers. The secret is generated on the controller (pyotp); the host keeps it
-in ~USER/.google_authenticator, which this code reads back for idempotence."""
+parsers, and the host side (apply) shared by the totp module and the admin
+module's totp option. The secret is generated on the controller (pyotp); the
+host keeps it in ~USER/.google_authenticator, which this code reads back for
+idempotence."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
+import grp
+import os
+import pwd
 import re
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 
 MARKER = "managed by pbxguard.asterisk"
 PAM_LINE = "auth required pam_google_authenticator.so nullok"
@@ -18,6 +26,9 @@ PAM_COMMENT = "# %s (totp): second factor for users with ~/.google_authenticator
 OPTIONS = ('" RATE_LIMIT 3 30', '" WINDOW_SIZE 3', '" DISALLOW_REUSE', '" TOTP_AUTH')
 SECRET_RE = re.compile(r"^[A-Z2-7]{16,128}\Z")
 CODE_RE = re.compile(r"^[0-9]{6}\Z")
+PAM_SSHD = "/etc/pam.d/sshd"
+METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-interactive",
+           "password": "keyboard-interactive"}
 
 
 def check_code(value, option="verify_code"):
@@ -79,3 +90,87 @@ def plan_pam(data, enable):
             break
     new = rest[:idx] + [PAM_COMMENT + "\n", PAM_LINE + "\n"] + rest[idx:]
     return "".join(new).encode("utf-8", "surrogateescape")
+
+
+def apply(module, user, state, methods, secret, probe, prefix="", created_in_run=False):
+    """The host side of one user's second factor, under the host lock.
+
+    Returns (result, stored, final): the result dict (changed, enrolled, ...),
+    the stored secret for the action plugin (dict(secret=...)) and, for a
+    probe, whether a run keeping that secret changes nothing. A probe reads
+    only; otherwise ``secret`` (from the action plugin) is enrolled or, with
+    state=disabled, this user's factor removed. Failures end the module
+    (fail_json) with ``prefix`` before the message. ``created_in_run``: a
+    missing account is one the same module run creates (admin's totp option),
+    so its probe plans an enrolment instead of failing."""
+    enable = state == "enabled"
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        if module.check_mode or (probe and created_in_run):  # made earlier in this (check) run
+            return (dict(changed=enable, enrolled=enable, sshd_reloaded=False, new_secret=False,
+                         summary="totp %s: no such account yet; it would be enrolled once it exists" % user),
+                    dict(secret=None), False)
+        module.fail_json(msg="%suser: no account '%s' on the host (create it first, e.g. with "
+                             "pbxguard.asterisk.admin)" % (prefix, user))
+    ga = os.path.join(pw.pw_dir, ".google_authenticator")
+    dropin_dir = sshd.DROPIN_DIR
+    dropin = os.path.join(dropin_dir, "pbxguard-totp-%s.conf" % user)
+
+    with files.HostLock():
+        ga_old = files.read_bytes(ga)
+        have_secret, complete = parse_file(ga_old)
+        if probe:
+            # read-only: the stored secret for the action plugin, and whether a run keeping
+            # that secret would change anything (if not, this probe is the task's result)
+            if enable and not have_secret:
+                return dict(changed=False), dict(secret=None), False
+            secret = have_secret
+        elif enable and not secret:
+            module.fail_json(msg="%ssecret: missing; the action plugin sets it" % prefix)
+        group = grp.getgrgid(pw.pw_gid).gr_name
+        if enable:
+            ga_new = ga_old if (have_secret == secret and complete) else render_file(secret)
+            st = os.stat(ga) if ga_old is not None else None
+            attrs = st is not None and (st.st_uid, st.st_mode & 0o7777) != (pw.pw_uid, 0o400)
+        else:
+            ga_new, attrs = None, False
+        others = [f for f in glob.glob(os.path.join(dropin_dir, "pbxguard-totp-*.conf")) if f != dropin]
+        pam_old = files.read_bytes(PAM_SSHD)
+        pam_new = plan_pam(pam_old, enable or bool(others))
+        dropin_old = files.read_bytes(dropin)
+        dropin_new = render_dropin(user, METHODS[methods]) if enable else None
+        changes = dict(file=ga_new != ga_old or attrs, pam=pam_new != pam_old, sshd=dropin_new != dropin_old)
+        changed = any(changes.values())
+        result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
+        if enable:
+            result["authentication_methods"] = METHODS[methods]
+        result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[methods]) if enable
+                             else "totp %s: disabled" % user)
+        if probe:
+            return result, dict(secret=have_secret), not changed
+        if changed and not module.check_mode:
+            try:
+                if changes["file"]:
+                    if ga_new is None:
+                        os.unlink(ga)
+                    else:
+                        files.write_atomic(module, ga, ga_new, owner=user, group=group, mode=0o400)
+                if changes["pam"]:
+                    files.write_atomic(module, PAM_SSHD, pam_new, owner="root", group="root", mode=0o644)
+                if changes["sshd"]:
+                    sshd.apply(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
+                    result["sshd_reloaded"] = True
+                    conf = sshd.effective(module, user, "192.0.2.1")
+                    got = " ".join(conf.get("authenticationmethods", []))
+                    want = METHODS[methods] if enable else "any"
+                    if got != want:
+                        module.fail_json(msg="%ssshd -T: AuthenticationMethods for %s is %r, expected %r"
+                                             % (prefix, user, got, want), **result)
+            except sshd.SshdError as e:
+                if changes["pam"]:
+                    files.write_atomic(module, PAM_SSHD, pam_old, owner="root", group="root", mode=0o644)
+                module.fail_json(msg=prefix + str(e), **result)
+            except (IOError, OSError) as e:
+                module.fail_json(msg="%swriting failed: %s" % (prefix, e), **result)
+    return result, dict(secret=have_secret), False

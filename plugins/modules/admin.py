@@ -128,6 +128,42 @@ options:
     description: sshd's drop-in directory; the file is C(pbxguard-admin-USERNAME.conf).
     type: path
     default: /etc/ssh/sshd_config.d
+  totp:
+    description:
+      - The administrator's second factor (TOTP, RFC 6238: SHA1, 6 digits, 30 s), managed in the same
+        module runs as the account, exactly as M(pbxguard.asterisk.totp) does it for this user (see
+        there for what is written on the host and on the controller).
+      - Omitted, the second factor is left as it is.
+    type: dict
+    suboptions:
+      state:
+        description: V(enabled) requires the code at SSH login; V(disabled) removes it for this user.
+        type: str
+        choices: [enabled, disabled]
+        default: enabled
+      issuer:
+        description: Issuer shown by the authenticator app.
+        type: str
+        default: PBX
+      methods:
+        description:
+          - V(publickey_or_password) - a key and then password plus code, or password plus code.
+          - V(password) - password plus code only (keys alone are refused for this user).
+        type: str
+        choices: [publickey_or_password, password]
+        default: publickey_or_password
+      qr_path:
+        description: Controller path of a QR code PNG of the otpauth URI (mode 0600), written when the secret is new or the file is missing.
+        type: path
+      secret_path:
+        description: Controller path (mode 0600) where a new secret is kept until O(totp.verify_code) confirms it.
+        type: path
+      verify_code:
+        description: A 6-digit code from the app; enabling first checks it against the secret.
+        type: str
+  totp_secret:
+    description: Internal, set by the action plugin (the base32 TOTP secret). Never set it in a task.
+    type: str
   password_hash:
     description:
       - Internal, set by the action plugin. The SHA-512 crypt hash to store. Never set it in a task.
@@ -148,6 +184,9 @@ notes:
   - Runs through the action plugin of the same name (it hashes on the controller); libpass (or
     passlib) must be installed on the controller.
   - C(ari.conf) and C(http.conf) are written owned C(asterisk:asterisk), mode C(0640).
+  - With O(totp) and a new secret, the result carries RV(totp.secret) and RV(totp.otpauth_uri) for
+    C(register) and the whole result is then marked C(no_log) (so that run shows no diff either).
+    pyotp (and segno for O(totp.qr_path)) must be installed on the controller.
 seealso:
   - module: pbxguard.asterisk.totp
   - name: Asterisk ARI configuration
@@ -175,6 +214,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+totp:
+  description:
+    - The second factor, with O(totp) (the same keys as the result of M(pbxguard.asterisk.totp)).
+      C(secret) and C(otpauth_uri) only when the secret is new; the result is then marked no_log.
+  returned: when O(totp) is given
+  type: dict
+  sample: {changed: false, enrolled: true, new_secret: false, sshd_reloaded: false,
+           authentication_methods: "keyboard-interactive", summary: "totp pbxadmin: enabled (SSH needs keyboard-interactive)"}
 user_created:
   description: Whether the account was created by this run.
   returned: always
@@ -241,6 +288,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import r
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _admin as admin
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     run_cli, AsteriskCliError,
@@ -300,6 +348,15 @@ def main():
             ari_config_file=dict(type="path", default="/etc/asterisk/ari.conf"),
             http_config_file=dict(type="path", default="/etc/asterisk/http.conf"),
             sshd_dropin_dir=dict(type="path", default="/etc/ssh/sshd_config.d"),
+            totp=dict(type="dict", options=dict(
+                state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+                issuer=dict(type="str", default="PBX"),
+                methods=dict(type="str", choices=list(totp.METHODS), default="publickey_or_password"),
+                qr_path=dict(type="path"),
+                secret_path=dict(type="path", no_log=False),
+                verify_code=dict(type="str", no_log=True),
+            )),
+            totp_secret=dict(type="str", no_log=True),
             password_hash=dict(type="str", no_log=True),
             ari_password_hash=dict(type="str", no_log=True),
             probe=dict(type="bool", default=False),
@@ -317,6 +374,18 @@ def main():
     user = want["username"]
     ari_path = p["ari_config_file"]
     http_path = p["http_config_file"]
+    two = p["totp"]
+    if p["totp_secret"] is not None:
+        try:
+            totp.check_secret(p["totp_secret"], "totp_secret")
+        except PolicyError as e:
+            module.fail_json(msg=str(e))
+    # the second factor's probe (read-only) before the account's: the action plugin plans both
+    probe_extra = {}
+    if two is not None and p["probe"]:
+        t_result, t_stored, t_final = totp.apply(module, user, two["state"], two["methods"], None, True,
+                                                 prefix="totp: ", created_in_run=True)
+        probe_extra = dict(totp=t_result, _pbxguard_totp_stored=t_stored, _pbxguard_totp_final=t_final)
 
     with files.HostLock():
         pw = _user(user)
@@ -329,7 +398,7 @@ def main():
         def refuse(msg, **extra):
             # a probe never fails on the plan: the action plugin then runs the module for real
             if p["probe"]:
-                module.exit_json(changed=False, _pbxguard_stored=stored, _pbxguard_final=False)
+                module.exit_json(changed=False, _pbxguard_stored=stored, _pbxguard_final=False, **probe_extra)
             module.fail_json(msg=msg, **extra)
 
         conn = sshd.controller_address()
@@ -395,7 +464,10 @@ def main():
                                   before=_describe(before), after=_describe(after))
         result["summary"] = _summary(user, want, final_keys, p["api_access"])
         if p["probe"]:
-            module.exit_json(_pbxguard_stored=stored, _pbxguard_final=not changed, **result)
+            if probe_extra:
+                result["changed"] = changed or probe_extra["totp"]["changed"]
+                result["summary"] += "; " + probe_extra["totp"]["summary"]
+            module.exit_json(_pbxguard_stored=stored, _pbxguard_final=not changed, **dict(result, **probe_extra))
 
         if changed and not module.check_mode:
             try:
@@ -462,6 +534,14 @@ def main():
             except (IOError, OSError) as e:
                 module.fail_json(msg="writing failed: %s" % e, **result)
 
+    if two is not None:
+        # after the account exists (it may have been made just now): the same as the totp module
+        t_result = totp.apply(module, user, two["state"], two["methods"], p["totp_secret"], False,
+                              prefix="totp: ")[0]
+        result["totp"] = t_result
+        result["changed"] = result["changed"] or t_result["changed"]
+        result["sshd_reloaded"] = result["sshd_reloaded"] or t_result["sshd_reloaded"]
+        result["summary"] += "; " + t_result["summary"]
     module.exit_json(**result)
 
 

@@ -149,24 +149,13 @@ summary:
   type: str
 """
 
-import glob
-import os
-import pwd
-import grp
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-
-PAM_SSHD = "/etc/pam.d/sshd"
-METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-interactive",
-           "password": "keyboard-interactive"}
 
 
 def main():
@@ -176,7 +165,7 @@ def main():
             user=dict(type="str", required=True),
             state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
             issuer=dict(type="str", default="PBX"),
-            methods=dict(type="str", choices=list(METHODS), default="publickey_or_password"),
+            methods=dict(type="str", choices=list(totp.METHODS), default="publickey_or_password"),
             qr_path=dict(type="path"),
             secret_path=dict(type="path", no_log=False),
             verify_code=dict(type="str", no_log=True),
@@ -192,78 +181,9 @@ def main():
             totp.check_secret(p["secret"], "secret")
     except PolicyError as e:
         module.fail_json(msg=str(e))
-    try:
-        pw = pwd.getpwnam(user)
-    except KeyError:
-        if module.check_mode:  # e.g. made by an admin task earlier in this (check) run
-            module.exit_json(changed=p["state"] == "enabled", enrolled=p["state"] == "enabled",
-                             sshd_reloaded=False, new_secret=False, _pbxguard_stored=dict(secret=None),
-                             _pbxguard_final=False,
-                             summary="totp %s: no such account yet; it would be enrolled once it exists" % user)
-        module.fail_json(msg="user: no account '%s' on the host (create it first, e.g. with "
-                             "pbxguard.asterisk.admin)" % user)
-    ga = os.path.join(pw.pw_dir, ".google_authenticator")
-    dropin_dir = sshd.DROPIN_DIR
-    dropin = os.path.join(dropin_dir, "pbxguard-totp-%s.conf" % user)
-    enable = p["state"] == "enabled"
-
-    with files.HostLock():
-        ga_old = files.read_bytes(ga)
-        have_secret, complete = totp.parse_file(ga_old)
-        secret = p["secret"]
-        if p["probe"]:
-            # read-only: the stored secret for the action plugin, and whether a run keeping
-            # that secret would change anything (if not, this probe is the task's result)
-            if enable and not have_secret:
-                module.exit_json(changed=False, _pbxguard_stored=dict(secret=None), _pbxguard_final=False)
-            secret = have_secret
-        elif enable and not secret:
-            module.fail_json(msg="secret: missing; the action plugin of pbxguard.asterisk.totp sets it")
-        group = grp.getgrgid(pw.pw_gid).gr_name
-        if enable:
-            ga_new = ga_old if (have_secret == secret and complete) else totp.render_file(secret)
-            st = os.stat(ga) if ga_old is not None else None
-            attrs = st is not None and (st.st_uid, st.st_mode & 0o7777) != (pw.pw_uid, 0o400)
-        else:
-            ga_new, attrs = None, False
-        others = [f for f in glob.glob(os.path.join(dropin_dir, "pbxguard-totp-*.conf")) if f != dropin]
-        pam_old = files.read_bytes(PAM_SSHD)
-        pam_new = totp.plan_pam(pam_old, enable or bool(others))
-        dropin_old = files.read_bytes(dropin)
-        dropin_new = totp.render_dropin(user, METHODS[p["methods"]]) if enable else None
-        changes = dict(file=ga_new != ga_old or attrs, pam=pam_new != pam_old, sshd=dropin_new != dropin_old)
-        changed = any(changes.values())
-        result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
-        if enable:
-            result["authentication_methods"] = METHODS[p["methods"]]
-        result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[p["methods"]]) if enable
-                             else "totp %s: disabled" % user)
-        if p["probe"]:
-            module.exit_json(_pbxguard_stored=dict(secret=have_secret), _pbxguard_final=not changed, **result)
-        if changed and not module.check_mode:
-            try:
-                if changes["file"]:
-                    if ga_new is None:
-                        os.unlink(ga)
-                    else:
-                        files.write_atomic(module, ga, ga_new, owner=user, group=group, mode=0o400)
-                if changes["pam"]:
-                    files.write_atomic(module, PAM_SSHD, pam_new, owner="root", group="root", mode=0o644)
-                if changes["sshd"]:
-                    sshd.apply(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
-                    result["sshd_reloaded"] = True
-                    conf = sshd.effective(module, user, "192.0.2.1")
-                    got = " ".join(conf.get("authenticationmethods", []))
-                    want = METHODS[p["methods"]] if enable else "any"
-                    if got != want:
-                        module.fail_json(msg="sshd -T: AuthenticationMethods for %s is %r, expected %r"
-                                             % (user, got, want), **result)
-            except sshd.SshdError as e:
-                if changes["pam"]:
-                    files.write_atomic(module, PAM_SSHD, pam_old, owner="root", group="root", mode=0o644)
-                module.fail_json(msg=str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="writing failed: %s" % e, **result)
+    result, stored, final = totp.apply(module, user, p["state"], p["methods"], p["secret"], p["probe"])
+    if p["probe"]:
+        module.exit_json(_pbxguard_stored=stored, _pbxguard_final=final, **result)
     module.exit_json(**result)
 
 

@@ -11,9 +11,10 @@
 and the ratio B/C (target <= 5x). B and C are each run REPEAT times
 (default 3), alternating, and the median is reported. Same forks for all.
 
-Baseline variables: AMI with one restricted user, FTP/TFTP off, SSH kept,
-one extension with a voicemail box plus removal of Debian's samples, an
-administrator with a password and TOTP - the fleet scenario's baseline.
+Baseline variables (group_vars/all.yml next to both plays): AMI with one
+restricted user, FTP/TFTP off, SSH kept, one extension with a voicemail box
+plus removal of Debian's samples, an administrator with a password and TOTP -
+the fleet scenario's baseline.
 
 Usage: tests/bench/bench_fleet.py [N]   (as root, after `make venv collection image`)
 Environment: LAB_PREFIX (default pbxf), LAB_NET (default 35), FORKS (default N),
@@ -42,6 +43,7 @@ ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.jo
            PATH=os.path.join(ROOT, ".venv", "bin") + ":" + os.environ["PATH"])
 INV = "/var/lib/pbxguard-lab/%s/inventory.yml" % PREFIX
 # PROFILE=1: wall time per task (the linear strategy runs a task on all hosts before the next one)
+# and the controller's CPU time in it (its own and its reaped workers')
 PROFILE_CALLBACK = '''
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -59,23 +61,29 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super(CallbackModule, self).__init__()
         self.rows, self.cur, self.t0 = [], None, time.time()
+        self.c0 = self._cpu()
+
+    def _cpu(self):
+        t = os.times()
+        return t[0] + t[1] + t[2] + t[3]
 
     def _close(self):
         if self.cur:
-            self.rows.append((self.cur[0], time.time() - self.cur[1]))
+            self.rows.append((self.cur[0], time.time() - self.cur[1], self._cpu() - self.cur[2]))
         self.cur = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._close()
-        self.cur = (task.get_name(), time.time())
+        self.cur = (task.get_name(), time.time(), self._cpu())
 
     v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
     def v2_playbook_on_stats(self, stats):
         self._close()
         with open(os.environ["BENCH_PROFILE_OUT"], "w") as f:
-            for name, dt in self.rows:
-                f.write("%8.2f s  %s\\n" % (dt, name))
+            for name, dt, cpu in self.rows:
+                f.write("%8.2f s %6.2f cpu  %s\\n" % (dt, cpu, name))
+            f.write("controller cpu from callback start %.2f\\n" % (self._cpu() - self.c0))
             f.write("%8.2f s  (whole play, from the callback's start)\\n" % (time.time() - self.t0))
 '''
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -116,12 +124,15 @@ def main():
     boot = time.time() - t0
     try:
         work = tempfile.mkdtemp(prefix="bench-fleet-")
-        varsfile = os.path.join(work, "baseline.yml")
-        with open(varsfile, "w") as f:
+        # the fleet's variables where an infrastructure-as-code repo keeps them: group_vars next
+        # to the playbooks (both plays below see them). Not vars_files: ansible-core re-reads a
+        # play's vars_files for every host and task in the controller's main process.
+        os.makedirs(os.path.join(work, "group_vars"))
+        with open(os.path.join(work, "group_vars", "all.yml"), "w") as f:
             yaml.safe_dump(baseline_vars(work), f)
         base_pb = os.path.join(work, "baseline-play.yml")
         with open(base_pb, "w") as f:
-            yaml.safe_dump([{"name": "baseline", "hosts": "all", "gather_facts": False, "vars_files": [varsfile],
+            yaml.safe_dump([{"name": "baseline", "hosts": "all", "gather_facts": False,
                              "roles": [{"role": "pbxguard.asterisk.baseline"}]}], f)
         ping_pb = os.path.join(work, "ping-play.yml")
         with open(ping_pb, "w") as f:
@@ -157,7 +168,7 @@ def main():
             m_ping, ", ".join("%.1f" % x for x in ping)))
         print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list" % (m_noop / m_ping, n_tasks))
         if PROFILE and os.path.exists(profile_out):
-            print("  wall time per task of the last no-op rerun (PROFILE=1):")
+            print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:
                 for line in f:
                     print("    " + line.rstrip())

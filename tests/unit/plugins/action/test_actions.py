@@ -193,3 +193,55 @@ def test_decide_verifies_a_shared_hash_once(monkeypatch):
     del calls[:]
     assert admin_action.decide(PW, dict(user_exists=True, shadow_hash=old, ari_hash=old), "on_create") == (None, old)
     assert calls == [old]
+
+
+# ---- admin with its totp option: account and second factor in the same module runs
+def admin_probe(h, totp_secret, admin_final=True, totp_final=True, **extra):
+    return dict(changed=False, summary="admin pbxadmin: ...", _pbxguard_final=admin_final,
+                _pbxguard_stored=dict(user_exists=True, shadow_hash=h, ari_hash=h),
+                totp=dict(changed=not totp_final, enrolled=True, summary="totp pbxadmin: enabled"),
+                _pbxguard_totp_stored=dict(secret=totp_secret), _pbxguard_totp_final=totp_final, **extra)
+
+
+def test_admin_with_totp_noop_is_one_module_run():
+    h = admin_action.make_hash(PW)
+    modules = FakeModules(admin_probe(h, SECRET))
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp=dict(issuer="PBX x")), modules)
+    assert len(modules.calls) == 1 and modules.calls[0]["totp"] == dict(issuer="PBX x")
+    assert res["changed"] is False and res["totp"]["new_secret"] is False
+    assert not any(k.startswith("_pbxguard") for k in res) and "secret" not in res["totp"]
+
+
+def test_admin_with_totp_sends_the_kept_secret_when_only_the_account_drifted():
+    h = admin_action.make_hash(PW)
+    modules = FakeModules(admin_probe(h, SECRET, admin_final=False),
+                          real=dict(changed=True, totp=dict(changed=False, enrolled=True)))
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp={}), modules)
+    assert len(modules.calls) == 2 and modules.calls[1]["totp_secret"] == SECRET
+    assert res["changed"] is True and res["totp"]["new_secret"] is False and "secret" not in res["totp"]
+    assert not res.get("_ansible_no_log")
+
+
+def test_admin_with_totp_enrols_a_new_secret_censored(tmp_path):
+    h = admin_action.make_hash(PW)
+    modules = FakeModules(admin_probe(h, None, totp_final=False),
+                          real=dict(changed=True, totp=dict(changed=True, enrolled=True)))
+    qr = tmp_path / "qr.png"
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp=dict(qr_path=str(qr))), modules)
+    sent = modules.calls[1]["totp_secret"]
+    assert len(modules.calls) == 2 and len(sent) == 32 and res["totp"]["secret"] == sent
+    assert res["totp"]["new_secret"] is True and res["_ansible_no_log"] is True and qr.exists()
+
+
+def test_admin_with_totp_wrong_code_fails_after_the_probe_only():
+    h = admin_action.make_hash(PW)
+    wrong = "000000" if pyotp.TOTP(SECRET).now() != "000000" else "111111"
+    modules = FakeModules(admin_probe(h, SECRET, admin_final=False))
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp=dict(verify_code=wrong)), modules)
+    assert res["failed"] and res["msg"].startswith("totp.verify_code: does not match") and len(modules.calls) == 1
+    assert "verify_code" not in modules.calls[0]["totp"]
+    res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp=dict(verify_code="12a")),
+                     FakeModules(admin_probe(h, SECRET)))
+    assert res["failed"] and res["msg"].startswith("totp.verify_code: must be exactly 6 digits")
+    res = run_action(admin_action, dict(username="pbxadmin", totp_secret=SECRET), FakeModules({}))
+    assert res["failed"] and "totp_secret: internal option" in res["msg"]
