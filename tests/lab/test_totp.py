@@ -176,3 +176,65 @@ def test_vvv_output_contains_no_secret(lab, qr):
     assert secret not in out
     p = lab.playbook([totp(qr_path=qr)], verbosity=3, json_out=False)
     assert secret not in p.stdout + p.stderr
+
+
+# ---- the same second factor through the admin module's totp option (the baseline's way)
+def admin_totp(lab, pw, **kw):
+    task = admin(lab, pw)
+    task["pbxguard.asterisk.admin"]["totp"] = dict(dict(issuer="PBX lab", methods="password"), **kw)
+    return task
+
+
+def module_runs(p):
+    """Module executions in a -vvv run (pipelining: one `python3 && sleep 0` per run)."""
+    return (p.stdout + p.stderr).count("python3 && sleep 0")
+
+
+def test_admin_option_enrols_in_the_account_task_and_a_noop_is_one_module_run(lab, pw, tmp_path):
+    r = lab.playbook([totp(state="disabled")])
+    assert not r.failed and lab.read(GA) is None
+    qr2 = str(tmp_path / "admin-totp.png")
+    r = lab.playbook([admin_totp(lab, pw, qr_path=qr2)])
+    assert not r.failed and r.changed == 1, r.raw
+    assert r.last.get("censored")  # a new secret is in the result: the whole result is hidden
+    secret = enrolled_secret(lab)
+    assert secret and len(secret) == 32 and secret not in r.raw
+    assert lab.read(DROPIN) and "pam_google_authenticator" in lab.read(PAM).decode()
+    assert oct(os.stat(qr2).st_mode & 0o777) == "0o600"
+    fresh_step()
+    rc, out = ssh(lab, "kbd", pw, pyotp.TOTP(secret).now())
+    assert rc == 0 and out == "OK " + USER, out
+    # rerun: nothing to do, the secret kept, one module execution for account and factor together
+    r = lab.playbook([admin_totp(lab, pw, qr_path=qr2)])
+    assert not r.failed and r.changed == 0, r.raw
+    assert r.last["totp"]["new_secret"] is False and r.last["totp"]["enrolled"] is True
+    assert "secret" not in r.last["totp"] and enrolled_secret(lab) == secret
+    p = lab.playbook([admin_totp(lab, pw, qr_path=qr2)], verbosity=3, json_out=False)
+    assert p.returncode == 0 and module_runs(p) == 1, (p.stdout + p.stderr)[-3000:]
+    assert secret not in p.stdout + p.stderr
+    # the standalone module agrees: the same files, nothing to change
+    r = lab.playbook([totp(qr_path=qr2)])
+    assert not r.failed and r.changed == 0, r.raw
+
+
+def test_admin_option_check_mode_wrong_code_and_disable(lab, pw, tmp_path):
+    secret = enrolled_secret(lab)
+    assert secret
+    shas = [lab.sha(p) for p in WATCHED]
+    wrong = pyotp.TOTP(secret).at(time.time() - 3600)
+    r = lab.playbook([admin_totp(lab, pw, verify_code=wrong)])
+    assert r.failed and r.last["msg"].startswith("totp.verify_code: does not match"), r.last
+    r = lab.playbook([admin_totp(lab, pw, verify_code="12a456")])
+    assert r.failed and "totp.verify_code: must be exactly 6 digits" in r.last["msg"], r.last
+    r = lab.playbook([admin_totp(lab, pw, state="disabled")], check=True)
+    assert not r.failed and r.changed == 1 and r.last["totp"]["enrolled"] is False, r.raw
+    assert [lab.sha(p) for p in WATCHED] == shas
+    r = lab.playbook([admin_totp(lab, pw, verify_code=pyotp.TOTP(secret).now())])
+    assert not r.failed and r.changed == 0, r.raw
+    r = lab.playbook([admin_totp(lab, pw, state="disabled")])
+    assert not r.failed and r.changed == 1 and lab.read(GA) is None and lab.read(DROPIN) is None
+    r = lab.playbook([admin_totp(lab, pw, state="disabled")])
+    assert not r.failed and r.changed == 0, r.raw
+    fresh_step()
+    rc, out = ssh(lab, "password", pw)
+    assert rc == 0, out
