@@ -34,6 +34,7 @@ def _sha512_crypt():
     from passlib.hash import sha512_crypt
     return sha512_crypt
 
+
 MODULE = "pbxguard.asterisk.admin"
 INTERNAL = ("password_hash", "ari_password_hash", "totp_secret", "probe")
 # sshd/PAM and Asterisk (on every ARI request) verify this hash: enough

@@ -130,7 +130,7 @@ options:
     default: /etc/ssh/sshd_config.d
   totp:
     description:
-      - The administrator's second factor (TOTP, RFC 6238: SHA1, 6 digits, 30 s), managed in the same
+      - The administrator's second factor (TOTP per RFC 6238 - SHA1, 6 digits, 30 s), managed in the same
         module runs as the account, exactly as M(pbxguard.asterisk.totp) does it for this user (see
         there for what is written on the host and on the controller).
       - Omitted, the second factor is left as it is.
@@ -215,13 +215,41 @@ EXAMPLES = r"""
 
 RETURN = r"""
 totp:
-  description:
-    - The second factor, with O(totp) (the same keys as the result of M(pbxguard.asterisk.totp)).
-      C(secret) and C(otpauth_uri) only when the secret is new; the result is then marked no_log.
+  description: The second factor, with O(totp) (the same keys as the result of M(pbxguard.asterisk.totp)).
   returned: when O(totp) is given
   type: dict
-  sample: {changed: false, enrolled: true, new_secret: false, sshd_reloaded: false,
-           authentication_methods: "keyboard-interactive", summary: "totp pbxadmin: enabled (SSH needs keyboard-interactive)"}
+  contains:
+    changed:
+      description: Whether the second factor changed.
+      type: bool
+    enrolled:
+      description: Whether the user has the second factor after the run.
+      type: bool
+    new_secret:
+      description: Whether a new secret was generated in this run.
+      type: bool
+    secret:
+      description: The base32 secret. Only when the secret is new; the whole result is then marked no_log.
+      type: str
+      returned: when new_secret
+    otpauth_uri:
+      description: The otpauth URI (contains the secret). Only when the secret is new; the result is then marked no_log.
+      type: str
+      returned: when new_secret
+    qr_path:
+      description: Controller path of the QR code PNG, when written in this run.
+      type: str
+      returned: when written
+    authentication_methods:
+      description: The sshd C(AuthenticationMethods) of the user.
+      type: str
+      returned: when enrolled
+    sshd_reloaded:
+      description: Whether ssh was reloaded for the second factor.
+      type: bool
+    summary:
+      description: One line saying what now holds.
+      type: str
 user_created:
   description: Whether the account was created by this run.
   returned: always
