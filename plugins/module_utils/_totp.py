@@ -124,7 +124,9 @@ def apply(module, user, state, methods, secret, probe, prefix="", created_in_run
             # read-only: the stored secret for the action plugin, and whether a run keeping
             # that secret would change anything (if not, this probe is the task's result)
             if enable and not have_secret:
-                return dict(changed=False), dict(secret=None), False
+                return (dict(changed=True, enrolled=True, sshd_reloaded=False, new_secret=False,
+                             summary="totp %s: not enrolled yet; a run enrols it" % user),
+                        dict(secret=None), False)
             secret = have_secret
         elif enable and not secret:
             module.fail_json(msg="%ssecret: missing; the action plugin sets it" % prefix)

@@ -245,3 +245,23 @@ def test_admin_with_totp_wrong_code_fails_after_the_probe_only():
     assert res["failed"] and res["msg"].startswith("totp.verify_code: must be exactly 6 digits")
     res = run_action(admin_action, dict(username="pbxadmin", totp_secret=SECRET), FakeModules({}))
     assert res["failed"] and "totp_secret: internal option" in res["msg"]
+
+
+def test_totp_probe_result_is_complete_for_the_admin_summary(tmp_path, monkeypatch):
+    """admin's probe appends the totp probe's summary: every probe return carries one."""
+    from unittest import mock
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp
+    import pwd
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(_totp.pwd, "getpwnam", lambda u: mock.Mock(pw_dir=str(home), pw_uid=0, pw_gid=0))
+    monkeypatch.setattr(_totp.sshd, "DROPIN_DIR", str(tmp_path))
+    (tmp_path / "pam").write_bytes(b"@include common-auth\n")
+    monkeypatch.setattr(_totp, "PAM_SSHD", str(tmp_path / "pam"))
+    monkeypatch.setattr(_totp.files, "HostLock", lambda: mock.MagicMock())
+    module = mock.Mock(check_mode=False)
+    for state in ("enabled", "disabled"):
+        result, stored, final = _totp.apply(module, "pbxadmin", state, "password", None, True)
+        assert result["summary"].startswith("totp pbxadmin: ") and stored == dict(secret=None)
+        assert final is (state == "disabled")
+    assert pwd
