@@ -6,6 +6,7 @@ the QR code, verify_code, per-user disable, and no secret in -vvv output.
 pam_google_authenticator allows 3 logins per 30 s (RATE_LIMIT 3 30) and each
 code once (DISALLOW_REUSE): the tests wait for a fresh 30 s step."""
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -186,8 +187,9 @@ def admin_totp(lab, pw, **kw):
 
 
 def module_runs(p):
-    """Module executions in a -vvv run (pipelining: one `python3 && sleep 0` per run)."""
-    return (p.stdout + p.stderr).count("python3 && sleep 0")
+    """Module executions in a -vvv run: `python3 .../AnsiballZ_x.py` (a module file put on
+    the host) or `python3 && sleep 0` (pipelining: the module on stdin)."""
+    return len(re.findall(r"python3 \S*AnsiballZ_\w+\.py|python3 && sleep 0", p.stdout + p.stderr))
 
 
 def test_admin_option_enrols_in_the_account_task_and_a_noop_is_one_module_run(lab, pw, tmp_path):
