@@ -258,7 +258,7 @@ def test_totp_probe_result_is_complete_for_the_admin_summary(tmp_path, monkeypat
     monkeypatch.setattr(_totp.sshd, "DROPIN_DIR", str(tmp_path))
     (tmp_path / "pam").write_bytes(b"@include common-auth\n")
     monkeypatch.setattr(_totp, "PAM_SSHD", str(tmp_path / "pam"))
-    monkeypatch.setattr(_totp.files, "HostLock", lambda: mock.MagicMock())
+    monkeypatch.setattr(_totp.files, "HostLock", mock.MagicMock)
     module = mock.Mock(check_mode=False)
     for state in ("enabled", "disabled"):
         result, stored, final = _totp.apply(module, "pbxadmin", state, "password", None, True)
