@@ -36,7 +36,7 @@ venv: $(VENV)/.stamp
 
 # install this checkout as pbxguard.asterisk where ansible-playbook finds it
 collection: venv
-	scripts/install-collection "$(ANSIBLE_COLLECTIONS_PATH)"
+	PYTHON=$(BIN)/python scripts/install-collection "$(ANSIBLE_COLLECTIONS_PATH)"
 
 image: deps
 	python3 tests/lab/labctl.py image

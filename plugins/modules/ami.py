@@ -251,11 +251,6 @@ def main():
     with files.HostLock():
         old = files.read_bytes(path)
         try:
-            if general.get("enabled", True):
-                # AMI's TCP listener must not clash with another service's (sshd on 22 ...)
-                portplan.check(portplan.collect_live(module), [portplan.AMI],
-                               [portplan.Binding(portplan.AMI, "tcp", general["port"], general.get("bindaddr", ""),
-                                                 source="task")])
             planned = ami.plan(path, old, general, users, p["purge_users"])
         except PolicyError as e:
             module.fail_json(msg=str(e))
@@ -263,6 +258,16 @@ def main():
         content_changed = new != old
         attrs_changed = old is not None and files.attributes_differ(path)
         changed = content_changed or attrs_changed
+        if content_changed and general.get("enabled", True):
+            # before anything is written: AMI's TCP listener must not clash with another
+            # service's (sshd on 22 ...). Nothing to write, nothing to check (the host's
+            # whole port plan costs a systemctl call and a dozen config files per run)
+            try:
+                portplan.check(portplan.collect_live(module), [portplan.AMI],
+                               [portplan.Binding(portplan.AMI, "tcp", general["port"], general.get("bindaddr", ""),
+                                                 source="task")])
+            except PolicyError as e:
+                module.fail_json(msg=str(e))
         result.update(
             changed=changed,
             added=planned["added"],
