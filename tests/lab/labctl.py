@@ -336,6 +336,19 @@ def reboot(h, inventory):
     log("host %s rebooted in %.0f s (pid1 %d); inventory %s" % (h, time.time() - t0, pid, inventory))
 
 
+def ssh_banner(ip, port=22, timeout=5):
+    """True once sshd on the host sends its banner to the controller (systemd may call
+    the host running while sshd is still slow to answer; a play's first connection then
+    timed out "during banner exchange" under load)."""
+    import socket
+    try:
+        with socket.create_connection((ip, port), timeout=timeout) as c:
+            c.settimeout(timeout)
+            return c.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
 def wait_ready(h, m, deadline):
     state = ""
     while time.time() < deadline:
@@ -344,7 +357,7 @@ def wait_ready(h, m, deadline):
             ast = sh_in(m["pid1"], ["asterisk", "-rx", "core show version"], timeout=10).stdout
         except subprocess.TimeoutExpired:
             ast = ""
-        if state in ("running", "degraded") and "Asterisk" in ast:
+        if state in ("running", "degraded") and "Asterisk" in ast and ssh_banner(m["ip"]):
             if state == "degraded":
                 failed = sh_in(m["pid1"], ["systemctl", "--failed", "--no-legend"]).stdout
                 log("host %s degraded: %s" % (h, failed.strip()))
