@@ -31,6 +31,19 @@ METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-int
            "password": "keyboard-interactive"}
 
 
+def option_spec():
+    """The second factor's options: the totp module's own, and the admin module's totp
+    suboptions (one spec for both; a fresh dict per call)."""
+    return dict(
+        state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+        issuer=dict(type="str", default="PBX"),
+        methods=dict(type="str", choices=list(METHODS), default="publickey_or_password"),
+        qr_path=dict(type="path"),
+        secret_path=dict(type="path", no_log=False),
+        verify_code=dict(type="str", no_log=True),
+    )
+
+
 def check_code(value, option="verify_code"):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise policy.PolicyError("%s: must be the 6-digit code of the authenticator app" % option)

@@ -163,14 +163,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             user=dict(type="str", required=True),
-            state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
-            issuer=dict(type="str", default="PBX"),
-            methods=dict(type="str", choices=list(totp.METHODS), default="publickey_or_password"),
-            qr_path=dict(type="path"),
-            secret_path=dict(type="path", no_log=False),
-            verify_code=dict(type="str", no_log=True),
             secret=dict(type="str", no_log=True),
             probe=dict(type="bool", default=False),
+            **totp.option_spec()
         ),
         supports_check_mode=True,
     )
