@@ -7,9 +7,13 @@
   A. first converge of the baseline on N fresh hosts
   B. the baseline again with nothing to change (no-op rerun, changed=0 checked)
   C. one ansible.builtin.ping task on the same hosts
+  D. as many ping tasks as the no-op rerun runs modules per host (the floor:
+     what that many module runs cost when each is as cheap as Ansible's own)
 
-and the ratio B/C (target <= 5x). B and C are each run REPEAT times
-(default 3), alternating, and the median is reported. Same forks for all.
+and the ratio B/C (target <= 5x), with D/C (the floor of that ratio) and B/D
+(what the modules cost beyond Ansible's own per run). B, C and D are each run
+REPEAT times (default 3), alternating, and the median is reported. Same forks
+for all.
 
 Baseline variables (group_vars/all.yml next to both plays): AMI with one
 restricted user, FTP/TFTP off, SSH kept, one extension with a voicemail box
@@ -104,16 +108,32 @@ def baseline_vars(work):
     }
 
 
-def play(pb_path, env=None):
+def play(pb_path, env=None, verbose=False):
     t0 = time.time()
-    p = subprocess.run(["ansible-playbook", "-i", INV, pb_path], env=env or ENV, capture_output=True, text=True,
-                       check=False)
+    p = subprocess.run(["ansible-playbook", "-i", INV, pb_path] + (["-vvv"] if verbose else []), env=env or ENV,
+                       capture_output=True, text=True, check=False)
     dt = time.time() - t0
     recap = RECAP.findall(p.stdout)
     if p.returncode != 0 or len(recap) != N or any(int(r[3]) or int(r[4]) for r in recap):
         sys.exit("benchmark play %s failed (rc %d):\n%s%s" % (pb_path, p.returncode, p.stdout[-4000:],
                                                               p.stderr[-2000:]))
+    if verbose:
+        return dt, sum(int(r[2]) for r in recap), p.stdout
     return dt, sum(int(r[2]) for r in recap)
+
+
+# one module execution on a host, as ansible-playbook -vvv logs it: with pipelining the
+# AnsiballZ payload goes to the remote python on stdin ('/bin/sh -c /usr/bin/python3' on
+# ansible-core 2.21, '... python3 && sleep 0' before), without it python3 runs a copied file
+MODULE_RUN = re.compile(r"^<(\S+)> SSH: EXEC .*(?:python3'$|python3 && sleep 0|python3 \S*AnsiballZ_\w+\.py)", re.M)
+
+
+def module_runs(stdout):
+    """Module executions per host in a -vvv log (the most any host had)."""
+    counts = {}
+    for host in MODULE_RUN.findall(stdout):
+        counts[host] = counts.get(host, 0) + 1
+    return max(counts.values()) if counts else 0
 
 
 def main():
@@ -147,14 +167,25 @@ def main():
             penv = dict(ENV, ANSIBLE_CALLBACK_PLUGINS=cb_dir, ANSIBLE_CALLBACKS_ENABLED="bench_profile",
                         BENCH_PROFILE_OUT=profile_out)
         first, first_changed = play(base_pb)
-        noop, ping = [], []
+        # how many modules a no-op rerun runs on a host (counted in a -vvv run, not timed)
+        dummy, changed, log = play(base_pb, verbose=True)
+        runs = module_runs(log)
+        if changed or not runs:
+            sys.exit("the baseline rerun changed %d things, %d module runs: not a no-op" % (changed, runs))
+        floor_pb = os.path.join(work, "floor-play.yml")
+        with open(floor_pb, "w") as f:
+            yaml.safe_dump([{"name": "floor", "hosts": "all", "gather_facts": False,
+                             "tasks": [{"name": "ping %d" % i, "ansible.builtin.ping": {}}
+                                       for i in range(1, runs + 1)]}], f)
+        noop, ping, floor = [], [], []
         for dummy in range(REPEAT):
             dt, changed = play(base_pb, penv)
             if changed:
                 sys.exit("the baseline rerun changed %d things: not a no-op" % changed)
             noop.append(dt)
             ping.append(play(ping_pb)[0])
-        m_noop, m_ping = statistics.median(noop), statistics.median(ping)
+            floor.append(play(floor_pb)[0])
+        m_noop, m_ping, m_floor = statistics.median(noop), statistics.median(ping), statistics.median(floor)
         tasks = subprocess.run(["ansible-playbook", "-i", INV, base_pb, "--list-tasks"], env=ENV,
                                capture_output=True, text=True, check=False).stdout
         n_tasks = len([ln for ln in tasks.splitlines() if "TAGS:" in ln])
@@ -166,7 +197,12 @@ def main():
             m_noop, ", ".join("%.1f" % x for x in noop)))
         print("  C. one ansible.builtin.ping task          %7.1f s  median of %s" % (
             m_ping, ", ".join("%.1f" % x for x in ping)))
-        print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list" % (m_noop / m_ping, n_tasks))
+        print("  D. %d ansible.builtin.ping tasks          %7.1f s  median of %s" % (
+            runs, m_floor, ", ".join("%.1f" % x for x in floor)))
+        print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list, a no-op runs %d modules"
+              " per host" % (m_noop / m_ping, n_tasks, runs))
+        print("  D/C = %.2fx (the floor of B/C with %d module runs); B/D = %.2fx" % (m_floor / m_ping, runs,
+                                                                                  m_noop / m_floor))
         if PROFILE and os.path.exists(profile_out):
             print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:

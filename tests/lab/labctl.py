@@ -440,11 +440,17 @@ def down(quiet=False, prefix=None):
         if mp.startswith(base + "/"):
             run(["umount", "-l", mp], check=False)
     shutil.rmtree(os.path.join(base, "hosts"), ignore_errors=True)
-    for f in ("lab.json", "inventory.yml"):
+    # the lab's SSH key goes with it (the next `up` makes a new one): nothing of
+    # the lab stays behind on the machine
+    for f in ("lab.json", "inventory.yml", "id_ed25519", "id_ed25519.pub"):
         try:
             os.unlink(os.path.join(base, f))
         except OSError:
             pass
+    try:
+        os.rmdir(base)
+    except OSError:
+        pass
     if not quiet:
         log("down: lab %s removed" % prefix)
 
