@@ -201,8 +201,8 @@ def main():
             runs, m_floor, ", ".join("%.1f" % x for x in floor)))
         print("  B/C = %.2fx (target <= 5x); the role has %d tasks in its task list, a no-op runs %d modules"
               " per host" % (m_noop / m_ping, n_tasks, runs))
-        print("  D/C = %.2fx (the floor of B/C with %d module runs); B/D = %.2fx" % (m_floor / m_ping, runs,
-                                                                                  m_noop / m_floor))
+        print("  D/C = %.2fx (the floor of B/C with %d module runs); B/D = %.2fx" % (
+            m_floor / m_ping, runs, m_noop / m_floor))
         if PROFILE and os.path.exists(profile_out):
             print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:
