@@ -35,6 +35,8 @@ import time
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
+from ansible_log import module_runs  # noqa: E402  pylint: disable=wrong-import-position
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 PREFIX = os.environ.get("LAB_PREFIX") or "pbxf"
 NET = os.environ.get("LAB_NET") or "35"
@@ -109,6 +111,7 @@ def baseline_vars(work):
 
 
 def play(pb_path, env=None, verbose=False):
+    """(seconds, changes, stdout) of one ansible-playbook run on the lab; exits when it failed."""
     t0 = time.time()
     p = subprocess.run(["ansible-playbook", "-i", INV, pb_path] + (["-vvv"] if verbose else []), env=env or ENV,
                        capture_output=True, text=True, check=False)
@@ -117,23 +120,7 @@ def play(pb_path, env=None, verbose=False):
     if p.returncode != 0 or len(recap) != N or any(int(r[3]) or int(r[4]) for r in recap):
         sys.exit("benchmark play %s failed (rc %d):\n%s%s" % (pb_path, p.returncode, p.stdout[-4000:],
                                                               p.stderr[-2000:]))
-    if verbose:
-        return dt, sum(int(r[2]) for r in recap), p.stdout
-    return dt, sum(int(r[2]) for r in recap)
-
-
-# one module execution on a host, as ansible-playbook -vvv logs it: with pipelining the
-# AnsiballZ payload goes to the remote python on stdin ('/bin/sh -c /usr/bin/python3' on
-# ansible-core 2.21, '... python3 && sleep 0' before), without it python3 runs a copied file
-MODULE_RUN = re.compile(r"^<(\S+)> SSH: EXEC .*(?:python3'$|python3 && sleep 0|python3 \S*AnsiballZ_\w+\.py)", re.M)
-
-
-def module_runs(stdout):
-    """Module executions per host in a -vvv log (the most any host had)."""
-    counts = {}
-    for host in MODULE_RUN.findall(stdout):
-        counts[host] = counts.get(host, 0) + 1
-    return max(counts.values()) if counts else 0
+    return dt, sum(int(r[2]) for r in recap), p.stdout
 
 
 def main():
@@ -166,10 +153,10 @@ def main():
                 f.write(PROFILE_CALLBACK)
             penv = dict(ENV, ANSIBLE_CALLBACK_PLUGINS=cb_dir, ANSIBLE_CALLBACKS_ENABLED="bench_profile",
                         BENCH_PROFILE_OUT=profile_out)
-        first, first_changed = play(base_pb)
+        first, first_changed, dummy = play(base_pb)
         # how many modules a no-op rerun runs on a host (counted in a -vvv run, not timed)
         dummy, changed, log = play(base_pb, verbose=True)
-        runs = module_runs(log)
+        runs = max(module_runs(log).values(), default=0)
         if changed or not runs:
             sys.exit("the baseline rerun changed %d things, %d module runs: not a no-op" % (changed, runs))
         floor_pb = os.path.join(work, "floor-play.yml")
@@ -179,7 +166,7 @@ def main():
                                        for i in range(1, runs + 1)]}], f)
         noop, ping, floor = [], [], []
         for dummy in range(REPEAT):
-            dt, changed = play(base_pb, penv)
+            dt, changed, dummy = play(base_pb, penv)
             if changed:
                 sys.exit("the baseline rerun changed %d things: not a no-op" % changed)
             noop.append(dt)

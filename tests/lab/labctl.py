@@ -24,6 +24,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -340,7 +341,6 @@ def ssh_banner(ip, port=22, timeout=5):
     """True once sshd on the host sends its banner to the controller (systemd may call
     the host running while sshd is still slow to answer; a play's first connection then
     timed out "during banner exchange" under load)."""
-    import socket
     try:
         with socket.create_connection((ip, port), timeout=timeout) as c:
             c.settimeout(timeout)

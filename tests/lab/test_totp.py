@@ -6,7 +6,6 @@ the QR code, verify_code, per-user disable, and no secret in -vvv output.
 pam_google_authenticator allows 3 logins per 30 s (RATE_LIMIT 3 30) and each
 code once (DISALLOW_REUSE): the tests wait for a fresh 30 s step."""
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import time
 import pyotp
 import pytest
 
+from ansible_log import module_runs
 from conftest import CLIENTS
 
 USER = "pbxadmin"
@@ -186,12 +186,6 @@ def admin_totp(lab, pw, **kw):
     return task
 
 
-def module_runs(p):
-    """Module executions in a -vvv run: `python3 .../AnsiballZ_x.py` (a module file put on
-    the host) or `python3 && sleep 0` (pipelining: the module on stdin)."""
-    return len(re.findall(r"python3 \S*AnsiballZ_\w+\.py|python3 && sleep 0", p.stdout + p.stderr))
-
-
 def test_admin_option_enrols_in_the_account_task_and_a_noop_is_one_module_run(lab, pw, tmp_path):
     r = lab.playbook([totp(state="disabled")])
     assert not r.failed and lab.read(GA) is None
@@ -212,7 +206,7 @@ def test_admin_option_enrols_in_the_account_task_and_a_noop_is_one_module_run(la
     assert r.last["totp"]["new_secret"] is False and r.last["totp"]["enrolled"] is True
     assert "secret" not in r.last["totp"] and enrolled_secret(lab) == secret
     p = lab.playbook([admin_totp(lab, pw, qr_path=qr2)], verbosity=3, json_out=False)
-    assert p.returncode == 0 and module_runs(p) == 1, (p.stdout + p.stderr)[-3000:]
+    assert p.returncode == 0 and sum(module_runs(p.stdout + p.stderr).values()) == 1, (p.stdout + p.stderr)[-3000:]
     assert secret not in p.stdout + p.stderr
     # the standalone module agrees: the same files, nothing to change
     r = lab.playbook([totp(qr_path=qr2)])
