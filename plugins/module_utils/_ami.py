@@ -13,11 +13,13 @@ __metaclass__ = type
 import os
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_tree, resolve_include,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, parse_colon_table, AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
+    run_cli, parse_colon_table, ASTERISK_LOG, log_offset, log_since,
 )
 
 MARKER = "managed by pbxguard.asterisk"
@@ -34,10 +36,6 @@ READ_ONLY = ("log", "verbose", "dtmf", "cdr", "dialplan", "cc", "security")
 READ_CLASSES = tuple(c for c in ALL_CLASSES if c not in WRITE_ONLY)
 WRITE_CLASSES = tuple(c for c in ALL_CLASSES if c not in READ_ONLY)
 DENY_ALL = ("0.0.0.0/0.0.0.0", "::/0")
-
-
-class AmiError(Exception):
-    pass
 
 
 def _classes(values, option, allowed, wrong_way, way):
@@ -273,23 +271,61 @@ def reload_manager(module):
     return out.strip()
 
 
-def apply(module, path, old, new, general, present, removed, write, backup, log_path=ASTERISK_LOG):
-    """Write ``new``, reload, verify; on failure restore ``old`` and raise."""
-    backup_file = write(new, backup)
-    offset = log_offset(log_path)
-    reload_out = reload_manager(module)
-    problems = verify(module, general, present, removed)
-    if problems:
-        if old is None:
-            os.unlink(path)
-        else:
-            write(old, False)
-        try:
-            reload_manager(module)
-        except AsteriskCliError:
-            pass
-        said = log_since(log_path, offset) or [reload_out or "(nothing)"]
-        raise AmiError("Asterisk did not take the new %s; the previous file was restored "
-                       "and reloaded. Asterisk said: %s. Live state: %s"
-                       % (path, " | ".join(said), "; ".join(problems)))
-    return backup_file
+def summary(general, users, unmanaged):
+    n = len(users)
+    unrestricted = [u["name"] for u in users if not u["restricted"]]
+    if general["enabled"]:
+        text = "AMI: enabled on %s:%d, %d managed user%s%s" % (
+            general["bindaddr"], general["port"], n, "" if n == 1 else "s",
+            (", all restricted" if not unrestricted else ", UNRESTRICTED: " + ", ".join(unrestricted))
+            if n else "")
+    else:
+        text = "AMI: disabled (%d managed user%s kept in manager.conf)" % (n, "" if n == 1 else "s")
+    if unmanaged:
+        text += "; %d hand-written user(s) left alone: %s" % (len(unmanaged), ", ".join(unmanaged))
+    return text
+
+
+class AmiChange(Change):
+    """manager.conf: one file, ``manager reload``, users read back."""
+
+    name = "ami"
+
+    def validate(self, params):
+        general, users = validate(params)
+        return dict(general=general, users=users, path=params["config_file"],
+                    purge=params["purge_users"], backup=params["backup"])
+
+    def plan(self, host, spec):
+        path, general = spec["path"], spec["general"]
+        old = host.read(path)
+        planned = plan(path, old, general, spec["users"], spec["purge"])
+        f = File(path, old, planned["data"], backup=spec["backup"],
+                 attributes_differ=old is not None and host.attributes_differ(path))
+        result = dict(reloaded=False, added=planned["added"], updated=planned["updated"],
+                      removed=planned["removed"], unmanaged_users=planned["unmanaged_users"],
+                      users=planned["managed_after"],
+                      summary=summary(general, planned["managed_after"], planned["unmanaged_users"]))
+        bindings = None
+        if f.content_changed and general.get("enabled", True):
+            # AMI's TCP listener must not clash with another service's (sshd on 22 ...)
+            bindings = ([portplan.AMI], [portplan.Binding(portplan.AMI, "tcp", general["port"],
+                                                          general.get("bindaddr", ""), source="task")])
+        offset = []
+
+        def apply(h):
+            offset.append(log_offset(ASTERISK_LOG))
+            reload_manager(h)
+            return dict(reloaded=True)
+
+        def verify_live(h):
+            if not f.content_changed:  # only owner/mode were fixed
+                return []
+            return verify(h, general, planned["present"], planned["removed"])
+
+        return Plan(result, [f], bindings=bindings, apply=apply, verify=verify_live,
+                    revert=reload_manager,
+                    said=lambda: log_since(ASTERISK_LOG, offset[0] if offset else None),
+                    failure="Asterisk did not take the new %s; the previous file was restored "
+                            "and reloaded" % path,
+                    secrets=[u["secret"] for u in planned["present"] if u.get("secret")])

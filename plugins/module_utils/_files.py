@@ -142,7 +142,7 @@ class Masker(object):
         return "<secret:%s>" % hmac.new(self._key, value.encode("utf-8", "surrogateescape"),
                                         hashlib.sha256).hexdigest()[:6]
 
-    def text(self, text):
+    def text(self, text, path=None):  # pylint: disable=unused-argument
         out = []
         for line in text.splitlines(True):
             m = _KEY_RE.match(line)

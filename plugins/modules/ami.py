@@ -203,117 +203,29 @@ asterisk_version:
   sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _ami as ami
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, version_gate
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._ami import AmiChange
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            enabled=dict(type="bool", default=True),
-            bind_address=dict(type="str", default="127.0.0.1"),
-            port=dict(type="int", default=5038),
-            users=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
-                secret=dict(type="str", no_log=True),
-                permit=dict(type="list", elements="str", default=[]),
-                read=dict(type="list", elements="str", default=[]),
-                write=dict(type="list", elements="str", default=[]),
-                state=dict(type="str", choices=["present", "absent"], default="present"),
-            )),
-            purge_users=dict(type="bool", default=False),
-            allow_weak_secrets=dict(type="bool", default=False),
-            config_file=dict(type="path", default="/etc/asterisk/manager.conf"),
-            backup=dict(type="bool", default=False),
-            min_asterisk_version=dict(type="int"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    path = p["config_file"]
-    try:
-        general, users = ami.validate(p)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-
-    result = dict(changed=False, reloaded=False)
-    version = version_gate(module, module.params["min_asterisk_version"])
-    if version:
-        result["asterisk_version"] = version
-    with files.HostLock():
-        old = files.read_bytes(path)
-        try:
-            planned = ami.plan(path, old, general, users, p["purge_users"])
-        except PolicyError as e:
-            module.fail_json(msg=str(e))
-        new = planned["data"]
-        content_changed = new != old
-        attrs_changed = old is not None and files.attributes_differ(path)
-        changed = content_changed or attrs_changed
-        if content_changed and general.get("enabled", True):
-            # before anything is written: AMI's TCP listener must not clash with another
-            # service's (sshd on 22 ...). Nothing to write, nothing to check (the host's
-            # whole port plan costs a systemctl call and a dozen config files per run)
-            try:
-                portplan.check(portplan.collect_live(module), [portplan.AMI],
-                               [portplan.Binding(portplan.AMI, "tcp", general["port"], general.get("bindaddr", ""),
-                                                 source="task")])
-            except PolicyError as e:
-                module.fail_json(msg=str(e))
-        result.update(
-            changed=changed,
-            added=planned["added"],
-            updated=planned["updated"],
-            removed=planned["removed"],
-            unmanaged_users=planned["unmanaged_users"],
-            users=planned["managed_after"],
-        )
-        if module._diff and content_changed:
-            masker = files.Masker(extra_values=[u["secret"] for u in planned["present"]])
-            result["diff"] = dict(
-                before_header=path, after_header=path,
-                before=masker.text((old or b"").decode("utf-8", "surrogateescape")),
-                after=masker.text(new.decode("utf-8", "surrogateescape")))
-        if changed and not module.check_mode:
-            def write(data, backup):
-                return files.write_atomic(module, path, data, backup=backup)
-            try:
-                if content_changed:
-                    backup_file = ami.apply(module, path, old, new, general, planned["present"],
-                                            planned["removed"], write, p["backup"])
-                    if backup_file:
-                        result["backup_file"] = backup_file
-                else:
-                    files.fix_attributes(path)
-                    ami.reload_manager(module)
-                result["reloaded"] = True
-            except (ami.AmiError, AsteriskCliError) as e:
-                module.fail_json(msg=str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="writing %s failed: %s; the previous file is intact" % (path, e),
-                                 **result)
-    n = len(result["users"])
-    unrestricted = [u["name"] for u in result["users"] if not u["restricted"]]
-    if general["enabled"]:
-        result["summary"] = "AMI: enabled on %s:%d, %d managed user%s%s" % (
-            general["bindaddr"], general["port"], n, "" if n == 1 else "s",
-            (", all restricted" if not unrestricted else ", UNRESTRICTED: " + ", ".join(unrestricted))
-            if n else "")
-    else:
-        result["summary"] = "AMI: disabled (%d managed user%s kept in manager.conf)" % (
-            n, "" if n == 1 else "s")
-    if planned["unmanaged_users"]:
-        result["summary"] += "; %d hand-written user(s) left alone: %s" % (
-            len(planned["unmanaged_users"]), ", ".join(planned["unmanaged_users"]))
-    module.exit_json(**result)
+    run(AmiChange(), dict(
+        enabled=dict(type="bool", default=True),
+        bind_address=dict(type="str", default="127.0.0.1"),
+        port=dict(type="int", default=5038),
+        users=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            secret=dict(type="str", no_log=True),
+            permit=dict(type="list", elements="str", default=[]),
+            read=dict(type="list", elements="str", default=[]),
+            write=dict(type="list", elements="str", default=[]),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        )),
+        purge_users=dict(type="bool", default=False),
+        allow_weak_secrets=dict(type="bool", default=False),
+        config_file=dict(type="path", default="/etc/asterisk/manager.conf"),
+        backup=dict(type="bool", default=False),
+        min_asterisk_version=dict(type="int"),
+    ))
 
 
 if __name__ == "__main__":
