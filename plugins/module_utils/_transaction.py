@@ -339,7 +339,8 @@ class Transaction(object):
             if module._diff:
                 diffs = masked_diffs(plan, getattr(module, "no_log_values", ()))
                 if diffs:
-                    result["diff"] = diffs
+                    # a one-file module's diff is one dict, as Ansible's own modules return it
+                    result["diff"] = diffs[0] if len(plan.files) == 1 else diffs
             if not changed or module.check_mode:
                 result.update(self._after(plan, result, False))
                 change.exit(module, result)

@@ -185,7 +185,7 @@ def test_check_mode_predicts_and_writes_nothing():
     r = run(TwoFiles(b"a-new\n", b"b-old\n"), disk, check_mode=True, diff=True)
     assert r.result["changed"] is True and not r.failed
     assert disk.log == [] and disk.read("/etc/a.conf") == b"a-old\n"
-    assert [d["before_header"] for d in r.result["diff"]] == ["/etc/a.conf"]
+    assert [d["before_header"] for d in r.result["diff"]] == ["/etc/a.conf"]  # a list: two files planned
 
 
 def test_writes_in_order_then_apply_then_verify():
