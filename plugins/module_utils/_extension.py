@@ -472,9 +472,10 @@ def verify(module, result, changed_kinds, sample=50):
             if number in boxes:
                 problems.append("mailbox %s@%s still loaded after removal" % (number, result["vm_context"]))
     if result.get("samples_removed"):
-        problems += samples.live_leftovers(result["samples_removed"],
-                                   run_cli(module, "iax2 show users") if "iax" in changed_kinds else "",
-                                   run_cli(module, "voicemail show users") if "voicemail" in changed_kinds else "")
+        problems += samples.live_leftovers(
+            result["samples_removed"],
+            run_cli(module, "iax2 show users") if "iax" in changed_kinds else "",
+            run_cli(module, "voicemail show users") if "voicemail" in changed_kinds else "")
     return problems
 
 

@@ -489,8 +489,8 @@ class SipTransportChange(Change):
                 raise policy.PolicyError("\n".join(problems))
         # the whole host's port plan, also when nothing changes (returned as port_plan)
         current = portplan.collect_live(host, asterisk_dir=os.path.dirname(spec["pjsip_conf"]))
-        result["port_plan"] = [b.as_dict() for b in portplan.check(current, managed_owners(w, current),
-                                                                    wanted_bindings(w))]
+        ports = portplan.check(current, managed_owners(w, current), wanted_bindings(w))
+        result["port_plan"] = [b.as_dict() for b in ports]
         old = dict((k, host.read(v)) for k, v in paths.items())
         conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"])
         if conflicts:
