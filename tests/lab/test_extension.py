@@ -240,6 +240,7 @@ def test_asterisk_rejecting_restores_everything(lab, s):
         assert r.failed
         assert "did not take" in r.last["msg"] and "restored" in r.last["msg"]
         assert "(2002): PJSIP endpoint/auth/aor '2002' not loaded" in r.last["msg"], r.last["msg"]
+        assert "Asterisk said: " in r.last["msg"] and "pbxguard-missing.d" in r.last["msg"]  # its own words
         assert [lab.sha(f) for f in FILES] == before
         # reloaded onto the restored files: the same endpoints live as before, 2002 not among them
         assert endpoints(lab) == live_before and "1008" in live_before and "2002" not in live_before
