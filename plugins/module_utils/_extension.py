@@ -2,8 +2,9 @@
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Extensions core: PJSIP endpoint/auth/aor, IAX peers and voicemail boxes in
-bulk. validate -> plan (pure, one pass over the list) -> apply -> verify ->
-restore.
+bulk. validate -> plan (pure, one pass over the list); ``ExtensionChange``
+hands the files, the reloads and the live check to the change transaction
+(module_utils/_transaction.py), which writes, verifies and restores.
 
 Ownership: the module owns two whole files, ``pjsip_pbxguard.conf`` and
 ``iax_pbxguard.conf``, each pulled in by a ``#tryinclude`` line it adds to
@@ -17,13 +18,17 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_tree, resolve_include, make_option, OPTION,
 )
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._samples import live_leftovers
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
+    run_cli, ASTERISK_LOG, log_offset, log_since,
+)
 
 MARKER = "managed by pbxguard.asterisk"
 HEADER = ("; %s (extension): this whole file is generated, edits are overwritten.\n"
@@ -32,10 +37,6 @@ EXT_TAG = "; pbxguard extension "
 IAX_AUTH = ("md5", "plaintext", "rsa", "none")
 DENY_ALL = ("0.0.0.0/0.0.0.0", "::/0")
 NUMBER_RE = re.compile(r"^[0-9]{1,15}\Z")
-
-
-class ExtensionError(Exception):
-    pass
 
 
 def _err(errors, fn, *args, **kw):
@@ -471,9 +472,10 @@ def verify(module, result, changed_kinds, sample=50):
             if number in boxes:
                 problems.append("mailbox %s@%s still loaded after removal" % (number, result["vm_context"]))
     if result.get("samples_removed"):
-        problems += live_leftovers(result["samples_removed"],
-                                   run_cli(module, "iax2 show users") if "iax" in changed_kinds else "",
-                                   run_cli(module, "voicemail show users") if "voicemail" in changed_kinds else "")
+        problems += samples.live_leftovers(
+            result["samples_removed"],
+            run_cli(module, "iax2 show users") if "iax" in changed_kinds else "",
+            run_cli(module, "voicemail show users") if "voicemail" in changed_kinds else "")
     return problems
 
 
@@ -488,42 +490,146 @@ KIND_OF = {"pjsip_managed": "pjsip", "pjsip_conf": "pjsip", "iax_managed": "iax"
 WRITE_ORDER = ("pjsip_managed", "iax_managed", "pjsip_conf", "iax_conf", "voicemail")
 
 
-def apply(module, paths, old, new, result, write, log_since):  # noqa: E501
-    """Write the changed files (managed ones before the includes that pull
-    them in), reload only the modules concerned, verify; on any problem put
-    every file back, reload again and raise with Asterisk's words."""
-    changed = [k for k in WRITE_ORDER if new[k] != old[k]]
-    kinds = []
-    for k in changed:
-        if KIND_OF[k] not in kinds:
-            kinds.append(KIND_OF[k])
-    backups = {}
-    written = []
-    try:
-        for k in changed:
-            backups[k] = write(paths[k], new[k])
-            written.append(k)
-        said = []
-        for kind in kinds:
-            said.append(run_cli(module, RELOAD[kind], timeout=120).strip())
-        problems = verify(module, result, kinds)
-    except Exception:
-        _restore(module, paths, old, written, kinds, write)
-        raise
-    if problems:
-        lines = log_since()
-        _restore(module, paths, old, written, kinds, write)
-        raise ExtensionError(
-            "Asterisk did not take the new configuration; the previous files were restored and "
-            "reloaded. Asterisk said: %s. Live state: %s"
-            % (" | ".join(lines or [s for s in said if s] or ["(nothing)"]), "; ".join(problems[:20])))
-    return kinds, dict((paths[k], b) for k, b in backups.items() if b)
+MANAGED = ("pjsip_managed", "iax_managed")  # the files this module owns whole
 
 
-def _restore(module, paths, old, written, kinds, write):
-    _files.undo_writes(paths, old, written, lambda path, data: write(path, data, backup=False))
-    for kind in kinds:
-        try:
-            run_cli(module, RELOAD[kind], timeout=120)
-        except Exception:  # pylint: disable=broad-except
-            pass
+def paths_of(params):
+    return {
+        "pjsip_conf": params["pjsip_conf"],
+        "pjsip_managed": os.path.join(os.path.dirname(params["pjsip_conf"]), "pjsip_pbxguard.conf"),
+        "iax_conf": params["iax_conf"],
+        "iax_managed": os.path.join(os.path.dirname(params["iax_conf"]), "iax_pbxguard.conf"),
+        "voicemail": params["voicemail_conf"],
+    }
+
+
+def box_pins(data):
+    """Every PIN of a voicemail.conf (``N => PIN,...`` lines, any context),
+    for the diff masker: the file is shown whole, with boxes and PINs this
+    task does not name (a PIN a user set from the phone, a hand-made box)."""
+    pins = set()
+    for line in (data or b"").decode("utf-8", "surrogateescape").splitlines():
+        head, sep, rest = line.partition("=>")
+        if sep and head.strip().isdigit():
+            pin = rest.strip().partition(",")[0].strip()
+            if pin:
+                pins.add(pin)
+    return pins
+
+
+class ExtensionModule(AnsibleModule):
+    """AnsibleModule whose journal entry summarises the call: the stock one
+    writes str() of every argument, each scrubbed against every secret, which
+    is O(arguments x secrets) - over 20 s at 10,000 extensions."""
+
+    def _log_invocation(self):
+        p = self.params
+        self.log("Invoked pbxguard.asterisk.extension with %d extension(s), purge=%s, context=%s"
+                 % (len(p.get("extensions") or []), p.get("purge"), p.get("context")))
+
+
+def _summary_args(module):
+    args = dict((k, v) for k, v in module.params.items() if k != "extensions")
+    args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])
+    return {"module_args": args}
+
+
+class ExtensionChange(Change):
+    """Up to five files in WRITE_ORDER, a reload of only the Asterisk modules
+    concerned, the live objects compared with the wanted ones.
+
+    Performance at 10,000 extensions: run_command scrubs every command line
+    and output against every secret of the task (O(output x secrets): 20 s).
+    The commands are fixed CLI strings whose outputs are only quoted on
+    failure, so ``apply`` empties ``module.no_log_values`` for the reloads,
+    the live check and the revert; ``fail`` puts the full list back before
+    anything is returned, ``exit`` keeps it only for the (masked) diff text:
+    the other returned values are built from validated digits and counts."""
+
+    name = "extension"
+
+    def validate(self, params):
+        settings, exts = validate(params)
+        return dict(settings=settings, exts=exts, purge=params["purge"],
+                    remove_samples=params["remove_samples"], backup=params["backup"],
+                    paths=paths_of(params))
+
+    def plan(self, host, spec):
+        paths = spec["paths"]
+        old = dict((k, host.read(v)) for k, v in paths.items())
+        base = dict(old, paths=paths)
+        removed_samples = []
+        if spec["remove_samples"]:
+            base["iax_conf"], r_iax = samples.remove_iax_samples(old["iax_conf"], paths["iax_conf"])
+            base["voicemail"], r_vm = samples.remove_voicemail_samples(old["voicemail"], paths["voicemail"])
+            removed_samples = r_iax + r_vm
+        planned = plan(spec["settings"], spec["exts"], spec["purge"], base)
+        planned["samples_removed"] = removed_samples
+        new = dict((k, old[k] if v is None else v) for k, v in planned["files"].items())
+        files = [File(paths[k], old[k], new[k], backup=spec["backup"],
+                      attributes_differ=k in MANAGED and old[k] is not None and host.attributes_differ(paths[k]))
+                 for k in WRITE_ORDER]
+        kinds = []
+        for k, f in zip(WRITE_ORDER, files):
+            if f.changed and KIND_OF[k] not in kinds:
+                kinds.append(KIND_OF[k])
+        result = dict(
+            reloaded=[],
+            created=planned["created"], updated=planned["updated"], removed=planned["removed"],
+            counts=dict(created=len(planned["created"]), updated=len(planned["updated"]),
+                        removed=len(planned["removed"]), unchanged=planned["unchanged"]),
+            kinds=planned["kinds"], secrets_changed=len(planned["secret_changed"]),
+            samples_removed=removed_samples,
+        )
+        said, offset = [], []
+
+        def apply(h):
+            self._quiet(h.module)
+            offset.append(log_offset(ASTERISK_LOG))
+            for kind in kinds:
+                said.append(run_cli(h, RELOAD[kind], timeout=120).strip())
+            return dict(reloaded=list(kinds))
+
+        def revert(h):
+            for kind in kinds:
+                run_cli(h, RELOAD[kind], timeout=120)
+
+        return Plan(result, files, apply=apply,
+                    verify=lambda h: verify(h, planned, kinds), revert=revert,
+                    said=lambda: (log_since(ASTERISK_LOG, offset[0] if offset else None)
+                                  or [x for x in said if x] or ["(nothing)"]),
+                    failure="Asterisk did not take the new configuration; the previous files were "
+                            "restored and reloaded",
+                    secrets=planned["secrets"] + sorted(box_pins(old["voicemail"]) | box_pins(new["voicemail"])))
+
+    @staticmethod
+    def _quiet(module):
+        if getattr(module, "pbxguard_no_log_values", None) is None:
+            module.pbxguard_no_log_values = module.no_log_values
+            module.no_log_values = set()
+
+    @staticmethod
+    def _loud(module):
+        if getattr(module, "pbxguard_no_log_values", None) is not None:
+            module.no_log_values = module.pbxguard_no_log_values
+            module.pbxguard_no_log_values = None
+
+    def exit(self, module, result):
+        """Return without echoing every extension back (``invocation``
+        summarises the arguments); Ansible's per-string scrubbing against
+        every secret (minutes at 10,000 extensions) is kept only when there
+        is diff text."""
+        result["invocation"] = _summary_args(module)
+        self._loud(module)
+        if "diff" not in result:
+            module.no_log_values = set()
+        module.exit_json(**result)
+
+    def fail(self, module, msg, result):
+        """Fail with a compact ``invocation``; scrubbing stays on (messages
+        come from the policy and Asterisk, which never echo a secret, but
+        stay careful)."""
+        self._loud(module)
+        result = dict(result, invocation=_summary_args(module))
+        result.pop("msg", None)
+        module.fail_json(msg=msg, **result)

@@ -89,22 +89,6 @@ def write_atomic(module, path, data, owner=ASTERISK_OWNER, group=ASTERISK_GROUP,
     return backup_file
 
 
-def undo_writes(paths, old, written, write):
-    """Put files back after a failed change, the last written first: a file
-    that did not exist before (``old[k] is None``) is removed, any other is
-    written back with ``write(path, old_bytes)``. ``written`` lists the keys of
-    ``paths``/``old`` that were written, in order. Best effort: the caller is
-    already failing and reports Asterisk's words, not an undo error."""
-    for k in reversed(written):
-        if old[k] is None:
-            try:
-                os.unlink(paths[k])
-            except OSError:
-                pass
-        else:
-            write(paths[k], old[k])
-
-
 def attributes_differ(path, owner=ASTERISK_OWNER, group=ASTERISK_GROUP, mode=ASTERISK_MODE):
     """True when ``path`` exists with another owner, group or mode."""
     try:

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""SIP transports (PJSIP) and the IAX port: validate -> plan (pure) -> apply
-(restart) -> verify -> restore.
+"""SIP transports (PJSIP) and the IAX port: validate -> plan (reads only) ->
+restart -> verify, as a ``SipTransportChange`` the change transaction
+(module_utils/_transaction.py) runs; it writes, and restores on rejection.
 
 Ownership: the module owns one whole file, ``pjsip_transport_pbxguard.conf``,
 pulled in by a ``#tryinclude`` line it adds to pjsip.conf, holding the
@@ -30,7 +31,6 @@ import re
 import ssl
 import time
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
@@ -38,7 +38,10 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension impor
     ensure_include as _ensure_include, hand_written_objects,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli, AsteriskCliError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
+    run_cli, AsteriskCliError, ASTERISK_LOG, log_offset,
+)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import ChangeError, Change, File, Plan
 
 MARKER = "managed by pbxguard.asterisk"
 MANAGED_NAME = "pjsip_transport_pbxguard.conf"
@@ -63,8 +66,8 @@ LOW_WARNING = ("security_level low: pjsip cannot express TLS 1.0-1.2. method=tls
 _BAD_CHARS = "\n\r;[],\x00"
 
 
-class SipTransportError(Exception):
-    pass
+class SipTransportError(ChangeError):
+    """Asterisk did not take the change (or cannot be managed safely)."""
 
 
 def _path(value, option):
@@ -438,44 +441,6 @@ def restart(module, timeout=90):
     raise SipTransportError("Asterisk did not come back within %ds after the restart: %s" % (timeout, last))
 
 
-def apply(module, paths, old, new, w, write, log_offset, log_since):
-    """Write the changed files (the managed file before the include that pulls
-    it in), restart, verify; on any problem put every file back, restart again
-    and raise with Asterisk's words. Returns (info, seconds of the restart)."""
-    order = ("managed", "pjsip_conf", "iax_conf")
-    changed = [k for k in order if new[k] != old[k]]
-    written = []
-    offset = log_offset()
-    try:
-        for k in changed:
-            write(paths[k], new[k])
-            written.append(k)
-        took = restart(module)
-        problems, info = verify(module, w)
-    except Exception as e:  # pylint: disable=broad-except
-        _restore(module, paths, old, written, write)
-        if isinstance(e, (SipTransportError, AsteriskCliError)):
-            raise SipTransportError("%s; the previous files were restored and Asterisk restarted. Asterisk said: %s"
-                                    % (e, " | ".join(log_since(offset)) or "(nothing)"))
-        raise
-    if problems:
-        said = log_since(offset)
-        _restore(module, paths, old, written, write)
-        raise SipTransportError(
-            "Asterisk did not take the new transports; the previous files were restored and Asterisk "
-            "restarted. Live state: %s. Asterisk said: %s"
-            % ("; ".join(problems), " | ".join(said) or "(nothing)"))
-    return info, took
-
-
-def _restore(module, paths, old, written, write):
-    files.undo_writes(paths, old, written, write)
-    try:
-        restart(module)
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
 def summary(w):
     parts = []
     for proto in PROTOS:
@@ -491,3 +456,84 @@ def summary(w):
     if w["iax_port"] is not None:
         text += "; IAX %d" % w["iax_port"]
     return text
+
+
+ORDER = ("managed", "pjsip_conf", "iax_conf")  # the managed file before the include pulling it in
+
+
+class SipTransportChange(Change):
+    """Three files (the managed transports, pjsip.conf's include, iax.conf's
+    bindport), an Asterisk restart only when one of them really changed or
+    the running Asterisk differs from unchanged files, then the live state
+    read back (transports, sockets, TLS handshakes)."""
+
+    name = "sip_transport"
+
+    def validate(self, params):
+        return dict(w=validate(params), pjsip_conf=params["pjsip_config"], iax_conf=params["iax_config"])
+
+    def plan(self, host, spec):
+        w = spec["w"]
+        paths = {"managed": os.path.join(os.path.dirname(spec["pjsip_conf"]), MANAGED_NAME),
+                 "pjsip_conf": spec["pjsip_conf"], "iax_conf": spec["iax_conf"]}
+        result = dict(restarted=False, restart_needed=False, summary=summary(w))
+        if w["tls"]["enabled"]:
+            if w["tls"]["security_level"] == "low":
+                host.warn(LOW_WARNING)
+            problems = check_files(w["tls"])
+            if problems and host.check_mode and all("does not exist on the host" in x for x in problems):
+                # an earlier task of the same play (skipped in check mode) may create them
+                host.warn("check mode: %s; a real run fails unless an earlier task creates them"
+                          % "; ".join(problems))
+            elif problems:
+                raise policy.PolicyError("\n".join(problems))
+        # the whole host's port plan, also when nothing changes (returned as port_plan)
+        current = portplan.collect_live(host, asterisk_dir=os.path.dirname(spec["pjsip_conf"]))
+        ports = portplan.check(current, managed_owners(w, current), wanted_bindings(w))
+        result["port_plan"] = [b.as_dict() for b in ports]
+        old = dict((k, host.read(v)) for k, v in paths.items())
+        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"])
+        if conflicts:
+            raise policy.PolicyError("\n".join(conflicts))
+        new = {"managed": render(w), "pjsip_conf": ensure_include(old["pjsip_conf"]),
+               "iax_conf": plan_iax(old["iax_conf"], w["iax_port"], paths["iax_conf"])}
+        files = [File(paths[k], old[k], new[k],
+                      attributes_differ=k == "managed" and old[k] is not None and host.attributes_differ(paths[k]))
+                 for k in ORDER]
+        content_changed = any(f.content_changed for f in files)
+        drift = []
+        if content_changed:
+            result.update(restart_needed=True, restart_reason=changes(old, new))
+        else:
+            # The files are as wanted; is the running Asterisk too? (A change
+            # without restart, a file fixed behind its back.)
+            drift, info = verify(host, w)
+            result.update(info)
+            if drift:
+                result.update(drift=drift, restart_needed=True,
+                              restart_reason=["the running Asterisk differs from the files: " + "; ".join(drift)])
+        restart_wanted = content_changed or bool(drift)
+        live, offset = {}, []
+
+        def apply(h):
+            if not restart_wanted:  # only the managed file's owner/mode were put right
+                return {}
+            offset.append(log_offset(ASTERISK_LOG))
+            return dict(restarted=True, restart_seconds=restart(h))
+
+        def verify_live(h):
+            if not restart_wanted:
+                return []
+            problems, info = verify(h, w)
+            live.update(info)
+            return problems
+
+        if content_changed:
+            failure = ("Asterisk did not take the new transports; the previous files were restored and "
+                       "Asterisk restarted")
+        else:
+            failure = "the running Asterisk still differs from the files after a restart"
+        return Plan(result, files, changed=bool(drift), apply=apply, verify=verify_live,
+                    revert=restart if content_changed else None,
+                    said=lambda: said_since(ASTERISK_LOG, offset[0] if offset else None),
+                    failure=failure, after=lambda h, res, applied: live)

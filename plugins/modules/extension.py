@@ -254,184 +254,46 @@ samples_removed:
   sample: ["/etc/asterisk/iax.conf [guest]", "1234@default", "1234@other"]
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _extension as core
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
+    ExtensionChange, ExtensionModule,
 )
-
-
-class ExtensionModule(AnsibleModule):
-    """AnsibleModule whose journal entry summarises the call: the stock one
-    writes str() of every argument, each scrubbed against every secret, which
-    is O(arguments x secrets) - over 20 s at 10,000 extensions."""
-
-    def _log_invocation(self):
-        p = self.params
-        self.log("Invoked pbxguard.asterisk.extension with %d extension(s), purge=%s, context=%s"
-                 % (len(p.get("extensions") or []), p.get("purge"), p.get("context")))
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    refuse_bad_bytes()
-    module = ExtensionModule(
-        argument_spec=dict(
-            context=dict(type="str", default="from-internal"),
-            voicemail_context=dict(type="str", default="default"),
-            allow_weak_secrets=dict(type="bool", default=False),
-            purge=dict(type="bool", default=False),
-            remove_samples=dict(type="bool", default=False),
-            extensions=dict(type="list", elements="dict", default=[], options=dict(
-                number=dict(type="str", required=True),
-                name=dict(type="str"),
-                username=dict(type="str"),
-                authname=dict(type="str"),
-                auth_user=dict(type="str"),
-                secret=dict(type="str", no_log=True),
-                secret_update=dict(type="str", choices=["always", "on_create"], default="always"),
-                permit=dict(type="list", elements="str", default=[]),
-                email=dict(type="str"),
-                pin=dict(type="str", no_log=True),
-                pin_update=dict(type="str", choices=["on_create", "always"], default="on_create"),
-                context=dict(type="str"),
-                iax=dict(type="dict", options=dict(
-                    enabled=dict(type="bool", default=False),
-                    auth=dict(type="str", choices=["md5", "plaintext", "rsa", "none", "rc4"], default="md5"),
-                    rsa_key=dict(type="str", no_log=False),
-                    encryption=dict(type="bool", default=False),
-                    allow_no_auth=dict(type="bool", default=False),
-                )),
-                state=dict(type="str", choices=["present", "absent"], default="present"),
+    run(ExtensionChange(), dict(
+        context=dict(type="str", default="from-internal"),
+        voicemail_context=dict(type="str", default="default"),
+        allow_weak_secrets=dict(type="bool", default=False),
+        purge=dict(type="bool", default=False),
+        remove_samples=dict(type="bool", default=False),
+        extensions=dict(type="list", elements="dict", default=[], options=dict(
+            number=dict(type="str", required=True),
+            name=dict(type="str"),
+            username=dict(type="str"),
+            authname=dict(type="str"),
+            auth_user=dict(type="str"),
+            secret=dict(type="str", no_log=True),
+            secret_update=dict(type="str", choices=["always", "on_create"], default="always"),
+            permit=dict(type="list", elements="str", default=[]),
+            email=dict(type="str"),
+            pin=dict(type="str", no_log=True),
+            pin_update=dict(type="str", choices=["on_create", "always"], default="on_create"),
+            context=dict(type="str"),
+            iax=dict(type="dict", options=dict(
+                enabled=dict(type="bool", default=False),
+                auth=dict(type="str", choices=["md5", "plaintext", "rsa", "none", "rc4"], default="md5"),
+                rsa_key=dict(type="str", no_log=False),
+                encryption=dict(type="bool", default=False),
+                allow_no_auth=dict(type="bool", default=False),
             )),
-            pjsip_conf=dict(type="path", default="/etc/asterisk/pjsip.conf"),
-            iax_conf=dict(type="path", default="/etc/asterisk/iax.conf"),
-            voicemail_conf=dict(type="path", default="/etc/asterisk/voicemail.conf"),
-            backup=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        settings, exts = core.validate(p)
-    except PolicyError as e:
-        _fail(module, str(e), {})
-    paths = {
-        "pjsip_conf": p["pjsip_conf"],
-        "pjsip_managed": os.path.join(os.path.dirname(p["pjsip_conf"]), "pjsip_pbxguard.conf"),
-        "iax_conf": p["iax_conf"],
-        "iax_managed": os.path.join(os.path.dirname(p["iax_conf"]), "iax_pbxguard.conf"),
-        "voicemail": p["voicemail_conf"],
-    }
-    result = dict(changed=False, reloaded=[])
-    with files.HostLock():
-        old = dict((k, files.read_bytes(v)) for k, v in paths.items())
-        old["paths"] = paths
-        base = dict(old)
-        removed_samples = []
-        if p["remove_samples"]:
-            base["iax_conf"], r_iax = samples.remove_iax_samples(old["iax_conf"], paths["iax_conf"])
-            base["voicemail"], r_vm = samples.remove_voicemail_samples(old["voicemail"], paths["voicemail"])
-            removed_samples = r_iax + r_vm
-        try:
-            planned = core.plan(settings, exts, p["purge"], base)
-            planned["samples_removed"] = removed_samples
-        except PolicyError as e:
-            _fail(module, str(e), result)
-        new = planned["files"]
-        for k, v in new.items():
-            if v is None:
-                new[k] = old[k]
-        content_changed = [k for k in core.WRITE_ORDER if new[k] != old[k]]
-        result.update(
-            changed=bool(content_changed),
-            created=planned["created"], updated=planned["updated"], removed=planned["removed"],
-            counts=dict(created=len(planned["created"]), updated=len(planned["updated"]),
-                        removed=len(planned["removed"]), unchanged=planned["unchanged"]),
-            kinds=planned["kinds"], secrets_changed=len(planned["secret_changed"]),
-            samples_removed=removed_samples,
-        )
-        if module._diff and content_changed:
-            masker = files.Masker(extra_values=planned["secrets"])
-            diffs = []
-            for k in content_changed:
-                before = (old[k] or b"").decode("utf-8", "surrogateescape")
-                after = new[k].decode("utf-8", "surrogateescape")
-                if k == "voicemail":
-                    before, after = _mask_pins(before, masker), _mask_pins(after, masker)
-                diffs.append(dict(before_header=paths[k], after_header=paths[k],
-                                  before=masker.text(before), after=masker.text(after)))
-            result["diff"] = diffs
-        if content_changed and not module.check_mode:
-            def write(path, data, backup=p["backup"]):
-                return files.write_atomic(module, path, data, backup=backup)
-            offset = log_offset(ASTERISK_LOG)
-            # run_command scrubs every command line and output against every
-            # secret (O(output x secrets): 20 s at 10,000 extensions). The
-            # commands are fixed CLI strings and their outputs only listed on
-            # failure, where _fail puts the full scrub list back first.
-            module.pbxguard_no_log_values = module.no_log_values
-            module.no_log_values = set()
-            try:
-                kinds, backups = core.apply(module, paths, old, new, planned, write,
-                                            lambda: log_since(ASTERISK_LOG, offset))
-                result["reloaded"] = kinds
-                if backups:
-                    result["backup_files"] = backups
-            except (core.ExtensionError, AsteriskCliError) as e:
-                _fail(module, str(e), result)
-            except (IOError, OSError) as e:
-                _fail(module, "writing failed: %s; previous files restored" % e, result)
-    _exit(module, result)
-
-
-def _summary_args(module):
-    args = dict((k, v) for k, v in module.params.items() if k != "extensions")
-    args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])
-    return {"module_args": args}
-
-
-def _fail(module, msg, result):
-    """Fail with a compact ``invocation``; scrubbing stays on (messages come
-    from the policy, which never echoes a secret, but stay careful)."""
-    if getattr(module, "pbxguard_no_log_values", None) is not None:
-        module.no_log_values = module.pbxguard_no_log_values
-    result = dict(result, invocation=_summary_args(module))
-    result.pop("msg", None)
-    module.fail_json(msg=msg, **result)
-
-
-def _exit(module, result):
-    """Return without echoing every extension back: ``invocation`` summarises
-    the arguments, and since the returned values are built only from
-    validated digits, counts and masked diff text, Ansible's per-string
-    scrubbing against every secret (O(output x secrets), minutes at 10,000
-    extensions) is kept only for the diff text."""
-    result["invocation"] = _summary_args(module)
-    if getattr(module, "pbxguard_no_log_values", None) is not None:
-        module.no_log_values = module.pbxguard_no_log_values
-    if "diff" not in result:
-        module.no_log_values = set()
-    module.exit_json(**result)
-
-
-def _mask_pins(text, masker):
-    """voicemail.conf lines ``N => PIN,...``: mask the PIN field."""
-    out = []
-    for line in text.splitlines(True):
-        head, sep, rest = line.partition("=>")
-        if sep and head.strip().isdigit():
-            pin, comma, tail = rest.strip(" ").partition(",")
-            line = "%s=> %s%s%s" % (head, masker.tag(pin.strip()), comma, tail)
-        out.append(line)
-    return "".join(out)
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        )),
+        pjsip_conf=dict(type="path", default="/etc/asterisk/pjsip.conf"),
+        iax_conf=dict(type="path", default="/etc/asterisk/iax.conf"),
+        voicemail_conf=dict(type="path", default="/etc/asterisk/voicemail.conf"),
+        backup=dict(type="bool", default=False),
+    ), module_class=ExtensionModule)
 
 
 if __name__ == "__main__":

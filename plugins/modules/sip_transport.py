@@ -43,7 +43,7 @@ attributes:
     description: Predicts exactly what a real run changes (RV(restart_needed)); writes nothing, restarts nothing.
   diff_mode:
     support: full
-    description: Before/after text of every file that changes (no secrets are involved).
+    description: Before/after text of every file that changes, masked like every diff of the collection.
   safe_file_operations:
     support: full
     description: Temp file in the same directory, then C(atomic_move); restored when Asterisk does not take it.
@@ -208,17 +208,8 @@ summary:
   sample: "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS 5061 (TLS 1.2 only); IAX 4569"
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sip_transport as st
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    AsteriskCliError, ASTERISK_LOG, log_offset,
-)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import SipTransportChange
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def _transport_spec(enabled, port, tls=False):
@@ -231,94 +222,15 @@ def _transport_spec(enabled, port, tls=False):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            bind_address=dict(type="str", default="0.0.0.0"),
-            udp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
-            tcp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
-            tls=dict(type="dict", default={}, options=_transport_spec(False, 5061, tls=True)),
-            iax_port=dict(type="int", default=4569),
-            pjsip_config=dict(type="path", default="/etc/asterisk/pjsip.conf"),
-            iax_config=dict(type="path", default="/etc/asterisk/iax.conf"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        w = st.validate(p)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    paths = {"managed": os.path.join(os.path.dirname(p["pjsip_config"]), st.MANAGED_NAME),
-             "pjsip_conf": p["pjsip_config"], "iax_conf": p["iax_config"]}
-    result = dict(changed=False, restarted=False, restart_needed=False)
-    if w["tls"]["enabled"] and w["tls"]["security_level"] == "low":
-        module.warn(st.LOW_WARNING)
-    with files.HostLock():
-        if w["tls"]["enabled"]:
-            problems = st.check_files(w["tls"])
-            if problems and module.check_mode and all("does not exist on the host" in x for x in problems):
-                # an earlier task of the same play (skipped in check mode) may create them
-                module.warn("check mode: %s; a real run fails unless an earlier task creates them"
-                            % "; ".join(problems))
-            elif problems:
-                module.fail_json(msg="\n".join(problems))
-        current = portplan.collect_live(module, asterisk_dir=os.path.dirname(p["pjsip_config"]))
-        try:
-            plan = portplan.check(current, st.managed_owners(w, current), st.wanted_bindings(w))
-        except PolicyError as e:
-            module.fail_json(msg=str(e))
-        result["port_plan"] = [b.as_dict() for b in plan]
-        old = dict((k, files.read_bytes(v)) for k, v in paths.items())
-        conflicts = st.name_conflicts(paths["pjsip_conf"], old["pjsip_conf"])
-        if conflicts:
-            module.fail_json(msg="\n".join(conflicts))
-        try:
-            new = {"managed": st.render(w), "pjsip_conf": st.ensure_include(old["pjsip_conf"]),
-                   "iax_conf": st.plan_iax(old["iax_conf"], w["iax_port"], paths["iax_conf"])}
-        except st.SipTransportError as e:
-            module.fail_json(msg=str(e))
-        content_changed = [k for k in ("managed", "pjsip_conf", "iax_conf") if new[k] != old[k]]
-        attrs_changed = old["managed"] is not None and files.attributes_differ(paths["managed"])
-        if module._diff and content_changed:
-            result["diff"] = [dict(before_header=paths[k], after_header=paths[k],
-                                   before=(old[k] or b"").decode("utf-8", "replace"),
-                                   after=new[k].decode("utf-8", "replace")) for k in content_changed]
-        try:
-            if content_changed:
-                result.update(changed=True, restart_needed=True, restart_reason=st.changes(old, new))
-                if not module.check_mode:
-                    info, took = st.apply(module, paths, old, new, w,
-                                          lambda path, data: files.write_atomic(module, path, data),
-                                          lambda: log_offset(ASTERISK_LOG),
-                                          lambda off: st.said_since(ASTERISK_LOG, off))
-                    result.update(info)
-                    result.update(restarted=True, restart_seconds=took)
-            else:
-                # The files are as wanted; is the running Asterisk too? (A
-                # change without restart, a file fixed behind its back.)
-                if attrs_changed:
-                    result["changed"] = True
-                    if not module.check_mode:
-                        files.fix_attributes(paths["managed"])
-                drift, info = st.verify(module, w)
-                result.update(info)
-                if drift:
-                    result.update(changed=True, drift=drift, restart_needed=True,
-                                  restart_reason=["the running Asterisk differs from the files: " + "; ".join(drift)])
-                    if not module.check_mode:
-                        took = st.restart(module)
-                        result.update(restarted=True, restart_seconds=took)
-                        problems, info = st.verify(module, w)
-                        result.update(info)
-                        if problems:
-                            module.fail_json(msg="the running Asterisk still differs from the files after a "
-                                                 "restart: %s" % "; ".join(problems), **result)
-        except (st.SipTransportError, AsteriskCliError) as e:
-            module.fail_json(msg=str(e), **result)
-        except (IOError, OSError) as e:
-            module.fail_json(msg="writing the transport files failed: %s" % e, **result)
-    result["summary"] = st.summary(w)
-    module.exit_json(**result)
+    run(SipTransportChange(), dict(
+        bind_address=dict(type="str", default="0.0.0.0"),
+        udp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
+        tcp=dict(type="dict", default={}, options=_transport_spec(True, 5060)),
+        tls=dict(type="dict", default={}, options=_transport_spec(False, 5061, tls=True)),
+        iax_port=dict(type="int", default=4569),
+        pjsip_config=dict(type="path", default="/etc/asterisk/pjsip.conf"),
+        iax_config=dict(type="path", default="/etc/asterisk/iax.conf"),
+    ))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ one run, printed as ratios.
      extrapolated to N
 
 Each for a first run (empty host) and a rerun (nothing to change).
-Usage: tests/bench/bench_extension.py [N]   (as root, after `make venv image`)
+Usage: [LAB_PREFIX=bench LAB_NET=40] tests/bench/bench_extension.py [N]   (as root, after `make venv image`)
 """
 import os
 import subprocess
@@ -25,7 +25,8 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-PREFIX, NET = "bench", "40"
+# a lab slot of its own; LAB_PREFIX/LAB_NET choose another (e.g. beside other labs)
+PREFIX, NET = os.environ.get("LAB_PREFIX", "bench"), os.environ.get("LAB_NET", "40")
 ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
            PATH=os.path.join(ROOT, ".venv", "bin") + ":" + os.environ["PATH"])

@@ -226,16 +226,24 @@ def test_duplicate_numbers_and_hand_written_clash(lab, s):
         lab.sh("sed -i '/^\\[2001\\]/,$d' /etc/asterisk/pjsip_lab.conf")
 
 
+def endpoints(lab):
+    return sorted(re.findall(r"^\s*Endpoint:\s+([^</\s][^/\s]*)/", lab.cli("pjsip show endpoints"), re.M))
+
+
 def test_asterisk_rejecting_restores_everything(lab, s):
     """A hand-broken include in pjsip.conf makes Asterisk drop the whole file
     on reload: the module sees the new endpoint missing, restores and fails."""
     lab.sh("echo '#include \"pbxguard-missing.d/*.conf\"' >> /etc/asterisk/pjsip.conf")
     try:
-        before = [lab.sha(f) for f in FILES]
+        before, live_before = [lab.sha(f) for f in FILES], endpoints(lab)
         r = lab.playbook([ext_task(base(lab, s) + [{"number": "2002", "secret": strong()}])])
         assert r.failed
         assert "did not take" in r.last["msg"] and "restored" in r.last["msg"]
+        assert "(2002): PJSIP endpoint/auth/aor '2002' not loaded" in r.last["msg"], r.last["msg"]
+        assert "Asterisk said: " in r.last["msg"] and "pbxguard-missing.d" in r.last["msg"]  # its own words
         assert [lab.sha(f) for f in FILES] == before
+        # reloaded onto the restored files: the same endpoints live as before, 2002 not among them
+        assert endpoints(lab) == live_before and "1008" in live_before and "2002" not in live_before
     finally:
         lab.sh("sed -i '/pbxguard-missing.d/d' /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
     time.sleep(1)

@@ -5,6 +5,7 @@ clients from the outside-client namespace: sipsak OPTIONS and REGISTER (digest
 auth) over UDP and TCP, openssl s_client on the TLS transport (certificate and
 one handshake per TLS version), an IAX2 POKE/PONG on the IAX port. Whether
 Asterisk restarted is read from its own uptime."""
+import base64
 import os
 import re
 import secrets
@@ -300,6 +301,24 @@ def test_bad_input_changes_nothing(lab):
     wrong = [(msg, res.get("failed"), res.get("msg", "")[:300]) for (params, msg), res in zip(BAD, r.results)
              if not (res.get("failed") and msg in res.get("msg", ""))]
     assert not wrong, wrong
+    assert shas(lab) == before and no_restart_since(lab, mark)
+
+
+def test_nul_and_non_utf8_refused_naming_the_option(lab):
+    """A NUL or a byte that is not UTF-8 in any option is refused before
+    anything is read (the change transaction's first step; sip_transport used
+    to skip it: a NUL reached the address check, a non-UTF-8 byte crashed
+    AnsibleModule). The message names the option and the rule, never the
+    value; the files stay byte-identical and Asterisk is not restarted."""
+    before, mark = shas(lab), started(lab)
+    # bytes that are not UTF-8 arrive as surrogate escapes, as from a vars file in another encoding
+    not_utf8 = "{{ '%s' | b64decode }}" % base64.b64encode(CERT.encode() + b"\xff\xfe").decode()
+    r = lab.playbook([dict(task(bind_address="0.0.0.0\x00"), ignore_errors=True),
+                      dict(task(tls=tls_params(cert_file=not_utf8)), ignore_errors=True)])
+    assert len(r.results) == 2, r.raw[-1500:]
+    assert [(x.get("failed"), x.get("msg")) for x in r.results] == [
+        (True, "bind_address: contains NUL; not allowed in any value"),
+        (True, "tls.cert_file: contains a byte that is not UTF-8; not allowed in any value")]
     assert shas(lab) == before and no_restart_since(lab, mark)
 
 

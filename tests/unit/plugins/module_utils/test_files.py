@@ -64,25 +64,3 @@ def test_read_bytes_missing(tmp_path):
 def test_host_lock(tmp_path):
     with files.HostLock(directory=str(tmp_path)) as lock:
         assert os.path.exists(lock.path)
-
-
-def test_undo_writes_restores_in_reverse_and_removes_new_files(tmp_path):
-    a, b, c = (str(tmp_path / n) for n in ("a.conf", "b.conf", "c.conf"))
-    for path, data in ((a, b"new a"), (b, b"new b"), (c, b"untouched")):
-        with open(path, "wb") as f:
-            f.write(data)
-    order = []
-
-    def write(path, data):
-        order.append(path)
-        with open(path, "wb") as f:
-            f.write(data)
-
-    paths = {"a": a, "b": b, "c": c}
-    files.undo_writes(paths, {"a": b"old a", "b": None, "c": b"old c"}, ["a", "b"], write)
-    assert open(a, "rb").read() == b"old a"
-    assert not os.path.exists(b)
-    assert open(c, "rb").read() == b"untouched"  # not written, not touched
-    assert order == [a]
-    # a file already gone is no error
-    files.undo_writes(paths, {"b": None}, ["b"], write)

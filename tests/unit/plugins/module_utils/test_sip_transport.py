@@ -311,3 +311,126 @@ def test_name_conflicts(tmp_path):
     assert len(problems) == 1 and "%s:1 already defines transport 'pbxguard-tcp'" % conf in problems[0]
     assert st.name_conflicts(str(conf), b'#tryinclude "%s"\n' % st.MANAGED_NAME.encode()) == []
     assert st.name_conflicts(str(conf), None) == []
+
+
+# ------------------------------------------------- through the change transaction
+class LiveAsterisk(object):
+    """A fake host's Asterisk: serves ``transports`` ({name: (proto, bind)});
+    ``after_restart`` (when set) is what it serves after a restart."""
+
+    def __init__(self, transports, after_restart=None):
+        self.transports = dict(transports)
+        self.after_restart = after_restart
+        self.restarts = 0
+
+    def answer(self, args):
+        if args[:2] == ["systemctl", "restart"]:
+            self.restarts += 1
+            if self.after_restart is not None:
+                self.transports = dict(self.after_restart)
+            return 0, "", ""
+        if args[:1] == ["ss"]:
+            l4 = "udp" if "-lnup" in args else "tcp"
+            socks = [int(b.rpartition(":")[2]) for p, b in self.transports.values() if (p == "udp") == (l4 == "udp")]
+            if l4 == "udp":
+                socks.append(4569)
+            return 0, "".join('UNCONN 0 0 0.0.0.0:%d 0.0.0.0:* users:(("asterisk",pid=7,fd=9))\n' % s
+                              for s in socks), ""
+        if args[:1] == ["timeout"] and args[-1] == "pjsip show transports":
+            return 0, "".join("Transport:  %s  %s  0  0  %s\n" % (n, p, b)
+                              for n, (p, b) in sorted(self.transports.items())) or "No objects found.\n", ""
+        return 0, "", ""
+
+
+UDP_TCP = {"pbxguard-udp": ("udp", "0.0.0.0:5060"), "pbxguard-tcp": ("tcp", "0.0.0.0:5060")}
+
+
+def run_change(tmp_path, disk, live, check_mode=False, **kw):
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
+    from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import (
+        Exit, FakeHost, FakeModule, FakeWriter)
+
+    class Host(FakeHost):
+        def run_command(self, args, **kwargs):
+            self.disk.log.append(("run",) + tuple(args))
+            return live.answer(args)
+
+    module = FakeModule(check_mode=check_mode, diff=True)
+    p = params(pjsip_config=str(tmp_path / "pjsip.conf"), iax_config=str(tmp_path / "iax.conf"), **kw)
+    t = tx.Transaction(module, st.SipTransportChange(), host=Host(module, disk), writer=FakeWriter(disk))
+    with pytest.raises(Exit) as e:
+        t.run(p)
+    return e.value
+
+
+def debian(tmp_path):
+    from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import FakeDisk
+    own = ("asterisk", "asterisk", 0o640)
+    return FakeDisk({str(tmp_path / "pjsip.conf"): (b"[global]\ntype=global\n",) + own,
+                     str(tmp_path / "iax.conf"): (b"[general]\n",) + own})
+
+
+def restarts(disk):
+    return [e for e in disk.log if e[:3] == ("run", "systemctl", "restart")]
+
+
+def test_change_writes_restarts_once_and_reads_back(tmp_path):
+    disk = debian(tmp_path)
+    r = run_change(tmp_path, disk, LiveAsterisk({}, after_restart=UDP_TCP))
+    assert not r.failed, r.result.get("msg")
+    res = r.result
+    assert res["changed"] and res["restarted"] is True and res["restart_needed"] is True
+    assert res["restart_reason"] == ["transport pbxguard-tcp added", "transport pbxguard-udp added",
+                                     "pjsip.conf now includes pjsip_transport_pbxguard.conf"]
+    assert res["live_transports"] == {"pbxguard-tcp": "tcp 0.0.0.0:5060", "pbxguard-udp": "udp 0.0.0.0:5060"}
+    assert [e[1] for e in disk.log if e[0] == "write"] == [str(tmp_path / st.MANAGED_NAME),
+                                                           str(tmp_path / "pjsip.conf")]
+    assert len(restarts(disk)) == 1
+    assert res["summary"] == "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS off; IAX 4569"
+    wanted = set((b["service"], b["proto"], b["port"]) for b in res["port_plan"] if b["source"] == "task")
+    assert wanted == set([(pp.PJSIP, "udp", 5060), (pp.PJSIP, "tcp", 5060), (pp.IAX, "udp", 4569)])
+
+
+def test_unchanged_files_and_matching_asterisk_no_restart(tmp_path):
+    disk = debian(tmp_path)
+    live = LiveAsterisk({}, after_restart=UDP_TCP)
+    run_change(tmp_path, disk, live)
+    disk.log = []
+    r = run_change(tmp_path, disk, live)
+    assert not r.failed and r.result["changed"] is False and r.result["restarted"] is False
+    assert r.result["live_transports"] == {"pbxguard-tcp": "tcp 0.0.0.0:5060", "pbxguard-udp": "udp 0.0.0.0:5060"}
+    assert restarts(disk) == [] and not any(e[0] == "write" for e in disk.log)
+
+
+def test_drift_is_a_change_restart_without_writing(tmp_path):
+    disk = debian(tmp_path)
+    live = LiveAsterisk({}, after_restart=UDP_TCP)
+    run_change(tmp_path, disk, live)
+    live.transports = dict(UDP_TCP, **{"pbxguard-udp": ("udp", "0.0.0.0:5064")})
+    disk.log = []
+    r = run_change(tmp_path, disk, live, check_mode=True)
+    assert r.result["changed"] and r.result["restarted"] is False and restarts(disk) == []
+    assert any("pbxguard-udp is live as udp 0.0.0.0:5064" in d for d in r.result["drift"])
+    r = run_change(tmp_path, disk, live)
+    assert not r.failed and r.result["changed"] and r.result["restarted"] is True
+    assert len(restarts(disk)) == 1 and not any(e[0] == "write" for e in disk.log)
+
+
+def test_not_taken_restores_files_and_restarts_again(tmp_path):
+    disk = debian(tmp_path)
+    before = dict(disk.files)
+    # pjsip could not bind TCP: only UDP comes up
+    r = run_change(tmp_path, disk, LiveAsterisk({}, after_restart={"pbxguard-udp": ("udp", "0.0.0.0:5060")}))
+    assert r.failed
+    msg = r.result["msg"]
+    assert msg.startswith("Asterisk did not take the new transports; the previous files were restored and "
+                          "Asterisk restarted. Live state: transport pbxguard-tcp is not loaded"), msg
+    assert disk.files == before
+    assert len(restarts(disk)) == 2  # the change, then the revert onto the old files
+
+
+def test_bad_port_plan_refused_before_any_write(tmp_path):
+    disk = debian(tmp_path)
+    r = run_change(tmp_path, disk, LiveAsterisk({}), iax_port=5060)
+    assert r.failed and "port clash on 5060/udp" in r.result["msg"]
+    assert not any(e[0] == "write" for e in disk.log) and restarts(disk) == []
