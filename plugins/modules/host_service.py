@@ -30,8 +30,9 @@ description:
     connection and runs the same task again. Arriving on the new port proves it, and the old port
     is closed (RV(ssh_transition=done)). O(force) does the move in one step.
   - O(services) handles several services in one module run (one port plan for all of them, one
-    C(systemctl show) for every unit state; each service then applied and verified in the order
-    given, as when it is handled alone). A role switching FTP, TFTP and SSH needs one round trip
+    C(systemctl show) for every unit state; the services are applied in the order given, then
+    each is verified as when it is handled alone). When one of them fails, every file of the run is
+    restored and every unit touched is put back to the state it had before the run. A role switching FTP, TFTP and SSH needs one round trip
     per host instead of three.
 author:
   - pbxguard.asterisk contributors (@pbxguard)

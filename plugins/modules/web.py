@@ -32,7 +32,10 @@ description:
     listener on one port needs a second reload, "Address already in use"), then proven again; the
     task fails if it still differs. Asterisk is never restarted. In check mode the drift is only
     reported.
-  - If a changed file is not taken after two reloads, the previous file is restored and reloaded.
+  - If a changed file is not taken after two reloads, or the port-80 redirector of
+    O(redirect_http) does not start or answer afterwards, every file of the run (http.conf, the
+    redirector's script and unit) is restored byte for byte with its old owner and mode, Asterisk
+    is reloaded and the redirector's unit is put back as it was (enabled or not, running or not).
   - Limit of the live check. If the host's Python/OpenSSL cannot build a TLS 1.1 ClientHello (checked
     in memory first), a refused handshake proves nothing and C(http show status) does not show the
     TLS settings; then only C(tlsdisablev11) of the file is checked and RV(tls_check) says so.
