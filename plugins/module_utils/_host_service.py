@@ -357,7 +357,10 @@ def apply_one(host, p):
     set_units(host, svc, True)
     if file_changes:
         if svc == "ssh":
-            _run(host, ["systemctl", "reload", "ssh.service"])
+            try:
+                sshd.reload_ssh(host)
+            except sshd.SshdError as e:
+                raise ChangeError(str(e))
         else:
             _run(host, ["systemctl", "restart"] + UNITS[svc])
 
