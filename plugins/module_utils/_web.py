@@ -366,7 +366,8 @@ class WebChange(Change):
         w["path"] = params["config_file"]
         return w
 
-    def plan(self, host, w):
+    def plan(self, host, spec):
+        w = spec
         path = w["path"]
         if w["enabled"] and w["protocol"] == "https":
             problems = check_cert(w["cert_file"], w["key_file"])

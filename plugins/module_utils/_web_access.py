@@ -142,7 +142,8 @@ class WebAccessChange(Change):
     def validate(self, params):
         return validate(params)
 
-    def plan(self, host, w):
+    def plan(self, host, spec):
+        w = spec
         owners = set(o for s in w["services"] for o in SERVICE_OWNERS[s])
         ports = sorted(set([b.port for b in portplan.collect_live(host)
                             if b.service in owners and b.proto == "tcp"] + w["extra_ports"]))
