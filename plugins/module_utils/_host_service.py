@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ssh / ftp / tftp on the PBX host: validate -> plan (pure) -> apply -> verify -> restore.
+"""ssh / ftp / tftp on the PBX host, as a change of the one transaction:
+validate -> plan (reads only) -> write -> apply -> verify -> restore.
 
 SSH ports live in one drop-in owned by this collection. Moving the port is a
 two-step transition that can never lock the controller out:
@@ -18,8 +19,9 @@ one step.
 
 Several services can be handled in one module run (``services``): one
 lock, one port plan of the host for all of them, one ``systemctl show`` for
-every unit state; each service is then applied and verified in the order
-given, exactly as when it is handled alone."""
+every unit state; the services are applied in the order given, then each is
+verified. When one fails, every file of the run is put back and every
+service touched is put back to the unit state it had (and reloaded)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -29,9 +31,11 @@ import re
 import socket
 import time
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
+    Change, ChangeError, File, Plan)
 
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-pbxguard.conf"
 SSHD_CONFIG = "/etc/ssh/sshd_config"
@@ -45,10 +49,6 @@ UNITS = {
     "ftp": ["vsftpd.service"],
     "tftp": ["tftpd-hpa.socket", "tftpd-hpa.service"],
 }
-
-
-class HostServiceError(Exception):
-    pass
 
 
 def ssh_connection(environ=None):
@@ -227,12 +227,6 @@ def render_tftp_dropins(root_dir, address):
 
 
 # ---------------------------------------------------------------- host side
-def unit_state(module, unit):
-    _rc, enabled, _e = module.run_command(["systemctl", "is-enabled", unit])
-    _rc, active, _e = module.run_command(["systemctl", "is-active", unit])
-    return enabled.strip(), active.strip()
-
-
 def needs_change(states, service, enabled):
     """Pure: the units of ``service`` whose (unit file state, active state)
     in ``states`` differ from enabled+running (or stopped+disabled)."""
@@ -246,16 +240,15 @@ def needs_change(states, service, enabled):
     return changes
 
 
-def units_need_change(module, service, enabled):
-    return needs_change(dict((u, unit_state(module, u)) for u in UNITS[service]), service, enabled)
-
-
-def set_units(module, service, enabled):
-    units = UNITS[service]
-    cmd = ["systemctl", "enable" if enabled else "disable", "--now"] + units
-    rc, out, err = module.run_command(cmd)
+def _run(host, cmd):
+    """Run a service action; a refusal is a ChangeError with systemd's words."""
+    rc, out, err = host.run_command(cmd)
     if rc != 0:
-        raise HostServiceError("%s failed: %s" % (" ".join(cmd), (out + err).strip()))
+        raise ChangeError("%s failed: %s" % (" ".join(cmd), ((out or "") + (err or "")).strip()))
+
+
+def set_units(host, service, enabled):
+    _run(host, ["systemctl", "enable" if enabled else "disable", "--now"] + UNITS[service])
 
 
 def banner(port, host="127.0.0.1", timeout=2.0, tries=10):
@@ -274,22 +267,7 @@ def banner(port, host="127.0.0.1", timeout=2.0, tries=10):
     return None
 
 
-# ------------------------------------------------------- plan / apply (host side)
-def _write(module, path, data):
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o755)
-    files.write_atomic(module, path, data, owner="root", group="root", mode=0o644)
-
-
-def _restore(module, path, old):
-    if old is None:
-        if os.path.exists(path):
-            os.unlink(path)
-    else:
-        _write(module, path, old)
-
-
+# ------------------------------------------------------ plan (reads only)
 class PlanError(policy.PolicyError):
     """A refused plan; ``extra`` goes into the failure result."""
 
@@ -298,10 +276,10 @@ class PlanError(policy.PolicyError):
         self.extra = extra
 
 
-def plan_one(want, connection):
+def plan_one(host, want, connection):
     """Read one service's files and plan them (nothing is written).
     Returns dict(service, enabled, writes=[(path, old, new)], ports, proto,
-    address, transition, summary); raises PlanError."""
+    address, transition, summary, file_changes); raises PlanError."""
     svc = want["service"]
     out = dict(service=svc, enabled=want["enabled"], writes=[], ports=[], transition=None,
                proto="udp" if svc == "tftp" else "tcp", address=want.get("address") or "")
@@ -313,26 +291,26 @@ def plan_one(want, connection):
         except policy.PolicyError as e:
             raise PlanError(str(e), ports=current)
         if sp["ports"] is not None:
-            out["writes"].append((SSHD_DROPIN, files.read_bytes(SSHD_DROPIN), render_sshd_dropin(sp["ports"])))
+            out["writes"].append((SSHD_DROPIN, host.read(SSHD_DROPIN), render_sshd_dropin(sp["ports"])))
             out["ports"] = sp["ports"]
         else:
             out["ports"] = current
         out["transition"] = sp["transition"]
         out["summary"] = sp["message"]
     elif svc == "ftp":
-        old = files.read_bytes(VSFTPD_CONF)
+        old = host.read(VSFTPD_CONF)
         new = plan_vsftpd((old or b"").decode("utf-8", "replace"), want["port"]).encode()
         out["writes"].append((VSFTPD_CONF, old, new))
         out["ports"] = [b.port for b in portplan.vsftpd_bindings(new.decode())]
         out["summary"] = "ftp (vsftpd) on port %d, anonymous login off" % out["ports"][0]
     else:
-        if want["root_dir"] and not os.path.isdir(want["root_dir"]):
+        if want["root_dir"] and not host.isdir(want["root_dir"]):
             raise PlanError("root_dir: %s does not exist on the host" % want["root_dir"])
         service_dropin, socket_dropin = render_tftp_dropins(want["root_dir"], want["address"])
         if service_dropin:
-            out["writes"].append((TFTP_SERVICE_DROPIN, files.read_bytes(TFTP_SERVICE_DROPIN), service_dropin))
+            out["writes"].append((TFTP_SERVICE_DROPIN, host.read(TFTP_SERVICE_DROPIN), service_dropin))
         if socket_dropin:
-            out["writes"].append((TFTP_SOCKET_DROPIN, files.read_bytes(TFTP_SOCKET_DROPIN), socket_dropin))
+            out["writes"].append((TFTP_SOCKET_DROPIN, host.read(TFTP_SOCKET_DROPIN), socket_dropin))
         out["ports"] = [69]
         root = ", root %s" % want["root_dir"] if want["root_dir"] else ""
         out["summary"] = "tftp on %s:69/udp%s" % (want["address"] or "*", root)
@@ -343,63 +321,152 @@ def plan_one(want, connection):
     return out
 
 
-def plan_all(module, wants, connection):
+def plan_all(host, wants, connection):
     """Plan every wanted service, check the port plan of the whole host with
     all their new ports at once, and read every unit state in one
-    ``systemctl show``. Returns (plans, port plan); raises PlanError."""
-    plans = [plan_one(w, connection) for w in wants]
+    ``systemctl show``. Returns (plans, port plan, unit states); raises PlanError."""
+    plans = [plan_one(host, w, connection) for w in wants]
     svcs = [p["service"] for p in plans]
     wanted = [portplan.Binding(p["service"], p["proto"], port, p["address"], p["service"], "task")
               for p in plans for port in p["ports"]]
-    states = portplan.unit_states(module, list(portplan.LIVE_UNITS) + [u for s in svcs for u in UNITS[s]])
+    states = portplan.unit_states(host, list(portplan.LIVE_UNITS) + [u for s in svcs for u in UNITS[s]])
     try:
-        plan = portplan.check(portplan.collect_live(module, states), svcs, wanted)
+        plan = portplan.check(portplan.collect_live(host, states), svcs, wanted)
     except policy.PolicyError as e:
         raise PlanError(str(e))
     for p in plans:
         p["units"] = needs_change(states, p["service"], p["enabled"])
         p["changed"] = bool(p["file_changes"] or p["units"])
-    return plans, plan
+    return plans, plan, states
 
 
-def apply_one(module, p):
-    """Write, reload/restart and verify one planned service; restore its files
-    and raise HostServiceError when it does not answer afterwards."""
+# ------------------------------------------- service actions (the transaction's)
+def apply_one(host, p):
+    """Reload/restart one planned service after its files are written."""
     svc, file_changes = p["service"], p["file_changes"]
-    for path, _old, new in file_changes:
-        _write(module, path, new)
     if svc == "ssh" and file_changes:
-        rc, out, err = module.run_command(["sshd", "-t"])
+        rc, said = sshd.sshd_test(host)
         if rc != 0:
-            for path, old, _new in file_changes:
-                _restore(module, path, old)
-            raise HostServiceError("sshd -t refused the new drop-in; the previous one was restored: %s"
-                                   % (out + err).strip())
+            raise ChangeError("sshd -t refused the new drop-in; the previous one was restored: %s"
+                              % said.strip())
     if svc == "tftp" and file_changes:
-        module.run_command(["systemctl", "daemon-reload"], check_rc=True)
+        _run(host, ["systemctl", "daemon-reload"])
     if not p["enabled"]:
-        set_units(module, svc, False)
+        set_units(host, svc, False)
         return
-    set_units(module, svc, True)
+    set_units(host, svc, True)
     if file_changes:
         if svc == "ssh":
-            module.run_command(["systemctl", "reload", "ssh.service"], check_rc=True)
+            try:
+                sshd.reload_ssh(host)
+            except sshd.SshdError as e:
+                raise ChangeError(str(e))
         else:
-            module.run_command(["systemctl", "restart"] + UNITS[svc], check_rc=True)
-    # verify: every TCP port answers like the service
-    expect = {"ssh": "SSH-", "ftp": "220"}.get(svc)
+            _run(host, ["systemctl", "restart"] + UNITS[svc])
+
+
+def verify_one(host, p):
+    """Problems of one applied service: every TCP port answers like the
+    service (SSH banner, FTP 220), tftp's socket is active."""
+    if not p["enabled"]:
+        return []
+    expect = {"ssh": "SSH-", "ftp": "220"}.get(p["service"])
     if expect:
         bad = [port for port in p["ports"] if not (banner(port) or "").startswith(expect)]
         if bad:
-            for path, old, _new in file_changes:
-                _restore(module, path, old)
+            return ["%s does not answer on port(s) %s after the change"
+                    % (p["service"], ", ".join(str(x) for x in bad))]
+        return []
+    _rc, active, _e = host.run_command(["systemctl", "is-active", "tftpd-hpa.socket"])
+    if active.strip() != "active":
+        return ["tftpd-hpa.socket is %s after the change" % active.strip()]
+    return []
+
+
+def revert_one(host, p, states):
+    """After the files are back: the units of ``p`` to the state read before
+    the run, and a reload/restart so the restored files are what runs."""
+    svc = p["service"]
+    if svc == "tftp" and p["file_changes"]:
+        host.run_command(["systemctl", "daemon-reload"])
+    for unit in UNITS[svc]:
+        en, act = states.get(unit, ("", ""))
+        if unit in p["units"]:
+            if en in ("enabled", "disabled"):
+                host.run_command(["systemctl", "enable" if en == "enabled" else "disable", unit])
+            host.run_command(["systemctl", "start" if act == "active" else "stop", unit])
+        elif p["file_changes"] and act == "active":
             if svc == "ssh":
-                module.run_command(["systemctl", "reload", "ssh.service"])
+                try:
+                    sshd.reload_ssh(host)
+                except sshd.SshdError:
+                    pass
             else:
-                module.run_command(["systemctl", "restart"] + UNITS[svc])
-            raise HostServiceError("%s does not answer on port(s) %s after the change; the previous "
-                                   "configuration was restored" % (svc, ", ".join(str(x) for x in bad)))
-    else:
-        _rc, active, _e = module.run_command(["systemctl", "is-active", "tftpd-hpa.socket"])
-        if active.strip() != "active":
-            raise HostServiceError("tftpd-hpa.socket is %s after the change" % active.strip())
+                host.run_command(["systemctl", "restart", unit])
+
+
+def _entry(p):
+    out = dict(service=p["service"], enabled=p["enabled"], ports=p["ports"], units_changed=p["units"],
+               changed=p["changed"], summary=p["summary"])
+    if p["service"] == "ssh":
+        out["ssh_transition"] = p["transition"]
+    return out
+
+
+class HostServiceChange(Change):
+    """Every service of the run in one plan: their files, then apply in the
+    order given, verify each, and on failure put every file and unit back."""
+
+    name = "host_service"
+    daemon = "systemd"
+
+    def __init__(self):
+        self.extra = {}
+
+    def validate(self, params):
+        return dict(wants=validate_all(params), single=params.get("services") is None)
+
+    def fail(self, module, msg, result):
+        Change.fail(self, module, msg, dict(result, **self.extra))
+
+    def plan(self, host, spec):
+        wants, single = spec["wants"], spec["single"]
+        try:
+            plans, port_plan, states = plan_all(host, wants, ssh_connection())
+        except PlanError as e:
+            self.extra = dict(units_changed=[], **e.extra)
+            raise
+        result = dict(port_plan=[b.as_dict() for b in port_plan],
+                      units_changed=[u for p in plans for u in p["units"]],
+                      summary="; ".join(p["summary"] for p in plans))
+        if single:
+            result.update(service=plans[0]["service"], enabled=plans[0]["enabled"], ports=plans[0]["ports"])
+        else:
+            result["services"] = [_entry(p) for p in plans]
+        for p in plans:
+            if p["service"] == "ssh":
+                result["ssh_transition"] = p["transition"]
+        todo = [p for p in plans if p["changed"]]
+        plan_files = [File(path, old, new, owner="root", group="root", mode=0o644, make_dirs=0o755)
+                      for p in plans for path, old, new in p["writes"]]
+
+        def named(p, text):
+            return text if single else "%s: %s" % (p["service"], text)
+
+        def apply(h):
+            for p in todo:
+                try:
+                    apply_one(h, p)
+                except ChangeError as e:
+                    raise ChangeError(named(p, str(e)))
+
+        def verify(h):
+            return [named(p, problem) for p in todo for problem in verify_one(h, p)]
+
+        def revert(h):
+            for p in reversed(todo):
+                revert_one(h, p, states)
+
+        return Plan(result, plan_files, changed=any(p["units"] for p in plans), apply=apply,
+                    verify=verify, revert=revert,
+                    failure="the change did not take; the previous configuration was restored")

@@ -19,7 +19,8 @@ read the host and plan) and calls ``run(Change(), argument_spec)`` from
    option, plus every ``no_log`` value of the task and the plan's secrets)
 7. check mode stops here, having written nothing
 8. pre-write checks of candidate files (e.g. ``nft -c``) on a temp copy
-9. every changed file written atomically, in the plan's order
+9. ``plan.prepare`` (optional), then every changed file written
+   atomically, in the plan's order
 10. ``plan.apply`` (reload/restart), then ``plan.verify`` (the live state)
 11. on any failure of 9-10 - a refused change, ``OSError``, an Asterisk CLI
     error - every file written is put back, the last written first, with
@@ -183,6 +184,9 @@ class Plan(object):
       that differs from an unchanged file)
     - ``bindings``: ``(manages, bindings)`` for the host's port plan, checked
       only when something is to change
+    - ``prepare(host)``: service actions that must happen before the files
+      are written (stop and disable a unit whose file the plan removes);
+      a failure here restores and reverts like one in ``apply``
     - ``apply(host)``: reload/restart; may return a dict merged into the result
     - ``verify(host)``: a list of problems in the live state (empty: good)
     - ``revert(host)``: after the files are back, put the services back
@@ -191,7 +195,8 @@ class Plan(object):
     - ``secrets``: values to mask in the diff besides the task's no_log values"""
 
     def __init__(self, result=None, files=(), changed=False, bindings=None, apply=None,
-                 verify=None, revert=None, said=None, failure=None, secrets=(), after=None):
+                 verify=None, revert=None, said=None, failure=None, secrets=(), after=None,
+                 prepare=None):
         self.result = dict(result or {})
         self.files = list(files)
         self.extra_changed = bool(changed)
@@ -203,6 +208,7 @@ class Plan(object):
         self.failure = failure or "the daemon did not take the change; the previous files were restored"
         self.secrets = list(secrets)
         self.after = after
+        self.prepare = prepare
 
     @property
     def changed(self):
@@ -356,6 +362,8 @@ class Transaction(object):
                 change.fail(module, str(e), result)
             problems = []
             try:
+                if plan.prepare:
+                    plan.prepare(self.host)
                 self._write(plan)
                 for key in ("backup_file", "backup_files"):
                     if key in plan.result:

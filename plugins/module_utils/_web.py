@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Asterisk's HTTP server (http.conf): validate -> plan (pure) -> apply -> verify -> restore.
+"""Asterisk's HTTP server (http.conf), as a change of the one transaction:
+validate -> plan (reads only) -> write -> reload -> verify live -> restore.
 
 protocol https runs only the TLS listener (no plain ``bindaddr``: Asterisk
 then reports "Server Disabled" for the plain server and serves TLS on
@@ -19,6 +20,10 @@ import time
 import warnings
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_redirect as redirect
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
+    Change, ChangeError, File, Plan)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli, AsteriskCliError
 
@@ -34,7 +39,7 @@ PLAIN_KEYS = ("bindaddr", "bindport")
 
 
 class WebError(Exception):
-    pass
+    """No TCP connection or TLS handshake with the server (a live-check problem)."""
 
 
 def validate(params):
@@ -332,20 +337,111 @@ def converge_live(module, path, w, config_text, out=""):
     return problems, info, out, reloads
 
 
-def apply(module, path, old, new, w, write):
-    write(new)
-    out = reload_http(module)
-    problems, info, out, reloads = converge_live(module, path, w, new, out)
-    if problems:
-        if old is None:
-            os.unlink(path)
-        else:
-            write(old)
-        try:
-            touch_reload(module, path) if old is not None else reload_http(module)
-        except AsteriskCliError:
-            pass
-        raise WebError("Asterisk's HTTP server did not take the new %s after %d reloads; the previous file "
-                       "was restored and reloaded. Reload said: %s. Live state: %s"
-                       % (path, reloads + 1, out, "; ".join(problems)))
-    return info
+LEVEL_TEXT = {"high": "TLS 1.2+1.3", "modern": "TLS 1.2+1.3", "low": "TLS 1.0-1.3, SECLEVEL 0"}
+
+
+def summary(w):
+    if not w["enabled"]:
+        return "web: disabled"
+    text = "web: %s on %s:%d%s, auto logout %d min" % (
+        w["protocol"], w["bind_address"], w["port"],
+        " (%s)" % LEVEL_TEXT[w["security_level"]] if w["protocol"] == "https" else "",
+        w["session_inactivity"] // 60000)
+    if w["redirect_http"]:
+        text += ", port %d redirects to https (301)" % redirect.PORT
+    return text
+
+
+class WebChange(Change):
+    """http.conf, then the port-80 redirector's script and unit: one plan.
+    http.conf is proven live (``http show status``, real TLS handshakes)
+    before the redirector is started and proven to answer 301; when any
+    step fails every file is put back, Asterisk reloaded and the
+    redirector's unit put back as it was."""
+
+    name = "web"
+
+    def validate(self, params):
+        w = validate(params)
+        w["path"] = params["config_file"]
+        return w
+
+    def plan(self, host, spec):
+        w = spec
+        path = w["path"]
+        if w["enabled"] and w["protocol"] == "https":
+            problems = check_cert(w["cert_file"], w["key_file"])
+            if problems:
+                raise policy.PolicyError("\n".join(problems))
+        wanted = []
+        if w["enabled"]:
+            wanted = [portplan.Binding(portplan.HTTP, "tcp", w["port"], w["bind_address"], w["protocol"], "task")]
+        if w["redirect_http"]:
+            wanted.append(portplan.Binding(portplan.WEB_REDIRECT, "tcp", redirect.PORT, w["bind_address"],
+                                           portplan.WEB_REDIRECT, "task"))
+        port_plan = portplan.check(portplan.collect_live(host), [portplan.HTTP, portplan.WEB_REDIRECT], wanted)
+        result = dict(reloaded=False, port_plan=[b.as_dict() for b in port_plan], summary=summary(w),
+                      redirect=("301 to https://HOST:%d/PATH" % w["port"]) if w["redirect_http"] else "off")
+        old = host.read(path)
+        new = plan(old, w, path)
+        http = File(path, old, new, attributes_differ=old is not None and host.attributes_differ(path))
+        drift = []
+        if not http.changed:
+            # The file is as wanted; is the running server too? (A reload
+            # that was skipped or failed, or a file restored behind
+            # Asterisk's back, leaves them apart.)
+            drift, info = verify(host, w, new)
+            result.update(info)
+            if drift:
+                result["drift"] = drift
+        rd = redirect.assess(host, w)
+        if rd["drift"]:
+            result["redirect_drift"] = rd["drift"]
+
+        def prepare(h):
+            if rd["changed"]:
+                redirect.prepare(h, w, rd)
+
+        def apply(h):
+            out = {}
+            if http.content_changed:
+                said = reload_http(h)
+                problems, info, said, reloads = converge_live(h, path, w, new, said)
+                out.update(info)
+                if problems:
+                    raise ChangeError(
+                        "Asterisk's HTTP server did not take the new %s after %d reloads; the previous file "
+                        "was restored and reloaded. Reload said: %s. Live state: %s"
+                        % (path, reloads + 1, said, "; ".join(problems)))
+            elif http.attributes_differ:
+                problems, info, said, reloads = converge_live(h, path, w, new, touch_reload(h, path))
+                out.update(info)
+                if problems:
+                    raise ChangeError("Asterisk's HTTP server does not match %s after fixing its owner/mode "
+                                      "and reloading: %s" % (path, "; ".join(problems)))
+            elif drift:
+                problems, info, said, reloads = converge_live(h, path, w, new)
+                out.update(info)
+                if problems:
+                    raise ChangeError(
+                        "the running HTTP server still differs from %s after %d touch+reloads (module reload "
+                        "http); Asterisk may need a restart: %s. Reload said: %s"
+                        % (path, reloads, "; ".join(problems), said))
+            if http.changed or drift:
+                out["reloaded"] = True
+            # port 80 after http.conf, so it points at a proven https port
+            if rd["changed"]:
+                redirect.start(h, w, rd)
+            return out
+
+        def revert(h):
+            if rd["changed"]:
+                redirect.revert(h, rd)
+            if http.changed:
+                try:
+                    touch_reload(h, path) if old is not None else reload_http(h)
+                except AsteriskCliError:
+                    pass
+
+        return Plan(result, [http] + rd["files"], changed=bool(drift) or rd["changed"], prepare=prepare,
+                    apply=apply, revert=revert)

@@ -7,15 +7,18 @@ every request with ``301 Moved Permanently`` to ``https://HOST:PORT/PATH``
 (the path and query kept). Asterisk's own ``redirect`` option of http.conf
 cannot do this: it is an exact-URI 302 on the plain listener.
 
-render/parse are pure; ``probe`` talks HTTP to the running listener."""
+render/parse are pure; ``probe`` talks HTTP to the running listener;
+``assess`` reads and plans the files for the web module's transaction, and
+``prepare``/``start``/``revert`` are its service actions around the writes."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 import re
 import socket
 import time
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import ChangeError, File
 
 UNIT = "pbxguard-web-redirect.service"
 UNIT_FILE = "/etc/systemd/system/" + UNIT
@@ -177,20 +180,8 @@ def expected_location(bind_address, https_port, path="/pbxguard-probe?x=1"):
     return "https://%s:%d%s" % ("[%s]" % host if ":" in host else host, https_port, path)
 
 
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
-
-
-def exists():
-    return os.path.exists(UNIT_FILE) or os.path.exists(SCRIPT_FILE)
-
-
-class RedirectError(Exception):
-    pass
+class RedirectError(ChangeError):
+    """The redirector did not start or answer (a refused change)."""
 
 
 def desired(w):
@@ -217,16 +208,18 @@ def live_problem(w):
     return None
 
 
-def assess(module, w):
-    """Read-only: what a run would change. Returns a dict with file_changes
-    [(path, old, new)], units (bool), drift (str or None), old_state."""
+def assess(host, w):
+    """Read-only: what a run would change. Returns a dict with files
+    [File in write order], file_changes [(path, old, new)], units (bool),
+    drift (str or None), old_state."""
     want = desired(w)
-    changes = []
+    plan_files, changes = [], []
     for path in (SCRIPT_FILE, UNIT_FILE):
-        old = read(path)
+        old = host.read(path)
+        plan_files.append(File(path, old, want[path], owner="root", group="root", mode=0o644, make_dirs=0o755))
         if old != want[path]:
             changes.append((path, old, want[path]))
-    enabled, active = unit_state(module)
+    enabled, active = unit_state(host)
     drift = None
     if w.get("redirect_http"):
         units = enabled != "enabled" or active != "active"
@@ -234,58 +227,51 @@ def assess(module, w):
             drift = live_problem(w)
     else:
         units = enabled in ("enabled", "enabled-runtime") or active in ("active", "activating", "reloading")
-    return {"file_changes": changes, "units": units, "drift": drift, "old_state": (enabled, active),
-            "changed": bool(changes or units or drift)}
+    return {"files": plan_files, "file_changes": changes, "units": units, "drift": drift,
+            "old_state": (enabled, active), "changed": bool(changes or units or drift)}
 
 
-def _systemctl(module, *args):
-    rc, out, err = module.run_command(["systemctl"] + list(args))
-    return rc, (out + err).strip()
+def _systemctl(host, *args):
+    rc, out, err = host.run_command(["systemctl"] + list(args))
+    return rc, ((out or "") + (err or "")).strip()
 
 
-def _put(module, write, path, data):
-    if data is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o755)
-    write(path, data)
+def prepare(host, w, plan):
+    """Before the files are written: a redirector being turned off is stopped
+    and disabled while its unit file still exists (systemctl cannot disable
+    a unit whose file is gone)."""
+    if not w.get("redirect_http") and plan["units"]:
+        rc, out = _systemctl(host, "disable", "--now", UNIT)
+        if rc != 0:
+            raise RedirectError("redirect_http: systemctl disable --now %s failed: %s" % (UNIT, out))
 
 
-def apply(module, w, plan, write):
-    """Make it so (not in check mode). ``write(path, data)`` writes a root 0644
-    file atomically. Restores the previous files and unit state on failure."""
-    if not w.get("redirect_http"):
-        # stop and disable while the unit file still exists, then remove it
-        if plan["units"]:
-            rc, out = _systemctl(module, "disable", "--now", UNIT)
-            if rc != 0:
-                raise RedirectError("redirect_http: systemctl disable --now %s failed: %s" % (UNIT, out))
-        for path, _old, new in plan["file_changes"]:
-            _put(module, write, path, new)
-        if plan["file_changes"]:
-            _systemctl(module, "daemon-reload")
-        return
-    for path, _old, new in plan["file_changes"]:
-        _put(module, write, path, new)
+def start(host, w, plan):
+    """After the files are written: systemd told, the redirector enabled and
+    (re)started, and proven to answer. Raises RedirectError."""
     if plan["file_changes"]:
-        _systemctl(module, "daemon-reload")
-    rc, out = _systemctl(module, "enable", UNIT)
-    if rc == 0:
-        rc, out = _systemctl(module, "restart" if (plan["file_changes"] or plan["drift"]) else "start", UNIT)
-    problem = ("systemctl: %s" % out) if rc != 0 else live_problem(w)
-    if problem is None:
+        _systemctl(host, "daemon-reload")
+    if not w.get("redirect_http"):
         return
-    # put the previous state back
-    for path, old, _new in plan["file_changes"]:
-        _put(module, write, path, old)
-    _systemctl(module, "daemon-reload")
+    rc, out = _systemctl(host, "enable", UNIT)
+    if rc == 0:
+        rc, out = _systemctl(host, "restart" if (plan["file_changes"] or plan["drift"]) else "start", UNIT)
+    problem = ("systemctl: %s" % out) if rc != 0 else live_problem(w)
+    if problem is not None:
+        raise RedirectError("redirect_http: the port %d redirector did not work (%s); the previous state was "
+                            "restored (journalctl -u %s)" % (PORT, problem, UNIT))
+
+
+def revert(host, plan):
+    """After the transaction put the files back: the unit as it was before
+    the run (enabled or not, running or not)."""
+    if not (plan["file_changes"] or plan["units"] or plan["drift"]):
+        return
+    _systemctl(host, "daemon-reload")
     enabled, active = plan["old_state"]
-    if read(UNIT_FILE) is None or enabled != "enabled":
-        _systemctl(module, "disable", "--now", UNIT)
-    elif active == "active":
-        _systemctl(module, "restart", UNIT)
-    raise RedirectError("redirect_http: the port %d redirector did not work (%s); the previous state was "
-                        "restored (journalctl -u %s)" % (PORT, problem, UNIT))
+    if host.read(UNIT_FILE) is None:
+        _systemctl(host, "stop", UNIT)
+        _systemctl(host, "disable", UNIT)  # best effort: its wants link, if systemd still can
+        return
+    _systemctl(host, "enable" if enabled == "enabled" else "disable", UNIT)
+    _systemctl(host, "restart" if active == "active" else "stop", UNIT)

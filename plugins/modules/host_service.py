@@ -30,8 +30,9 @@ description:
     connection and runs the same task again. Arriving on the new port proves it, and the old port
     is closed (RV(ssh_transition=done)). O(force) does the move in one step.
   - O(services) handles several services in one module run (one port plan for all of them, one
-    C(systemctl show) for every unit state; each service then applied and verified in the order
-    given, as when it is handled alone). A role switching FTP, TFTP and SSH needs one round trip
+    C(systemctl show) for every unit state; the services are applied in the order given, then
+    each is verified as when it is handled alone). When one of them fails, every file of the run is
+    restored and every unit touched is put back to the state it had before the run. A role switching FTP, TFTP and SSH needs one round trip
     per host instead of three.
 author:
   - pbxguard.asterisk contributors (@pbxguard)
@@ -234,94 +235,30 @@ summary:
   sample: "ssh listens on ports 22 and 8022; reconnect on 8022 (ansible_port=8022) and run this task again to close port 22"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import version_gate
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._host_service import HostServiceChange
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 SERVICES = ["ssh", "ftp", "tftp"]
 STATES = ["enabled", "disabled"]
 
 
-def _entry(p):
-    out = dict(service=p["service"], enabled=p["enabled"], ports=p["ports"], units_changed=p["units"],
-               changed=p["changed"], summary=p["summary"])
-    if p["service"] == "ssh":
-        out["ssh_transition"] = p["transition"]
-    return out
-
-
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            service=dict(type="str", choices=SERVICES),
-            services=dict(type="list", elements="dict", options=dict(
-                service=dict(type="str", required=True, choices=SERVICES),
-                state=dict(type="str", choices=STATES, default="enabled"),
-                port=dict(type="int"),
-                address=dict(type="str"),
-                root_dir=dict(type="path"),
-            )),
+    run(HostServiceChange(), dict(
+        service=dict(type="str", choices=SERVICES),
+        services=dict(type="list", elements="dict", options=dict(
+            service=dict(type="str", required=True, choices=SERVICES),
             state=dict(type="str", choices=STATES, default="enabled"),
             port=dict(type="int"),
             address=dict(type="str"),
             root_dir=dict(type="path"),
-            force=dict(type="bool", default=False),
-            min_asterisk_version=dict(type="int"),
-        ),
-        mutually_exclusive=[("service", "services")],
-        required_one_of=[("service", "services")],
-        supports_check_mode=True,
-    )
-    try:
-        wants = hs.validate_all(module.params)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    result = dict(changed=False, units_changed=[])
-    version = version_gate(module, module.params["min_asterisk_version"])
-    if version:
-        result["asterisk_version"] = version
-    single = module.params["services"] is None
-    connection = hs.ssh_connection()
-    with files.HostLock():
-        # ---- plan: what the files and units become, and the port plan of the whole host
-        try:
-            plans, plan = hs.plan_all(module, wants, connection)
-        except hs.PlanError as e:
-            module.fail_json(msg=str(e), **dict(result, **e.extra))
-        result["port_plan"] = [b.as_dict() for b in plan]
-        result["units_changed"] = [u for p in plans for u in p["units"]]
-        result["changed"] = any(p["changed"] for p in plans)
-        result["summary"] = "; ".join(p["summary"] for p in plans)
-        if single:
-            result.update(service=plans[0]["service"], enabled=plans[0]["enabled"], ports=plans[0]["ports"])
-        else:
-            result["services"] = [_entry(p) for p in plans]
-        for p in plans:
-            if p["service"] == "ssh":
-                result["ssh_transition"] = p["transition"]
-        if module._diff:
-            diffs = [dict(before_header=path, after_header=path, before=(o or b"").decode("utf-8", "replace"),
-                          after=n.decode("utf-8", "replace")) for p in plans for path, o, n in p["file_changes"]]
-            if diffs:
-                result["diff"] = diffs
-        if module.check_mode or not result["changed"]:
-            module.exit_json(**result)
-
-        # ---- apply, service by service in the order given
-        for p in plans:
-            if not p["changed"]:
-                continue
-            try:
-                hs.apply_one(module, p)
-            except hs.HostServiceError as e:
-                module.fail_json(msg="%s: %s" % (p["service"], e) if not single else str(e), **result)
-    module.exit_json(**result)
+        )),
+        state=dict(type="str", choices=STATES, default="enabled"),
+        port=dict(type="int"),
+        address=dict(type="str"),
+        root_dir=dict(type="path"),
+        force=dict(type="bool", default=False),
+        min_asterisk_version=dict(type="int"),
+    ), mutually_exclusive=[("service", "services")], required_one_of=[("service", "services")])
 
 
 if __name__ == "__main__":

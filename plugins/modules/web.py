@@ -32,7 +32,10 @@ description:
     listener on one port needs a second reload, "Address already in use"), then proven again; the
     task fails if it still differs. Asterisk is never restarted. In check mode the drift is only
     reported.
-  - If a changed file is not taken after two reloads, the previous file is restored and reloaded.
+  - If a changed file is not taken after two reloads, or the port-80 redirector of
+    O(redirect_http) does not start or answer afterwards, every file of the run (http.conf, the
+    redirector's script and unit) is restored byte for byte with its old owner and mode, Asterisk
+    is reloaded and the redirector's unit is put back as it was (enabled or not, running or not).
   - Limit of the live check. If the host's Python/OpenSSL cannot build a TLS 1.1 ClientHello (checked
     in memory first), a refused handshake proves nothing and C(http show status) does not show the
     TLS settings; then only C(tlsdisablev11) of the file is checked and RV(tls_check) says so.
@@ -180,143 +183,24 @@ asterisk_version:
   sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_redirect as redirect
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, version_gate
-
-LEVEL_TEXT = {"high": "TLS 1.2+1.3", "modern": "TLS 1.2+1.3", "low": "TLS 1.0-1.3, SECLEVEL 0"}
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._web import WebChange
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            enabled=dict(type="bool", default=True),
-            protocol=dict(type="str", choices=["http", "https"], default="https"),
-            port=dict(type="int", default=8088),
-            bind_address=dict(type="str", default="0.0.0.0"),
-            cert_file=dict(type="path"),
-            key_file=dict(type="path", no_log=False),
-            security_level=dict(type="str", choices=["high", "modern", "low"], default="high"),
-            auto_logout=dict(type="int", default=15),
-            redirect_http=dict(type="bool", default=False),
-            config_file=dict(type="path", default="/etc/asterisk/http.conf"),
-            min_asterisk_version=dict(type="int"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    path = p["config_file"]
-    try:
-        w = web.validate(p)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    result = dict(changed=False, reloaded=False)
-    version = version_gate(module, module.params["min_asterisk_version"])
-    if version:
-        result["asterisk_version"] = version
-    with files.HostLock():
-        if w["enabled"] and w["protocol"] == "https":
-            problems = web.check_cert(w["cert_file"], w["key_file"])
-            if problems:
-                module.fail_json(msg="\n".join(problems))
-        wanted = []
-        if w["enabled"]:
-            wanted = [portplan.Binding(portplan.HTTP, "tcp", w["port"], w["bind_address"], w["protocol"], "task")]
-        if w["redirect_http"]:
-            wanted.append(portplan.Binding(portplan.WEB_REDIRECT, "tcp", redirect.PORT, w["bind_address"],
-                                           portplan.WEB_REDIRECT, "task"))
-        try:
-            plan = portplan.check(portplan.collect_live(module), [portplan.HTTP, portplan.WEB_REDIRECT], wanted)
-        except PolicyError as e:
-            module.fail_json(msg=str(e))
-        result["port_plan"] = [b.as_dict() for b in plan]
-        old = files.read_bytes(path)
-        new = web.plan(old, w, path)
-        content_changed = new != old
-        attrs_changed = old is not None and files.attributes_differ(path)
-        http_changed = content_changed or attrs_changed
-        result["changed"] = http_changed
-        rd = redirect.assess(module, w)
-        if module._diff:
-            diffs = []
-            if content_changed:
-                diffs.append(dict(before_header=path, after_header=path,
-                                  before=(old or b"").decode("utf-8", "replace"),
-                                  after=new.decode("utf-8", "replace")))
-            for rpath, rold, rnew in rd["file_changes"]:
-                diffs.append(dict(before_header=rpath, after_header=rpath,
-                                  before=(rold or b"").decode("utf-8", "replace"),
-                                  after=(rnew or b"").decode("utf-8", "replace")))
-            if diffs:
-                result["diff"] = diffs
-        try:
-            if not http_changed:
-                # The file is as wanted; is the running server too? (A reload
-                # that was skipped or failed, or a file restored behind
-                # Asterisk's back, leaves them apart.)
-                drift, info = web.verify(module, w, new)
-                result.update(info)
-                if drift:
-                    result["changed"] = True
-                    result["drift"] = drift
-                    if not module.check_mode:
-                        problems, info, out, reloads = web.converge_live(module, path, w, new)
-                        result.update(info)
-                        result["reloaded"] = True
-                        if problems:
-                            module.fail_json(
-                                msg="the running HTTP server still differs from %s after %d touch+reloads "
-                                    "(module reload http); Asterisk may need a restart: %s. Reload said: %s"
-                                    % (path, reloads, "; ".join(problems), out), **result)
-            elif not module.check_mode:
-                if content_changed:
-                    result.update(web.apply(module, path, old, new, w,
-                                            lambda data: files.write_atomic(module, path, data)))
-                else:
-                    files.fix_attributes(path)
-                    problems, info, out, reloads = web.converge_live(module, path, w, new,
-                                                                     web.touch_reload(module, path))
-                    result.update(info)
-                    if problems:
-                        raise web.WebError("Asterisk's HTTP server does not match %s after fixing its "
-                                           "owner/mode and reloading: %s" % (path, "; ".join(problems)))
-                result["reloaded"] = True
-        except (web.WebError, AsteriskCliError) as e:
-            module.fail_json(msg=str(e), **result)
-        except (IOError, OSError) as e:
-            module.fail_json(msg="writing %s failed: %s" % (path, e), **result)
-        # port 80: the redirector (after http.conf, so it points at a proven https port)
-        if rd["drift"]:
-            result["redirect_drift"] = rd["drift"]
-        if rd["changed"]:
-            result["changed"] = True
-            if not module.check_mode:
-                try:
-                    redirect.apply(module, w, rd, lambda p_, d_: files.write_atomic(
-                        module, p_, d_, owner="root", group="root", mode=0o644))
-                except redirect.RedirectError as e:
-                    module.fail_json(msg=str(e), **result)
-                except (IOError, OSError) as e:
-                    module.fail_json(msg="redirect_http: writing failed: %s" % e, **result)
-    result["redirect"] = ("301 to https://HOST:%d/PATH" % w["port"]) if w["redirect_http"] else "off"
-    if w["enabled"]:
-        result["summary"] = "web: %s on %s:%d%s, auto logout %d min" % (
-            w["protocol"], w["bind_address"], w["port"],
-            " (%s)" % LEVEL_TEXT[w["security_level"]] if w["protocol"] == "https" else "",
-            w["session_inactivity"] // 60000)
-        if w["redirect_http"]:
-            result["summary"] += ", port %d redirects to https (301)" % redirect.PORT
-    else:
-        result["summary"] = "web: disabled"
-    module.exit_json(**result)
+    run(WebChange(), dict(
+        enabled=dict(type="bool", default=True),
+        protocol=dict(type="str", choices=["http", "https"], default="https"),
+        port=dict(type="int", default=8088),
+        bind_address=dict(type="str", default="0.0.0.0"),
+        cert_file=dict(type="path"),
+        key_file=dict(type="path", no_log=False),
+        security_level=dict(type="str", choices=["high", "modern", "low"], default="high"),
+        auto_logout=dict(type="int", default=15),
+        redirect_http=dict(type="bool", default=False),
+        config_file=dict(type="path", default="/etc/asterisk/http.conf"),
+        min_asterisk_version=dict(type="int"),
+    ))
 
 
 if __name__ == "__main__":

@@ -22,8 +22,10 @@ description:
   - V(local) allows the host's own connected networks (from C(ip -j addr) at run time; run again after
     an address change). V(permitted) allows O(permitted), and V(unrestricted) keeps the table but
     filters nothing.
-  - The script is checked with C(nft -c -f) before it is written and loaded with C(nft -f)
-    (atomically replacing the table). It persists as C(/etc/nftables.d/pbxguard.nft), included
+  - The script, and C(/etc/nftables.conf) with its include line, are checked with C(nft -c -f)
+    before anything is written; the script is loaded with C(nft -f) (atomically replacing the table).
+    When loading, enabling C(nftables.service) or the read-back of the loaded table fails, both files
+    are put back byte for byte and the table that was live before is loaded again. It persists as C(/etc/nftables.d/pbxguard.nft), included
     from C(/etc/nftables.conf), with C(nftables.service) enabled, so the table survives a reboot.
   - B(Lockout protection.) When the controller is connected over SSH, a rule set that would not
     allow the controller's address (C(SSH_CONNECTION)) is refused with no change unless O(force).
@@ -32,10 +34,10 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Renders and checks the rules (C(nft -c)) and predicts the change; loads and writes nothing.
+    description: Renders the rules and predicts the change; checks (C(nft -c)), loads and writes nothing.
   diff_mode:
     support: full
-    description: Before/after text of the rules file.
+    description: Before/after text of the rules file and of C(/etc/nftables.conf).
   safe_file_operations:
     support: full
     description: Temp file in the same directory, then C(atomic_move); the live table is replaced in one nft transaction.
@@ -115,114 +117,19 @@ asterisk_version:
   sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_access as wa
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import version_gate
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-
-SERVICE_OWNERS = {"web": (portplan.HTTP, portplan.WEB_REDIRECT), "ami": (portplan.AMI,), "ssh": (portplan.SSH,)}
-
-
-def _write(module, path, data):
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o755)
-    files.write_atomic(module, path, data, owner="root", group="root", mode=0o644)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._web_access import WebAccessChange
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            mode=dict(type="str", required=True, choices=["local", "permitted", "unrestricted"]),
-            permitted=dict(type="list", elements="str", default=[]),
-            services=dict(type="list", elements="str", choices=["web", "ami", "ssh"], default=["web"]),
-            extra_ports=dict(type="list", elements="int", default=[]),
-            force=dict(type="bool", default=False),
-            min_asterisk_version=dict(type="int"),
-        ),
-        supports_check_mode=True,
-    )
-    try:
-        w = wa.validate(module.params)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    result = dict(changed=False, loaded=False)
-    version = version_gate(module, module.params["min_asterisk_version"])
-    if version:
-        result["asterisk_version"] = version
-    with files.HostLock():
-        bindings = portplan.collect_live(module)
-        owners = set(o for s in w["services"] for o in SERVICE_OWNERS[s])
-        ports = sorted(set([b.port for b in bindings if b.service in owners and b.proto == "tcp"] + w["extra_ports"]))
-        if w["mode"] == "local":
-            _rc, out, _e = module.run_command(["ip", "-j", "addr"], check_rc=True)
-            nets = wa.local_networks(out)
-        elif w["mode"] == "permitted":
-            nets = w["permitted"]
-        else:
-            nets = []
-        result.update(ports=ports, allowed=nets)
-        conn = hs.ssh_connection()
-        if conn and w["mode"] != "unrestricted" and ports and not wa.allowed(conn[0], nets) and not w["force"]:
-            module.fail_json(msg="refused: the controller is connected from %s, which these rules do not allow "
-                                 "(allowed: %s); it would be locked out of tcp %s. Add it to permitted or set "
-                                 "force: true." % (conn[0], ", ".join(nets) or "nothing",
-                                                   ", ".join(str(p) for p in ports)), **result)
-        data, tag = wa.render(w["mode"], nets, ports)
-        # validate the script before anything is written
-        tmp = os.path.join(module.tmpdir, "pbxguard.nft")
-        with open(tmp, "wb") as f:
-            f.write(data)
-        rc, out, err = module.run_command(["nft", "-c", "-f", tmp])
-        if rc != 0:
-            module.fail_json(msg="nft -c refused the rules (nothing was changed): %s" % (out + err).strip(), **result)
-        old = files.read_bytes(wa.RULES_FILE)
-        conf_old = files.read_bytes(wa.NFT_CONF)
-        conf_new = wa.plan_nft_conf((conf_old or b"").decode("utf-8", "replace")).encode()
-        rc, live, _e = module.run_command(["nft", "list", "table", "inet", wa.TABLE])
-        live_ok = rc == 0 and tag in live
-        _rc, en, _e = module.run_command(["systemctl", "is-enabled", "nftables.service"])
-        service_ok = en.strip() == "enabled"
-        result["changed"] = old != data or conf_old != conf_new or not live_ok or not service_ok
-        if module._diff and old != data:
-            result["diff"] = dict(before_header=wa.RULES_FILE, after_header=wa.RULES_FILE,
-                                  before=(old or b"").decode("utf-8", "replace"), after=data.decode())
-        if result["changed"] and not module.check_mode:
-            if old != data:
-                _write(module, wa.RULES_FILE, data)
-            if conf_old != conf_new:
-                _write(module, wa.NFT_CONF + ".pbxguard-check", conf_new)
-                rc, out, err = module.run_command(["nft", "-c", "-f", wa.NFT_CONF + ".pbxguard-check"])
-                os.unlink(wa.NFT_CONF + ".pbxguard-check")
-                if rc != 0:
-                    module.fail_json(msg="nft -c refused %s with the include added: %s" % (wa.NFT_CONF, (out + err).strip()),
-                                     **result)
-                _write(module, wa.NFT_CONF, conf_new)
-                os.chmod(wa.NFT_CONF, 0o755)
-            rc, out, err = module.run_command(["nft", "-f", wa.RULES_FILE])
-            if rc != 0:
-                module.fail_json(msg="nft -f %s failed: %s" % (wa.RULES_FILE, (out + err).strip()), **result)
-            result["loaded"] = True
-            if not service_ok:
-                module.run_command(["systemctl", "enable", "nftables.service"], check_rc=True)
-            rc, live, _e = module.run_command(["nft", "list", "table", "inet", wa.TABLE])
-            if rc != 0 or tag not in live:
-                module.fail_json(msg="the loaded table inet %s does not carry the new rules" % wa.TABLE, **result)
-    if w["mode"] == "unrestricted" or not ports:
-        result["summary"] = "web_access: unrestricted (tcp %s open to everyone)" % (", ".join(str(p) for p in ports) or "-")
-    else:
-        result["summary"] = "web_access: %s, tcp %s only from %s" % (
-            w["mode"], ", ".join(str(p) for p in ports), ", ".join(nets))
-    module.exit_json(**result)
+    run(WebAccessChange(), dict(
+        mode=dict(type="str", required=True, choices=["local", "permitted", "unrestricted"]),
+        permitted=dict(type="list", elements="str", default=[]),
+        services=dict(type="list", elements="str", choices=["web", "ami", "ssh"], default=["web"]),
+        extra_ports=dict(type="list", elements="int", default=[]),
+        force=dict(type="bool", default=False),
+        min_asterisk_version=dict(type="int"),
+    ))
 
 
 if __name__ == "__main__":

@@ -311,6 +311,36 @@ def test_access_lockout_and_bad_input(lab, cert):
     assert shas(lab) == before and lab.sh("nft list table inet pbxguard") == live
 
 
+def test_access_failure_after_the_write_restores_files_and_table(lab, cert):
+    """A step after the write fails (nftables.service masked: `systemctl
+    enable` refuses): the rules file and nftables.conf come back byte for byte
+    with their mode, and the table that was live before is loaded again - the
+    outside client is still dropped, the controller still served."""
+    r = lab.playbook([access(mode="permitted", permitted=["%s/32" % lab.controller_ip])])
+    assert not r.failed, r.raw
+    conf = "/etc/nftables.conf"
+    lab.sh("cp -p %s /root/nftables.conf.bak" % conf)
+    # without its include line nftables.conf is rewritten too, so both files are in the change
+    lab.sh("sed -i '/nftables.d/d;/added by pbxguard/d' %s && systemctl mask nftables.service" % conf)
+    try:
+        before = (lab.sha(RULES), lab.sha(conf), lab.sh("stat -c '%%a %%U %%G' %s %s" % (RULES, conf)))
+        live = lab.sh("nft list table inet pbxguard")
+        assert "include" not in lab.read(conf).decode()
+        r = lab.playbook([access(mode="permitted", permitted=["%s/32" % lab.controller_ip], extra_ports=[8443])])
+        assert r.failed, r.raw
+        msg = r.last["msg"]
+        assert "systemctl enable nftables.service failed" in msg and "masked" in msg, msg
+        assert "restored: " in msg and RULES in msg and conf in msg, msg
+        assert (lab.sha(RULES), lab.sha(conf), lab.sh("stat -c '%%a %%U %%G' %s %s" % (RULES, conf))) == before
+        assert lab.sh("nft list table inet pbxguard") == live  # 8443 was loaded, then the old table again
+        assert tls(lab, "tls1_2") == "TLSv1.2" and tls(lab, "tls1_2", lab.outside_ns) is None
+    finally:
+        lab.sh("systemctl unmask nftables.service && cp -p /root/nftables.conf.bak %s" % conf)
+    r = lab.playbook([access(mode="permitted", permitted=["%s/32" % lab.controller_ip])])
+    assert not r.failed and r.changed == 0, r.raw
+    assert lab.sh("systemctl is-enabled nftables").strip() == "enabled"
+
+
 # ------------------------------------------------------------ host services
 def test_ftp_toggle(lab):
     r = lab.playbook([svc(service="ftp", state="enabled")])

@@ -9,7 +9,9 @@ import pytest
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _asterisk_cli as cli
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils import test_transaction as fake
 
 
 def single(**kw):
@@ -155,3 +157,59 @@ def test_version_gate():
     with pytest.raises(SystemExit):
         cli.version_gate(m, 20)
     assert "cannot read the Asterisk version" in m.failed["msg"] and "not running" in m.failed["msg"]
+
+
+# ------------------------------------------------- planner through the transaction (fake host)
+
+
+class SystemdHost(fake.FakeHost):
+    def isdir(self, path):
+        return True
+
+
+def run_change(params, disk, states, monkeypatch, answers=True, check_mode=False):
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    monkeypatch.setattr(portplan, "unit_states", lambda host, units: dict(states))
+    monkeypatch.setattr(portplan, "collect_live", lambda host, states=None: [])
+    monkeypatch.setattr(hs, "banner", lambda port: "220 (vsFTPd 3.0.5)" if answers else None)
+    module = fake.FakeModule(check_mode=check_mode)
+    t = tx.Transaction(module, hs.HostServiceChange(), host=SystemdHost(module, disk), writer=fake.FakeWriter(disk))
+    with pytest.raises(fake.Exit) as e:
+        t.run(params)
+    return e.value
+
+
+FTP_OFF = {"vsftpd.service": ("disabled", "inactive")}
+
+
+def test_ftp_on_writes_enables_restarts_and_proves_the_banner(monkeypatch):
+    disk = fake.FakeDisk({hs.VSFTPD_CONF: (b"listen=YES\nanonymous_enable=YES\n", "root", "root", 0o644)})
+    r = run_change(single(service="ftp", port=2121), disk, FTP_OFF, monkeypatch)
+    assert not r.failed and r.result["changed"] and r.result["ports"] == [2121], r.result
+    assert r.result["units_changed"] == ["vsftpd.service"]
+    assert disk.read(hs.VSFTPD_CONF) == b"listen=YES\nanonymous_enable=NO\nlisten_port=2121\n"
+    assert [e for e in disk.log if e[0] == "run"] == [
+        ("run", "systemctl", "enable", "--now", "vsftpd.service"), ("run", "systemctl", "restart", "vsftpd.service")]
+
+
+def test_ftp_not_answering_restores_the_file_and_the_unit_state(monkeypatch):
+    old = b"listen=YES\nanonymous_enable=YES\n"
+    disk = fake.FakeDisk({hs.VSFTPD_CONF: (old, "root", "root", 0o600)})
+    r = run_change(single(service="ftp", port=2121), disk, FTP_OFF, monkeypatch, answers=False)
+    assert r.failed and r.result["msg"].startswith(
+        "the change did not take; the previous configuration was restored. Live state: "
+        "ftp does not answer on port(s) 2121 after the change"), r.result["msg"]
+    assert disk.files[hs.VSFTPD_CONF] == (old, "root", "root", 0o600)
+    runs = [e for e in disk.log if e[0] == "run"]
+    assert runs[-2:] == [("run", "systemctl", "disable", "vsftpd.service"), ("run", "systemctl", "stop", "vsftpd.service")]
+
+
+def test_services_list_names_the_failing_entry_and_check_mode_writes_nothing(monkeypatch):
+    disk = fake.FakeDisk({hs.VSFTPD_CONF: (b"anonymous_enable=YES\n", "root", "root", 0o644)})
+    params = single(services=[entry("ftp")])
+    r = run_change(params, disk, FTP_OFF, monkeypatch, check_mode=True)
+    assert not r.failed and r.result["changed"] and r.result["services"][0]["units_changed"] == ["vsftpd.service"]
+    assert disk.log == []
+    r = run_change(params, disk, FTP_OFF, monkeypatch, answers=False)
+    assert r.failed and "ftp: ftp does not answer on port(s) 21" in r.result["msg"]
+    assert disk.read(hs.VSFTPD_CONF) == b"anonymous_enable=YES\n"

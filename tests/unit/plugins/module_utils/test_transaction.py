@@ -270,3 +270,30 @@ def test_daemon_refusal_fails_with_its_words_and_restores():
     r = run(Refused(b"a-new\n", b"b-new\n"), disk)
     assert r.failed and r.result["msg"].startswith("reload refused: bad section")
     assert disk.files["/etc/a.conf"][0] == b"a-old\n" and disk.files["/etc/b.conf"][0] == b"b-old\n"
+
+
+def test_prepare_runs_before_the_writes_and_its_refusal_reverts():
+    class Prepared(TwoFiles):
+        def __init__(self, refuse=False, **kw):
+            TwoFiles.__init__(self, b"a-new\n", b"b-new\n", **kw)
+            self.refuse = refuse
+
+        def plan(self, host, spec):
+            p = TwoFiles.plan(self, host, spec)
+            disk = host.disk
+
+            def prepare(h):
+                disk.log.append(("prepare",))
+                if self.refuse:
+                    raise tx.ChangeError("systemctl disable --now x.service failed: busy")
+            p.prepare = prepare
+            return p
+    disk = base_disk()
+    r = run(Prepared(), disk)
+    assert not r.failed and [e[0] for e in disk.log] == ["prepare", "write", "write", "apply", "verify"]
+    disk = base_disk()
+    r = run(Prepared(refuse=True), disk)
+    assert r.failed and r.result["msg"].startswith("systemctl disable --now x.service failed: busy")
+    assert writes(disk) == [] and disk.log[-1] == ("revert",)
+    r = run(Prepared(), base_disk(), check_mode=True)
+    assert not r.failed and r.result["changed"]

@@ -14,7 +14,9 @@ import pytest
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as pp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web_redirect as rd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils import test_transaction as fake
 
 
 def test_unit_round_trip_and_port_plan():
@@ -118,3 +120,55 @@ def test_redirector_answers_301(redirector, raw, location):
     status, loc = _request(redirector, raw)
     assert status.split()[1] == "301", status
     assert loc == location
+
+
+# ------------------------------------------- web's planner through the transaction (fake host)
+class SystemdHost(fake.FakeHost):
+    def __init__(self, module, disk, unit=("enabled", "active")):
+        fake.FakeHost.__init__(self, module, disk)
+        self.unit = unit
+
+    def run_command(self, args, **kw):
+        self.disk.log.append(("run",) + tuple(args))
+        if args[:2] == ["systemctl", "is-enabled"]:
+            return 0, self.unit[0] + "\n", ""
+        if args[:2] == ["systemctl", "is-active"]:
+            return 0, self.unit[1] + "\n", ""
+        return 0, "", ""
+
+
+def web_change(disk, monkeypatch, redirect_http, live_problem=None):
+    monkeypatch.setattr(pp, "collect_live", lambda host, states=None: [])
+    monkeypatch.setattr(web, "check_cert", lambda cert, key: [])
+    monkeypatch.setattr(web, "verify", lambda host, w, text=None: ([], {}))
+    monkeypatch.setattr(rd, "live_problem", lambda w: live_problem)
+    params = dict(enabled=True, protocol="https", port=8088, bind_address="0.0.0.0", cert_file="/k/c",
+                  key_file="/k/k", security_level="high", auto_logout=15, redirect_http=redirect_http,
+                  config_file="/etc/asterisk/http.conf")
+    w = web.validate(params)
+    w["path"] = params["config_file"]
+    disk.files["/etc/asterisk/http.conf"] = (web.plan(None, w, w["path"]), "asterisk", "asterisk", 0o640)
+    module = fake.FakeModule()
+    t = tx.Transaction(module, web.WebChange(), host=SystemdHost(module, disk), writer=fake.FakeWriter(disk))
+    with pytest.raises(fake.Exit) as e:
+        t.run(params)
+    return e.value
+
+
+def test_redirect_off_disables_the_unit_before_its_file_is_removed(monkeypatch):
+    w = {"redirect_http": True, "bind_address": "0.0.0.0", "port": 8088}
+    disk = fake.FakeDisk(dict((p, (d, "root", "root", 0o644)) for p, d in rd.desired(w).items()))
+    r = web_change(disk, monkeypatch, redirect_http=False)
+    assert not r.failed and r.result["changed"] and r.result["redirect"] == "off", r.result
+    steps = [e[:4] for e in disk.log if e[0] != "run" or e[2] not in ("is-enabled", "is-active")]
+    assert steps == [("run", "systemctl", "disable", "--now"), ("remove", rd.SCRIPT_FILE),
+                     ("remove", rd.UNIT_FILE), ("run", "systemctl", "daemon-reload")]
+
+
+def test_redirect_not_answering_removes_the_new_files_and_stops_the_unit(monkeypatch):
+    disk = fake.FakeDisk()
+    r = web_change(disk, monkeypatch, redirect_http=True, live_problem="nothing answers HTTP on port 80")
+    assert r.failed and r.result["msg"].startswith(
+        "redirect_http: the port 80 redirector did not work (nothing answers HTTP on port 80)"), r.result["msg"]
+    assert rd.SCRIPT_FILE not in disk.files and rd.UNIT_FILE not in disk.files
+    assert ("run", "systemctl", "stop", rd.UNIT) in disk.log
