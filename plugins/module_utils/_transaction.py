@@ -188,7 +188,11 @@ class Plan(object):
     - ``revert(host)``: after the files are back, put the services back
     - ``said()``: the daemon's own words for a failure message
     - ``failure``: the message's start when verify finds problems
-    - ``secrets``: values to mask in the diff besides the task's no_log values"""
+    - ``secrets``: values to mask in the diff besides the task's no_log values
+    - ``after(host, result, applied)``: a last step; ``applied`` is True once
+      a change was written and held, False in check mode or when nothing was
+      to change. A dict it returns joins the result; a ChangeError fails the
+      task (nothing is restored then)"""
 
     def __init__(self, result=None, files=(), changed=False, bindings=None, apply=None,
                  verify=None, revert=None, said=None, failure=None, secrets=(), after=None):
@@ -235,7 +239,10 @@ class Change(object):
 
 
 def masked_diffs(plan, extra_values):
-    masker = files.Masker(extra_values=list(extra_values) + plan.secrets)
+    # longest first: a secret containing another one (msmtp's quoted password
+    # around the task's no_log value) is masked whole, not around a tag
+    values = sorted(set(v for v in list(extra_values) + plan.secrets if v), key=len, reverse=True)
+    masker = files.Masker(extra_values=values)
     diffs = []
     for f in plan.files:
         if f.diff and f.content_changed:
@@ -392,8 +399,14 @@ class Transaction(object):
         return result
 
     def _after(self, plan, result, applied):
+        """``plan.after``: a last step once the change holds (or when there is
+        nothing to change), e.g. a test mail; a ChangeError it raises fails
+        the task with ``result`` (nothing is restored: the change held)."""
         if plan.after:
-            return plan.after(self.host, result, applied) or {}
+            try:
+                return plan.after(self.host, result, applied) or {}
+            except (ChangeError, AsteriskCliError) as e:
+                self.change.fail(self.module, str(e), result)
         return {}
 
 

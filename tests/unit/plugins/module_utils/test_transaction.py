@@ -270,3 +270,47 @@ def test_daemon_refusal_fails_with_its_words_and_restores():
     r = run(Refused(b"a-new\n", b"b-new\n"), disk)
     assert r.failed and r.result["msg"].startswith("reload refused: bad section")
     assert disk.files["/etc/a.conf"][0] == b"a-old\n" and disk.files["/etc/b.conf"][0] == b"b-old\n"
+
+
+def test_longer_secret_is_masked_whole_around_a_shorter_one():
+    # msmtp writes the task's password quoted: the quoted form must become one tag
+    disk = FakeDisk({"/etc/a.conf": (b"password \"0ld\"\n", "asterisk", "asterisk", 0o640),
+                     "/etc/b.conf": (b"b-old\n", "root", "root", 0o600)})
+    r = run(TwoFiles(b"password \"N3w!\"\n", b"b-old\n", secrets=['"N3w!"', '"0ld"']), disk, check_mode=True,
+            diff=True, no_log_values=["N3w!"])
+    d = r.result["diff"][0]
+    assert d["before"].startswith("password <secret:") and d["after"].startswith("password <secret:")
+    assert "N3w!" not in repr(d) and "0ld" not in repr(d)
+
+
+class After(TwoFiles):
+    def __init__(self, *args, **kw):
+        self.refuse = kw.pop("refuse", False)
+        TwoFiles.__init__(self, *args, **kw)
+
+    def plan(self, host, spec):
+        p = TwoFiles.plan(self, host, spec)
+
+        def after(h, result, applied):
+            host.disk.log.append(("after", applied))
+            if self.refuse:
+                raise tx.ChangeError("the test mail was not sent")
+            return dict(test_mail="sent")
+        p.after = after
+        return p
+
+
+def test_after_runs_last_and_joins_the_result():
+    disk = base_disk()
+    r = run(After(b"a-new\n", b"b-old\n"), disk)
+    assert not r.failed and r.result["test_mail"] == "sent" and disk.log[-1] == ("after", True)
+    disk = base_disk()
+    r = run(After(b"a-old\n", b"b-old\n"), disk)
+    assert not r.failed and disk.log == [("after", False)]
+
+
+def test_after_refusal_fails_the_task_without_restoring():
+    disk = base_disk()
+    r = run(After(b"a-new\n", b"b-old\n", refuse=True), disk)
+    assert r.failed and r.result["msg"] == "the test mail was not sent" and r.result["changed"] is True
+    assert disk.files["/etc/a.conf"][0] == b"a-new\n" and ("revert",) not in disk.log
