@@ -19,6 +19,7 @@ read the host and plan) and calls ``run(Change(), argument_spec)`` from
    option, plus every ``no_log`` value of the task and the plan's secrets)
 7. check mode stops here, having written nothing
 8. pre-write checks of candidate files (e.g. ``nft -c``) on a temp copy
+   (before the check-mode stop for files that ask for it)
 9. every changed file written atomically, in the plan's order
 10. ``plan.apply`` (reload/restart), then ``plan.verify`` (the live state)
 11. on any failure of 9-10 - a refused change, ``OSError``, an Asterisk CLI
@@ -82,6 +83,9 @@ class Host(object):
 
     def run_command(self, args, **kw):
         return self.module.run_command(args, **kw)
+
+    def get_bin_path(self, name):
+        return self.module.get_bin_path(name)
 
     def cli(self, command, **kw):
         return run_cli(self, command, **kw)
@@ -148,11 +152,14 @@ class HostWriter(object):
 class File(object):
     """One file of a plan: ``new`` bytes (None: the file is removed), the
     owner/group/mode it must have, and the optional ``check`` command run on
-    a candidate copy before anything is written (argv, ``{}`` = the file)."""
+    a candidate copy before anything is written (argv, ``{}`` = the file).
+    ``check_in_check_mode``: the check runs in check mode too (for a file
+    that is checked on its own, e.g. ``kea-dhcp4 -t``, so check mode predicts
+    a refusal; not for one whose check reads files earlier tasks write)."""
 
     def __init__(self, path, old, new, owner=files.ASTERISK_OWNER, group=files.ASTERISK_GROUP,
                  mode=files.ASTERISK_MODE, attributes_differ=False, check=None, make_dirs=None,
-                 diff=True, backup=False):
+                 diff=True, backup=False, check_in_check_mode=False):
         self.path = path
         self.old = old
         self.new = new
@@ -161,6 +168,7 @@ class File(object):
         self.mode = mode
         self.attributes_differ = attributes_differ and new is not None and old is not None
         self.check = check
+        self.check_in_check_mode = check_in_check_mode
         self.make_dirs = make_dirs  # mode of a missing parent directory, None: must exist
         self.diff = diff
         self.backup = backup
@@ -279,6 +287,14 @@ class Transaction(object):
         manages, bindings = plan.bindings
         check(self.host, manages, bindings)
 
+    def _check_candidates(self, plan, check_mode):
+        for f in plan.files:
+            if f.check and f.new is not None and f.content_changed and (f.check_in_check_mode or not check_mode):
+                rc, out = self.writer.check_file(f.check, f.new, self.host.tmpdir)
+                if rc != 0:
+                    raise PolicyError("%s refused the new %s (nothing was changed): %s"
+                                      % (f.check[0], f.path, out.strip()))
+
     def _write(self, plan):
         for f in plan.files:
             if not f.changed:
@@ -348,19 +364,15 @@ class Transaction(object):
                 if diffs:
                     # a one-file module's diff is one dict, as Ansible's own modules return it
                     result["diff"] = diffs[0] if len(plan.files) == 1 else diffs
+            if changed:
+                try:
+                    self._check_candidates(plan, module.check_mode)
+                except PolicyError as e:
+                    change.fail(module, str(e), result)
             if not changed or module.check_mode:
                 result.update(self._after(plan, result, False))
                 change.exit(module, result)
                 return result
-            try:
-                for f in plan.files:
-                    if f.check and f.new is not None and f.content_changed:
-                        rc, out = self.writer.check_file(f.check, f.new, self.host.tmpdir)
-                        if rc != 0:
-                            raise PolicyError("%s refused the new %s (nothing was changed): %s"
-                                              % (f.check[0], f.path, out.strip()))
-            except PolicyError as e:
-                change.fail(module, str(e), result)
             problems = []
             try:
                 self._write(plan)

@@ -314,3 +314,23 @@ def test_after_refusal_fails_the_task_without_restoring():
     r = run(After(b"a-new\n", b"b-old\n", refuse=True), disk)
     assert r.failed and r.result["msg"] == "the test mail was not sent" and r.result["changed"] is True
     assert disk.files["/etc/a.conf"][0] == b"a-new\n" and ("revert",) not in disk.log
+
+
+def test_candidate_check_in_check_mode_only_when_the_file_asks():
+    class Checked(TwoFiles):
+        def __init__(self, *args, **kw):
+            self.in_check_mode = kw.pop("in_check_mode")
+            TwoFiles.__init__(self, *args, **kw)
+
+        def plan(self, host, spec):
+            p = TwoFiles.plan(self, host, spec)
+            p.files[0].check_in_check_mode = self.in_check_mode
+            return p
+    disk = base_disk()
+    r = run(Checked(b"BAD\n", b"b-old\n", check=["kea-dhcp4", "-t", "{}"], in_check_mode=False), disk,
+            check_mode=True)
+    assert not r.failed and disk.log == []
+    r = run(Checked(b"BAD\n", b"b-old\n", check=["kea-dhcp4", "-t", "{}"], in_check_mode=True), disk,
+            check_mode=True)
+    assert r.failed and "kea-dhcp4 refused the new /etc/a.conf (nothing was changed)" in r.result["msg"]
+    assert writes(disk) == []
