@@ -20,7 +20,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
