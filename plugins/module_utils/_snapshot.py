@@ -329,23 +329,29 @@ class SnapshotChange(Change):
 
         failure = "the restore of snapshot %s did not hold; the files were put back as they were before it" % name
 
+        done = []
+
         def apply(h):
             try:
                 for kind, arg in actions:
                     run_action(h, kind, arg)
-                for step in steps:
+                # read again: a daemon-reload of restored unit files can change what they say
+                done[:] = unit_steps(saved_units, unit_states(h, list(saved_units)), changed_units)
+                for step in done:
                     rc, out, err = h.run_command(["systemctl"] + step)
                     if rc != 0:
                         raise ChangeError("'systemctl %s' failed: %s" % (" ".join(step), (err or out).strip()))
             except (ChangeError, AsteriskCliError) as e:
                 raise ChangeError("%s: %s" % (failure, e))
+            return dict(units=[" ".join(s) for s in done])
 
         def verify_units(h):
-            return step_problems(h, [(verb, unit) for verb, unit in steps])
+            return step_problems(h, [(verb, unit) for verb, unit in done])
 
         def revert(h):
             # the files are as before the restore again: the daemons read them, the units go back
-            for kind, arg in restore_actions(touched):
+            back, dummy = restore_actions(touched)
+            for kind, arg in back:
                 try:
                     run_action(h, kind, arg)
                 except Exception:  # pylint: disable=broad-except
