@@ -415,7 +415,8 @@ class MailChange(Change):
         want["domain_given"] = params.get("client_hostname") is not None
         return want
 
-    def plan(self, host, want):
+    def plan(self, host, spec):
+        want = spec
         if not want["domain_given"]:
             want = dict(want, domain=usable_domain(socket.getfqdn()))
         fix = want["fix_voicemail_module"]

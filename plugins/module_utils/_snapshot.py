@@ -346,7 +346,7 @@ class SnapshotChange(Change):
             return dict(units=[" ".join(s) for s in done])
 
         def verify_units(h):
-            return step_problems(h, [(verb, unit) for verb, unit in done])
+            return step_problems(h, done)
 
         def revert(h):
             # the files are as before the restore again: the daemons read them, the units go back

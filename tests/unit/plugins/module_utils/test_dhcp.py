@@ -344,5 +344,5 @@ def test_planner_disabled_stops_and_disables_without_reading_the_interface():
     assert not [a for a in runs if a[0] == "ip"]
     disk = kea_disk()
     r = run_kea(disk, {"enabled": False}, active=False, enabled=False)
-    assert not r.failed and r.result["changed"] is False and r.result["service"] == {"active": False,
-                                                                                   "enabled": False}
+    assert not r.failed and r.result["changed"] is False
+    assert r.result["service"] == {"active": False, "enabled": False}
