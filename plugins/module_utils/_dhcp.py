@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kea DHCPv4 for phone provisioning: validate -> plan (pure) -> apply -> verify -> restore.
+"""Kea DHCPv4 for phone provisioning: validate -> plan (pure) -> the change transaction.
 
 ``validate`` checks the form of every option (no host needed); ``plan`` checks
 the addresses against the interface's own subnet and builds the Kea config
 (pure: the interface's address is passed in); ``render`` gives the file bytes.
-``apply`` checks the file with ``kea-dhcp4 -t`` before it replaces the live
-one, makes Kea load it (control-socket ``config-reload``, restart as the
-fallback), reads the running config back and restores the old file if Kea did
-not take the new one."""
+``DhcpChange`` hands the file to the transaction (_transaction.py) with
+``kea-dhcp4 -t`` as its candidate check, makes Kea load it (control-socket
+``config-reload``, restart as the fallback, start when it was stopped), reads
+the running config back; on failure the transaction restores the old file
+and Kea is made to read that again."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -19,11 +20,12 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
+    Change, ChangeError, File, Plan)
 
 CONFIG_FILE = "/etc/kea/kea-dhcp4.conf"
 SERVICE = "kea-dhcp4-server"
@@ -47,8 +49,8 @@ _IFACE_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}\Z")
 _MATCH_ALLOWED = re.compile(r"^[A-Za-z0-9 ._+/:-]{1,64}\Z")
 
 
-class DhcpError(Exception):
-    pass
+class DhcpError(ChangeError):
+    """systemctl or Kea refused (their words in the message)."""
 
 
 # ------------------------------------------------------------------ validate
@@ -403,21 +405,6 @@ def read_interface(module, interface):
     return addrs[0]
 
 
-def kea_test(module, data, directory):
-    """``kea-dhcp4 -t`` on a temp file holding ``data``. Returns (ok, text)."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pbxguard-kea-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        rc, out, err = module.run_command(["kea-dhcp4", "-t", tmp])
-    finally:
-        os.unlink(tmp)
-    text = "\n".join(ln for ln in ((out or "") + (err or "")).splitlines()
-                     if "ERROR" in ln or "FATAL" in ln or "rror" in ln) or (out or err or "").strip()
-    return rc == 0, text.replace(tmp, "<new config>")
-
-
 def service_state(module):
     """(active, enabled) of the Kea unit."""
     rc, out, _err = module.run_command(["systemctl", "is-active", SERVICE])
@@ -540,44 +527,99 @@ def journal_tail(module, lines=8):
     return " | ".join(ln.strip() for ln in (out or "").splitlines() if ln.strip()) if rc == 0 else ""
 
 
-def apply(module, path, old, new, config, was_active, write, backup):
-    """Write ``new`` (already passed ``kea-dhcp4 -t``), make Kea read it,
-    verify; on failure restore ``old``, make Kea read that and raise
-    DhcpError. Returns (how it was applied, backup file or None)."""
-    backup_file = write(new, backup)
-    said = ""
-    how = "config-reload" if was_active else "start"
-    problems = []
-    try:
-        if was_active:
-            how, said = load_config(module)
-        else:
-            systemctl(module, "start")
-    except DhcpError as e:
-        problems.append(str(e))
-    if said.startswith("FAILED"):
-        problems.append("config-reload answered: %s" % said[len("FAILED: "):])
-    if not problems:
-        problems = verify(module, config)
-    if not problems:
-        return how, backup_file
-    journal = journal_tail(module)
-    if old is None:
-        os.unlink(path)
-    else:
-        write(old, False)
-    try:
-        if was_active:
-            active, _enabled = service_state(module)
+def summary_text(c):
+    n = len(c["reservations"])
+    return "DHCP: serving %s on %s (%s), %d reservation%s, option 66 %s%s" % (
+        c["pool"], c["interface"], c["subnet"], n, "" if n == 1 else "s",
+        c["tftp_server_name"] or "not sent",
+        (", %d vendor class%s" % (len(c["vendor_classes"]), "" if len(c["vendor_classes"]) == 1 else "es"))
+        if c["vendor_classes"] else "")
+
+
+class DhcpChange(Change):
+    """kea-dhcp4.conf (checked by ``kea-dhcp4 -t`` before it is written),
+    Kea made to read it, its running config read back; or the unit stopped
+    and disabled."""
+
+    name = "dhcp"
+    daemon = "Kea"
+
+    def validate(self, params):
+        return dict(want=validate(params), backup=bool(params.get("backup")))
+
+    def plan(self, host, spec):
+        want = spec["want"]
+        active, enabled = service_state(host)
+        if not want["enabled"]:
+            return self._plan_off(active, enabled)
+        iface_addr = read_interface(host, want["interface"])
+        config = plan(want, iface_addr)
+        old = host.read(CONFIG_FILE)
+        content_changed = parse(old) != config
+        # the same config in another layout (a hand re-indent) is left as it is
+        f = File(CONFIG_FILE, old, render(config) if content_changed else old, CONFIG_OWNER, CONFIG_GROUP,
+                 CONFIG_MODE, attributes_differ=host.attributes_differ(CONFIG_FILE, CONFIG_OWNER, CONFIG_GROUP,
+                                                                       CONFIG_MODE),
+                 check=["kea-dhcp4", "-t", "{}"], check_in_check_mode=True, backup=spec["backup"])
+        summary = summary_of(config)
+        result = dict(config_changed=content_changed, applied_with="none", interface_address=str(iface_addr),
+                      config=summary, service=dict(active=True, enabled=True), summary=summary_text(summary))
+        how = "config-reload" if active else "start"
+
+        def apply(h):
+            out = {}
+            if content_changed or not active:
+                out["applied_with"] = how
+                try:
+                    if active:
+                        out["applied_with"], said = load_config(h)
+                        if said.startswith("FAILED"):
+                            raise DhcpError("config-reload answered: %s" % said[len("FAILED: "):])
+                    else:
+                        systemctl(h, "start")
+                except DhcpError as e:
+                    if not content_changed:
+                        raise ChangeError("%s did not start with %s: %s" % (SERVICE, CONFIG_FILE, e))
+                    raise ChangeError("Kea did not take the new %s (applied with %s); the previous file was "
+                                      "restored%s. Problems: %s" % (CONFIG_FILE, out["applied_with"],
+                                                                    " and reloaded" if active else "", e))
+            if not enabled:
+                systemctl(h, "enable")
+            return out
+
+        def verify_live(h):
+            if not content_changed and active:  # only owner/mode were fixed, or only enabled
+                return []
+            return verify(h, config)
+
+        def revert(h):
             if active:
-                load_config(module)
+                now_active, dummy = service_state(h)
+                if now_active:
+                    load_config(h)
+                else:
+                    systemctl(h, "restart")
             else:
-                systemctl(module, "restart")
-        else:
-            systemctl(module, "stop")
-    except DhcpError:
-        pass
-    raise DhcpError("Kea did not take the new %s (applied with %s); the previous file was restored%s. "
-                    "Problems: %s. Kea said: %s"
-                    % (path, how, " and reloaded" if was_active else "", "; ".join(problems),
-                       journal or "(nothing)"))
+                systemctl(h, "stop")
+
+        return Plan(result, [f], changed=not active or not enabled, apply=apply, verify=verify_live,
+                    revert=revert, said=lambda: [journal_tail(host) or "(nothing)"],
+                    failure="Kea did not take the new %s (applied with %s); the previous file was restored%s"
+                            % (CONFIG_FILE, how, " and reloaded" if active else ""))
+
+    def _plan_off(self, active, enabled):
+        def apply(h):
+            if active:
+                systemctl(h, "stop")
+            if enabled:
+                systemctl(h, "disable")
+
+        def verify_off(h):
+            now_active, now_enabled = service_state(h)
+            return ["%s is still %s" % (SERVICE, state) for state, on in
+                    (("active", now_active), ("enabled", now_enabled)) if on]
+
+        result = dict(config_changed=False, applied_with="none", service=dict(active=False, enabled=False),
+                      summary="DHCP: %s stopped and disabled" % SERVICE)
+        return Plan(result, [], changed=active or enabled, apply=apply, verify=verify_off,
+                    failure="%s did not stop" % SERVICE)

@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mail account core: the host's mail transport for Asterisk's voicemail.
 
-validate -> plan (pure: msmtprc, voicemail.conf [general], modules.conf) ->
-apply (atomic writes, reload app_voicemail only when voicemail.conf changed,
-restart once only to recover a VoiceMail application that Debian's
-app_voicemail_odbc.so unregistered) -> verify (msmtp reads the file as user
-asterisk; app_voicemail running with its applications) -> restore.
+``MailChange`` runs on the change transaction (_transaction.py): validate ->
+plan (msmtprc, voicemail.conf [general], modules.conf; pure renderers below)
+-> apply (reload app_voicemail only when voicemail.conf changed, restart once
+only to recover a VoiceMail application that Debian's app_voicemail_odbc.so
+unregistered) -> verify (msmtp reads the file as user asterisk; app_voicemail
+running with its applications; the test mail, when asked for, goes out) ->
+on failure the transaction restores every file written.
 
 msmtp is the transport: /etc/msmtprc is its system file (owner root, group
 asterisk, 0640: Asterisk's msmtp can read the password, nobody else). msmtp
@@ -23,14 +25,20 @@ import socket
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
+    Change, ChangeError, File, Plan)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, make_option,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, AsteriskCliError, ASTERISK_LOG, log_since,
+    run_cli, AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
 )
 
 MSMTPRC = "/etc/msmtprc"
+# root-owned, readable by Asterisk's msmtp (group asterisk), nobody else
+RC_OWNER = "root"
+RC_GROUP = "asterisk"
+RC_MODE = 0o640
 MSMTP = "/usr/bin/msmtp"
 VOICEMAIL_CONF = "/etc/asterisk/voicemail.conf"
 MODULES_CONF = "/etc/asterisk/modules.conf"
@@ -47,8 +55,8 @@ MODULE_DIRS = ("/usr/lib/*/asterisk/modules", "/usr/lib/asterisk/modules",
 FORBIDDEN = ";#["
 
 
-class MailError(Exception):
-    pass
+class MailError(ChangeError):
+    """msmtp or Asterisk refused (their words in the message)."""
 
 
 def _no_injection(value, option, secret=False):
@@ -69,6 +77,17 @@ def _no_injection(value, option, secret=False):
     if value != value.strip():
         raise policy.PolicyError("%s: must not start or end with whitespace" % option)
     return value
+
+
+def usable_domain(name):
+    """``name`` (the host's FQDN) when it is a valid EHLO name, else None
+    (an odd local name: msmtp's own default then)."""
+    if name is None:
+        return None
+    try:
+        return policy.check_host(name, "client_hostname")
+    except policy.PolicyError:
+        return None
 
 
 def validate(params, default_domain=None):
@@ -95,12 +114,7 @@ def validate(params, default_domain=None):
         "port", policy.check_port, port, "port", ())
     domain = params.get("client_hostname")
     if domain is None:
-        domain = default_domain
-        if domain is not None:
-            try:
-                policy.check_host(domain, "client_hostname")
-            except policy.PolicyError:
-                domain = None  # an odd local name: msmtp's own default then
+        domain = usable_domain(default_domain)
     else:
         domain = check("client_hostname", policy.check_host, domain, "client_hostname")
     want["domain"] = domain
@@ -186,34 +200,34 @@ def render_msmtprc(want, password_text=None):
     return "\n".join(lines)
 
 
-def mask_msmtprc(text, masker):
-    """msmtprc text with every password argument replaced by a masker tag."""
+def msmtprc_passwords(data):
+    """The password arguments of an msmtprc (as written, quotes included):
+    values the diff must mask, whoever wrote the file."""
     out = []
-    for line in text.splitlines(True):
-        stripped = line.lstrip()
+    for line in (data or b"").decode("utf-8", "surrogateescape").splitlines():
+        stripped = line.strip()
         if stripped.startswith("password") and stripped[8:9] in (" ", "\t"):
             arg = stripped[8:].strip()
-            line = line[:len(line) - len(stripped)] + "password " + masker.tag(arg) + "\n"
-        out.append(line)
-    return "".join(out)
+            if arg:
+                out.append(arg)
+                if len(arg) > 1 and arg[0] == arg[-1] == '"':
+                    out.append(arg[1:-1])
+    return out
 
 
-def mask_voicemail(text, masker):
-    """voicemail.conf text with each mailbox PIN (first field of a box line
-    outside [general] and [zonemessages]) replaced by a masker tag."""
-    cfg = ConfigFile(text)
+def voicemail_pins(data, path=VOICEMAIL_CONF):
+    """Each mailbox PIN of voicemail.conf (first field of a box line outside
+    [general] and [zonemessages]): values the diff must mask."""
+    cfg = ConfigFile.from_bytes(data or b"", path)
+    pins = []
     for s in cfg.sections:
         if s.name in ("general", "zonemessages"):
             continue
         for ln in s.option_lines():
-            pin = ln.value.split(",", 1)[0]
-            if pin:
-                content, sep, comment = ln.raw.partition(";")
-                idx = content.find(pin, len(ln.key))
-                if idx >= 0:
-                    content = content[:idx] + masker.tag(pin) + content[idx + len(pin):]
-                ln.raw = content + sep + comment
-    return cfg.serialize()
+            pin = ln.value.split(",", 1)[0].strip()
+            if pin and pin not in pins:
+                pins.append(pin)
+    return pins
 
 
 def odbc_module_present(dirs=MODULE_DIRS):
@@ -378,5 +392,118 @@ def send_test(module, want, to, hostname=None):
     return "test mail sent to %s via %s:%d" % (to, want["server"], want["port"])
 
 
-def log_words(offset, log_path=ASTERISK_LOG):
-    return log_since(log_path, offset)
+def summary(want):
+    return "Mail: %s:%d %s as %s%s, voicemail mailcmd %s" % (
+        want["server"], want["port"],
+        {"starttls": "STARTTLS", "tls": "TLS", "none": "without TLS"}[want["tls"]],
+        want["from"], (", login %s" % want["user"]) if want["user"] else ", no login", MAILCMD)
+
+
+class MailChange(Change):
+    """msmtprc, modules.conf and voicemail.conf; reload (or the one restart)
+    of voicemail; msmtp's reading and the test mail as the proof. modules.conf
+    is restored with the others when the change fails: one rule for every
+    file (the noload line comes back with the next successful run)."""
+
+    name = "mail"
+    odbc_module_present = staticmethod(odbc_module_present)
+
+    def validate(self, params):
+        # the host's FQDN (a DNS lookup) is looked up in plan, only when no
+        # client_hostname is given, never before the input is validated
+        want = validate(params)
+        want["domain_given"] = params.get("client_hostname") is not None
+        return want
+
+    def plan(self, host, spec):
+        want = spec
+        if not want["domain_given"]:
+            want = dict(want, domain=usable_domain(socket.getfqdn()))
+        fix = want["fix_voicemail_module"]
+        settings = dict(server=want["server"], port=want["port"], tls=want["tls"],
+                        client_hostname=want["domain"], sender_address=want["from"],
+                        sender_name=want["name"], username=want["user"], mailcmd=MAILCMD)
+        if not host.exists(MSMTP):
+            raise policy.PolicyError("msmtp is not installed on the host (%s missing): install the "
+                                     "Debian package msmtp (and msmtp-mta for /usr/sbin/sendmail)" % MSMTP)
+        if want["ca"] and not host.isfile(want["ca"]):
+            raise policy.PolicyError("tls_ca_file: %s does not exist on the host" % want["ca"])
+        old_rc = host.read(MSMTPRC)
+        rc_file = File(MSMTPRC, old_rc, render_msmtprc(want).encode("utf-8"), RC_OWNER, RC_GROUP, RC_MODE,
+                       attributes_differ=host.attributes_differ(MSMTPRC, RC_OWNER, RC_GROUP, RC_MODE))
+        old_vm = host.read(VOICEMAIL_CONF)
+        if old_vm is None:
+            raise policy.PolicyError("%s does not exist: Asterisk's voicemail is not installed here"
+                                     % VOICEMAIL_CONF)
+        vm_file = File(VOICEMAIL_CONF, old_vm, plan_voicemail(old_vm, want),
+                       attributes_differ=host.attributes_differ(VOICEMAIL_CONF))
+        old_mod = host.read(MODULES_CONF)
+        new_mod = old_mod
+        running, registered = voicemail_state(host)
+        try:
+            if old_mod is not None and self.odbc_module_present():
+                new_mod, dummy = plan_modules(old_mod, MODULES_CONF)
+        except policy.PolicyError:
+            if fix:
+                raise
+        mod_changed = new_mod != old_mod
+        if not running:
+            raise policy.PolicyError("app_voicemail.so is not running (module show like app_voicemail.so): "
+                                     "voicemail cannot send mails; load it (modules.conf) first")
+        if not fix and (mod_changed or not registered):
+            raise policy.PolicyError(
+                "fix_voicemail_module=false, but Debian's %s %s: when it fails to load it unregisters "
+                "app_voicemail's VoiceMail applications (core show applications like VoiceMail: %s). "
+                "Add 'noload => %s' to [modules] of %s and restart Asterisk, or let this module do it "
+                "(fix_voicemail_module=true)." % (
+                    ODBC_MODULE, "is autoloaded" if mod_changed else "was loaded",
+                    "registered" if registered else "missing", ODBC_MODULE, MODULES_CONF))
+        mod_file = File(MODULES_CONF, old_mod, new_mod)
+        restart = fix and not registered
+        result = dict(msmtprc_changed=rc_file.changed, voicemail_changed=vm_file.changed,
+                      modules_changed=mod_file.changed, reloaded=False, restarted=restart,
+                      settings=settings, summary=summary(want))
+        offset = []
+        sent = {}
+
+        def apply(h):
+            offset.append(log_offset(ASTERISK_LOG))
+            if restart:
+                restart_asterisk(h)
+            elif vm_file.content_changed:
+                run_cli(h, "module reload app_voicemail.so")
+                return dict(reloaded=True)
+            return {}
+
+        def verify_live(h):
+            try:
+                problems = verify(h, want, fix)
+                if not problems and want["test_to"]:
+                    # the test mail proves the new account: refused -> the old files return
+                    sent["test_mail"] = send_test(h, want, want["test_to"])
+            except MailError as e:
+                problems = [str(e)]
+            return problems
+
+        def revert(h):
+            if vm_file.content_changed:
+                run_cli(h, "module reload app_voicemail.so")
+
+        def after(h, result, applied):
+            if not want["test_to"]:
+                return {}
+            if applied:
+                return dict(sent)
+            if h.check_mode:
+                return dict(test_mail="not sent in check mode (would go to %s)" % want["test_to"])
+            # nothing to change: the test mail alone (a refusal fails the task, nothing to restore)
+            return dict(test_mail=send_test(h, want, want["test_to"]))
+
+        secrets = msmtprc_passwords(old_rc) + msmtprc_passwords(rc_file.new)
+        if vm_file.content_changed:
+            secrets += voicemail_pins(old_vm)
+        return Plan(result, [rc_file, mod_file, vm_file], changed=restart, apply=apply, verify=verify_live,
+                    revert=revert, after=after,
+                    said=lambda: log_since(ASTERISK_LOG, offset[0] if offset else None),
+                    failure="the new mail settings did not hold; the previous files were restored",
+                    secrets=secrets)

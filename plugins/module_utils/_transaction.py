@@ -19,6 +19,7 @@ read the host and plan) and calls ``run(Change(), argument_spec)`` from
    option, plus every ``no_log`` value of the task and the plan's secrets)
 7. check mode stops here, having written nothing
 8. pre-write checks of candidate files (e.g. ``nft -c``) on a temp copy
+   (before the check-mode stop for files that ask for it)
 9. ``plan.prepare`` (optional), then every changed file written
    atomically, in the plan's order
 10. ``plan.apply`` (reload/restart), then ``plan.verify`` (the live state)
@@ -83,6 +84,9 @@ class Host(object):
 
     def run_command(self, args, **kw):
         return self.module.run_command(args, **kw)
+
+    def get_bin_path(self, name):
+        return self.module.get_bin_path(name)
 
     def cli(self, command, **kw):
         return run_cli(self, command, **kw)
@@ -149,11 +153,14 @@ class HostWriter(object):
 class File(object):
     """One file of a plan: ``new`` bytes (None: the file is removed), the
     owner/group/mode it must have, and the optional ``check`` command run on
-    a candidate copy before anything is written (argv, ``{}`` = the file)."""
+    a candidate copy before anything is written (argv, ``{}`` = the file).
+    ``check_in_check_mode``: the check runs in check mode too (for a file
+    that is checked on its own, e.g. ``kea-dhcp4 -t``, so check mode predicts
+    a refusal; not for one whose check reads files earlier tasks write)."""
 
     def __init__(self, path, old, new, owner=files.ASTERISK_OWNER, group=files.ASTERISK_GROUP,
                  mode=files.ASTERISK_MODE, attributes_differ=False, check=None, make_dirs=None,
-                 diff=True, backup=False):
+                 diff=True, backup=False, check_in_check_mode=False):
         self.path = path
         self.old = old
         self.new = new
@@ -162,6 +169,7 @@ class File(object):
         self.mode = mode
         self.attributes_differ = attributes_differ and new is not None and old is not None
         self.check = check
+        self.check_in_check_mode = check_in_check_mode
         self.make_dirs = make_dirs  # mode of a missing parent directory, None: must exist
         self.diff = diff
         self.backup = backup
@@ -192,7 +200,11 @@ class Plan(object):
     - ``revert(host)``: after the files are back, put the services back
     - ``said()``: the daemon's own words for a failure message
     - ``failure``: the message's start when verify finds problems
-    - ``secrets``: values to mask in the diff besides the task's no_log values"""
+    - ``secrets``: values to mask in the diff besides the task's no_log values
+    - ``after(host, result, applied)``: a last step; ``applied`` is True once
+      a change was written and held, False in check mode or when nothing was
+      to change. A dict it returns joins the result; a ChangeError fails the
+      task (nothing is restored then)"""
 
     def __init__(self, result=None, files=(), changed=False, bindings=None, apply=None,
                  verify=None, revert=None, said=None, failure=None, secrets=(), after=None,
@@ -241,7 +253,10 @@ class Change(object):
 
 
 def masked_diffs(plan, extra_values):
-    masker = files.Masker(extra_values=list(extra_values) + plan.secrets)
+    # longest first: a secret containing another one (msmtp's quoted password
+    # around the task's no_log value) is masked whole, not around a tag
+    values = sorted(set(v for v in list(extra_values) + plan.secrets if v), key=len, reverse=True)
+    masker = files.Masker(extra_values=values)
     diffs = []
     for f in plan.files:
         if f.diff and f.content_changed:
@@ -277,6 +292,14 @@ class Transaction(object):
                 portplan.check(portplan.collect_live(host), manages, bindings)
         manages, bindings = plan.bindings
         check(self.host, manages, bindings)
+
+    def _check_candidates(self, plan, check_mode):
+        for f in plan.files:
+            if f.check and f.new is not None and f.content_changed and (f.check_in_check_mode or not check_mode):
+                rc, out = self.writer.check_file(f.check, f.new, self.host.tmpdir)
+                if rc != 0:
+                    raise PolicyError("%s refused the new %s (nothing was changed): %s"
+                                      % (f.check[0], f.path, out.strip()))
 
     def _write(self, plan):
         for f in plan.files:
@@ -347,19 +370,15 @@ class Transaction(object):
                 if diffs:
                     # a one-file module's diff is one dict, as Ansible's own modules return it
                     result["diff"] = diffs[0] if len(plan.files) == 1 else diffs
+            if changed:
+                try:
+                    self._check_candidates(plan, module.check_mode)
+                except PolicyError as e:
+                    change.fail(module, str(e), result)
             if not changed or module.check_mode:
                 result.update(self._after(plan, result, False))
                 change.exit(module, result)
                 return result
-            try:
-                for f in plan.files:
-                    if f.check and f.new is not None and f.content_changed:
-                        rc, out = self.writer.check_file(f.check, f.new, self.host.tmpdir)
-                        if rc != 0:
-                            raise PolicyError("%s refused the new %s (nothing was changed): %s"
-                                              % (f.check[0], f.path, out.strip()))
-            except PolicyError as e:
-                change.fail(module, str(e), result)
             problems = []
             try:
                 if plan.prepare:
@@ -374,7 +393,9 @@ class Transaction(object):
                     problems = list(plan.verify(self.host) or [])
                 if plan.failure and problems:
                     raise ChangeError("%s. Live state: %s" % (plan.failure, _text(problems)))
-            except (ChangeError, AsteriskCliError, PolicyError, IOError, OSError) as e:
+            except Exception as e:  # pylint: disable=broad-except
+                # any failure after the first write - a refusal, OSError, or a bug in a
+                # planner's apply/verify - puts every file back before the task fails
                 said = []
                 if plan.said:
                     try:
@@ -390,6 +411,8 @@ class Transaction(object):
                 msg = str(e)
                 if isinstance(e, (IOError, OSError)):
                     msg = "writing failed: %s" % e
+                elif not isinstance(e, (ChangeError, AsteriskCliError, PolicyError)):
+                    msg = "internal error (%s: %s)" % (type(e).__name__, e)
                 if restored and "restored" not in msg:
                     msg += "; restored: %s" % ", ".join(restored)
                 if said:
@@ -400,8 +423,14 @@ class Transaction(object):
         return result
 
     def _after(self, plan, result, applied):
+        """``plan.after``: a last step once the change holds (or when there is
+        nothing to change), e.g. a test mail; a ChangeError it raises fails
+        the task with ``result`` (nothing is restored: the change held)."""
         if plan.after:
-            return plan.after(self.host, result, applied) or {}
+            try:
+                return plan.after(self.host, result, applied) or {}
+            except (ChangeError, AsteriskCliError) as e:
+                self.change.fail(self.module, str(e), result)
         return {}
 
 

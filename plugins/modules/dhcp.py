@@ -256,127 +256,35 @@ backup_file:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _dhcp as dhcp
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._dhcp import DhcpChange, VENDOR_FORMATS
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            enabled=dict(type="bool", default=True),
-            interface=dict(type="str"),
-            gateway=dict(type="str"),
-            subnet_mask=dict(type="str"),
-            dns=dict(type="list", elements="str"),
-            range_start=dict(type="str"),
-            range_end=dict(type="str"),
-            lease_time=dict(type="int", default=3600),
-            tftp_server=dict(type="str"),
-            vendor_format=dict(type="str", choices=list(dhcp.VENDOR_FORMATS), default="raw_ip"),
-            ntp_server=dict(type="str"),
-            reservations=dict(type="list", elements="dict", default=[], options=dict(
-                mac=dict(type="str", required=True),
-                address=dict(type="str", required=True),
-            )),
-            vendor_classes=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str"),
-                match=dict(type="str"),
-                mac_prefix=dict(type="str"),
-                vendor_format=dict(type="str", choices=list(dhcp.VENDOR_FORMATS), required=True),
-            )),
-            backup=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    path = dhcp.CONFIG_FILE
-    try:
-        want = dhcp.validate(module.params)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-
-    result = dict(changed=False, config_changed=False, applied_with="none")
-    with files.HostLock():
-        active, enabled = dhcp.service_state(module)
-        if not want["enabled"]:
-            result["changed"] = active or enabled
-            if not module.check_mode:
-                try:
-                    if active:
-                        dhcp.systemctl(module, "stop")
-                    if enabled:
-                        dhcp.systemctl(module, "disable")
-                except dhcp.DhcpError as e:
-                    module.fail_json(msg=str(e), **result)
-            result["service"] = dict(active=False, enabled=False)
-            result["summary"] = "DHCP: %s stopped and disabled" % dhcp.SERVICE
-            module.exit_json(**result)
-
-        try:
-            iface_addr = dhcp.read_interface(module, want["interface"])
-            config = dhcp.plan(want, iface_addr)
-        except (PolicyError, dhcp.DhcpError) as e:
-            module.fail_json(msg=str(e))
-        new = dhcp.render(config)
-        old = files.read_bytes(path)
-        content_changed = dhcp.parse(old) != config
-        owner = dict(owner=dhcp.CONFIG_OWNER, group=dhcp.CONFIG_GROUP, mode=dhcp.CONFIG_MODE)
-        attrs_changed = old is not None and files.attributes_differ(path, **owner)
-        if content_changed:
-            ok, said = dhcp.kea_test(module, new, module.tmpdir)
-            if not ok:
-                module.fail_json(msg="kea-dhcp4 -t rejected the rendered configuration; nothing was "
-                                     "changed. Kea said: %s" % said)
-        result.update(
-            changed=content_changed or attrs_changed or not active or not enabled,
-            config_changed=content_changed,
-            interface_address=str(iface_addr),
-            config=dhcp.summary_of(config),
-            service=dict(active=True, enabled=True),
-        )
-        if module._diff and content_changed:
-            result["diff"] = dict(before_header=path, after_header=path,
-                                  before=(old or b"").decode("utf-8", "replace"),
-                                  after=new.decode("utf-8"))
-        if result["changed"] and not module.check_mode:
-            def write(data, backup=False):
-                return files.write_atomic(module, path, data, backup=backup, **owner)
-            try:
-                if content_changed:
-                    how, backup_file = dhcp.apply(module, path, old, new, config, active, write,
-                                                  module.params["backup"])
-                    result["applied_with"] = how
-                    if backup_file:
-                        result["backup_file"] = backup_file
-                else:
-                    if attrs_changed:
-                        files.fix_attributes(path, **owner)
-                    if not active:
-                        dhcp.systemctl(module, "start")
-                        result["applied_with"] = "start"
-                        problems = dhcp.verify(module, config)
-                        if problems:
-                            raise dhcp.DhcpError("%s did not start with %s: %s. Kea said: %s" % (
-                                dhcp.SERVICE, path, "; ".join(problems), dhcp.journal_tail(module)))
-                if not enabled:
-                    dhcp.systemctl(module, "enable")
-            except dhcp.DhcpError as e:
-                module.fail_json(msg=str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="writing %s failed: %s; the previous file is intact" % (path, e), **result)
-    c = result["config"]
-    n = len(c["reservations"])
-    result["summary"] = "DHCP: serving %s on %s (%s), %d reservation%s, option 66 %s%s" % (
-        c["pool"], c["interface"], c["subnet"], n, "" if n == 1 else "s",
-        c["tftp_server_name"] or "not sent",
-        (", %d vendor class%s" % (len(c["vendor_classes"]), "" if len(c["vendor_classes"]) == 1 else "es"))
-        if c["vendor_classes"] else "")
-    module.exit_json(**result)
+    run(DhcpChange(), dict(
+        enabled=dict(type="bool", default=True),
+        interface=dict(type="str"),
+        gateway=dict(type="str"),
+        subnet_mask=dict(type="str"),
+        dns=dict(type="list", elements="str"),
+        range_start=dict(type="str"),
+        range_end=dict(type="str"),
+        lease_time=dict(type="int", default=3600),
+        tftp_server=dict(type="str"),
+        vendor_format=dict(type="str", choices=list(VENDOR_FORMATS), default="raw_ip"),
+        ntp_server=dict(type="str"),
+        reservations=dict(type="list", elements="dict", default=[], options=dict(
+            mac=dict(type="str", required=True),
+            address=dict(type="str", required=True),
+        )),
+        vendor_classes=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str"),
+            match=dict(type="str"),
+            mac_prefix=dict(type="str"),
+            vendor_format=dict(type="str", choices=list(VENDOR_FORMATS), required=True),
+        )),
+        backup=dict(type="bool", default=False),
+    ))
 
 
 if __name__ == "__main__":

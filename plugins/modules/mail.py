@@ -165,175 +165,24 @@ summary:
   type: str
 """
 
-import os
-import socket
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _mail as mail
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    AsteriskCliError, run_cli, log_offset,
-)
-
-RC_OWNER = "root"
-RC_GROUP = "asterisk"
-RC_MODE = 0o640
-
-
-def _text(data):
-    return (data or b"").decode("utf-8", "surrogateescape")
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._mail import MailChange, TLS_MODES
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            server=dict(type="str", required=True),
-            port=dict(type="int"),
-            tls=dict(type="str", choices=list(mail.TLS_MODES), default="starttls"),
-            tls_ca_file=dict(type="path"),
-            client_hostname=dict(type="str"),
-            sender_address=dict(type="str", required=True),
-            sender_name=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            send_test_to=dict(type="str"),
-            fix_voicemail_module=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        want = mail.validate(p, default_domain=socket.getfqdn())
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-
-    settings = dict(server=want["server"], port=want["port"], tls=want["tls"],
-                    client_hostname=want["domain"], sender_address=want["from"],
-                    sender_name=want["name"], username=want["user"], mailcmd=mail.MAILCMD)
-    result = dict(changed=False, msmtprc_changed=False, voicemail_changed=False,
-                  modules_changed=False, reloaded=False, restarted=False, settings=settings)
-    fix = want["fix_voicemail_module"]
-    with files.HostLock():
-        if not os.path.exists(mail.MSMTP):
-            module.fail_json(msg="msmtp is not installed on the host (%s missing): install the "
-                                 "Debian package msmtp (and msmtp-mta for /usr/sbin/sendmail)"
-                                 % mail.MSMTP, **result)
-        if want["ca"] and not os.path.isfile(want["ca"]):
-            module.fail_json(msg="tls_ca_file: %s does not exist on the host" % want["ca"], **result)
-        old_rc = files.read_bytes(mail.MSMTPRC)
-        new_rc = mail.render_msmtprc(want).encode("utf-8")
-        rc_content = old_rc != new_rc
-        rc_changed = rc_content or files.attributes_differ(mail.MSMTPRC, RC_OWNER, RC_GROUP, RC_MODE)
-
-        old_vm = files.read_bytes(mail.VOICEMAIL_CONF)
-        if old_vm is None:
-            module.fail_json(msg="%s does not exist: Asterisk's voicemail is not installed here"
-                                 % mail.VOICEMAIL_CONF, **result)
-        new_vm = mail.plan_voicemail(old_vm, want)
-        vm_content = new_vm != old_vm
-        vm_changed = vm_content or files.attributes_differ(mail.VOICEMAIL_CONF)
-
-        old_mod = files.read_bytes(mail.MODULES_CONF)
-        new_mod = old_mod
-        try:
-            running, registered = mail.voicemail_state(module)
-            if old_mod is not None and mail.odbc_module_present():
-                new_mod, dummy = mail.plan_modules(old_mod, mail.MODULES_CONF)
-        except AsteriskCliError as e:
-            module.fail_json(msg=str(e), **result)
-        except PolicyError as e:
-            if fix:
-                module.fail_json(msg=str(e), **result)
-        mod_changed = new_mod != old_mod
-        if not running:
-            module.fail_json(msg="app_voicemail.so is not running (module show like app_voicemail.so): "
-                                 "voicemail cannot send mails; load it (modules.conf) first", **result)
-        if not fix and (mod_changed or not registered):
-            module.fail_json(msg=(
-                "fix_voicemail_module=false, but Debian's %s %s: when it fails to load it unregisters "
-                "app_voicemail's VoiceMail applications (core show applications like VoiceMail: %s). "
-                "Add 'noload => %s' to [modules] of %s and restart Asterisk, or let this module do it "
-                "(fix_voicemail_module=true)." % (
-                    mail.ODBC_MODULE, "is autoloaded" if mod_changed else "was loaded",
-                    "registered" if registered else "missing", mail.ODBC_MODULE, mail.MODULES_CONF)),
-                **result)
-        if not fix:
-            new_mod, mod_changed = old_mod, False
-        restart = fix and not registered
-        changed = rc_changed or vm_changed or mod_changed or restart
-        result.update(changed=changed, msmtprc_changed=rc_changed, voicemail_changed=vm_changed,
-                      modules_changed=mod_changed, restarted=restart)
-        if module._diff:
-            masker = files.Masker()
-            diffs = []
-            for path, old, new, content, mask in (
-                    (mail.MSMTPRC, old_rc, new_rc, rc_content, mail.mask_msmtprc),
-                    (mail.VOICEMAIL_CONF, old_vm, new_vm, vm_content, mail.mask_voicemail),
-                    (mail.MODULES_CONF, old_mod, new_mod, mod_changed, None)):
-                if content:
-                    diffs.append(dict(before_header=path, after_header=path,
-                                      before=mask(_text(old), masker) if mask else _text(old),
-                                      after=mask(_text(new), masker) if mask else _text(new)))
-            if diffs:
-                result["diff"] = diffs
-        if changed and not module.check_mode:
-            written = []
-            offset = log_offset(mail.ASTERISK_LOG)
-            try:
-                try:
-                    if rc_changed:
-                        files.write_atomic(module, mail.MSMTPRC, new_rc, RC_OWNER, RC_GROUP, RC_MODE)
-                        written.append((mail.MSMTPRC, old_rc, (RC_OWNER, RC_GROUP, RC_MODE)))
-                    if mod_changed:
-                        # kept even if the account fails below: it repairs voicemail itself
-                        files.write_atomic(module, mail.MODULES_CONF, new_mod)
-                    if vm_changed:
-                        files.write_atomic(module, mail.VOICEMAIL_CONF, new_vm)
-                        written.append((mail.VOICEMAIL_CONF, old_vm, None))
-                    if restart:
-                        mail.restart_asterisk(module)
-                    elif vm_changed:
-                        run_cli(module, "module reload app_voicemail.so")
-                        result["reloaded"] = True
-                    problems = mail.verify(module, want, fix)
-                    if not problems and want["test_to"]:
-                        # the test mail proves the new account: refused -> the old files return
-                        result["test_mail"] = mail.send_test(module, want, want["test_to"])
-                except mail.MailError as e:
-                    problems = [str(e)]
-                if problems:
-                    said = mail.log_words(offset)
-                    for path, old, attrs in reversed(written):
-                        if old is None:
-                            os.unlink(path)
-                        elif attrs:
-                            files.write_atomic(module, path, old, *attrs)
-                        else:
-                            files.write_atomic(module, path, old)
-                    if any(w[0] == mail.VOICEMAIL_CONF for w in written):
-                        run_cli(module, "module reload app_voicemail.so")
-                    module.fail_json(msg="the new mail settings did not hold; the previous files were "
-                                         "restored. %s%s" % ("; ".join(problems),
-                                                             (" Asterisk said: " + " | ".join(said)) if said else ""),
-                                     **result)
-            except AsteriskCliError as e:
-                module.fail_json(msg=str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="writing failed: %s" % e, **result)
-    if want["test_to"] and "test_mail" not in result:
-        if module.check_mode:
-            result["test_mail"] = "not sent in check mode (would go to %s)" % want["test_to"]
-        else:
-            try:
-                result["test_mail"] = mail.send_test(module, want, want["test_to"])
-            except mail.MailError as e:
-                module.fail_json(msg=str(e), **result)
-    result["summary"] = "Mail: %s:%d %s as %s%s, voicemail mailcmd %s" % (
-        want["server"], want["port"], {"starttls": "STARTTLS", "tls": "TLS", "none": "without TLS"}[want["tls"]],
-        want["from"], (", login %s" % want["user"]) if want["user"] else ", no login", mail.MAILCMD)
-    module.exit_json(**result)
+    run(MailChange(), dict(
+        server=dict(type="str", required=True),
+        port=dict(type="int"),
+        tls=dict(type="str", choices=list(TLS_MODES), default="starttls"),
+        tls_ca_file=dict(type="path"),
+        client_hostname=dict(type="str"),
+        sender_address=dict(type="str", required=True),
+        sender_name=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        send_test_to=dict(type="str"),
+        fix_voicemail_module=dict(type="bool", default=True),
+    ))
 
 
 if __name__ == "__main__":

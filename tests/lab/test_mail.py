@@ -5,6 +5,7 @@
 network: STARTTLS on 587, implicit TLS on 465, a plain relay on 2525, AUTH
 LOGIN/PLAIN with one test account. Mails are checked as the server received
 them (envelope, EHLO name, TLS, login, headers, body)."""
+import base64
 import email
 import email.policy
 import glob
@@ -237,6 +238,34 @@ def test_refused_login_fails_with_server_answer_and_restores(lab, smtp):
     assert not r.failed and r.changed == 0
 
 
+def test_failed_test_mail_restores_all_three_files_and_voicemail(lab, smtp):
+    """All three files change at once (modules.conf lost its noload line,
+    a new sender name, a wrong password): the refused test mail comes after
+    every write and the reload; every file comes back byte-identical, the old
+    voicemail.conf is reloaded and voicemail still runs with its applications."""
+    lab.sh("sed -i '/^noload => app_voicemail_odbc.so$/d' %s" % MODULES)
+    try:
+        before = shas(lab)
+        marker = reload_mark(lab)
+        wrong = "Wr0ng-%s" % secrets.token_hex(4)
+        r = lab.playbook([mail_task(smtp, password=wrong, sender_name="PBX Other", send_test_to="ops@lab.test")])
+        assert r.failed
+        assert (r.last["msmtprc_changed"], r.last["voicemail_changed"], r.last["modules_changed"]) == (
+            True, True, True)
+        msg = r.last["msg"]
+        assert "the test mail to ops@lab.test was not sent" in msg and "previous files were restored" in msg, msg
+        assert shas(lab) == before, "a file was not restored"
+        assert reload_mark(lab) != marker, "voicemail was not reloaded"
+        assert "PBX Other" not in lab.read(VOICEMAIL).decode()
+        assert "app_voicemail.so" in lab.cli("module show like app_voicemail.so")
+        assert "VoiceMail:" in lab.cli("core show applications like VoiceMail")
+        assert wrong not in r.raw and smtp.password not in r.raw
+    finally:
+        r = lab.playbook([mail_task(smtp)])
+    assert not r.failed and r.last["modules_changed"], r.last.get("msg")
+    assert "noload => app_voicemail_odbc.so" in lab.read(MODULES).decode()
+
+
 def test_untrusted_server_certificate_is_refused(lab, smtp):
     before = shas(lab)
     r = lab.playbook([mail_task(smtp, tls_ca_file=None, send_test_to="ops@lab.test")])
@@ -358,6 +387,12 @@ BAD = [
     ("ca-relative", {"tls_ca_file": "ca.pem"}, ["tls_ca_file"]),
     ("ca-missing", {"tls_ca_file": "/etc/nonexistent-ca.pem"}, ["tls_ca_file", "does not exist"]),
     ("test-to-bad", {"send_test_to": "ops@lab"}, ["send_test_to", "e-mail"]),
+    # refused by the transaction before AnsibleModule (whose syslog of the invocation fails on them)
+    ("sender-nul", {"sender_address": "pbx1\x00@lab.test"}, ["sender_address", "NUL"]),
+    ("password-nul", {"password": "Abc\x00def-1!"}, ["password", "NUL"]),
+    # 'PBX \xff One' (not UTF-8), as from a vars file read with the wrong encoding
+    ("name-non-utf8", {"sender_name": "{{ '%s' | b64decode }}" % base64.b64encode(b"PBX \xff One").decode()},
+     ["sender_name", "not UTF-8"]),
 ]
 
 

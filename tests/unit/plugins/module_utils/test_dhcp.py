@@ -10,7 +10,10 @@ import json
 import pytest
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _dhcp
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import (
+    Exit, FakeDisk, FakeHost, FakeModule as TxModule, FakeWriter)
 
 IFACE = ipaddress.IPv4Interface("198.18.0.11/24")
 
@@ -266,3 +269,80 @@ def test_read_interface_uses_argv_and_reports_missing():
     msg = error_of(lambda: _dhcp.read_interface(FakeModule(0, json.dumps([{"ifname": "eth1", "addr_info": []}])),
                                                 "eth1"))
     assert msg.startswith("interface: eth1 has no IPv4 address")
+
+
+# ------------------------------------------------------------ the planner on the transaction
+class KeaHost(FakeHost):
+    """systemctl and ip as the planner sees them; ``start_rc`` for a start that fails."""
+
+    def __init__(self, module, disk, active=True, enabled=True, start_rc=0):
+        FakeHost.__init__(self, module, disk)
+        self.active, self.enabled, self.start_rc = active, enabled, start_rc
+
+    def attributes_differ(self, path, owner="root", group="root", mode=0o644):
+        return FakeHost.attributes_differ(self, path, owner, group, mode)
+
+    def run_command(self, args, **kw):
+        self.disk.log.append(("run",) + tuple(args))
+        if args[:2] == ["systemctl", "is-active"]:
+            return 0, "active\n" if self.active else "inactive\n", ""
+        if args[:2] == ["systemctl", "is-enabled"]:
+            return 0, "enabled\n" if self.enabled else "disabled\n", ""
+        if args[:2] == ["systemctl", "start"]:
+            return self.start_rc, "", "Job for kea-dhcp4-server.service failed." if self.start_rc else ""
+        if args[0] == "ip":
+            return 0, IP_JSON, ""
+        return 0, "", ""
+
+
+def run_kea(disk, p, check_mode=False, diff=False, **host_kw):
+    module = TxModule(check_mode=check_mode, diff=diff)
+    t = tx.Transaction(module, _dhcp.DhcpChange(), host=KeaHost(module, disk, **host_kw), writer=FakeWriter(disk),
+                       portplan_check=lambda h, m, b: None)
+    with pytest.raises(Exit) as e:
+        t.run(dict(p, backup=False))
+    return e.value
+
+
+def kea_disk(data=b"# Debian's sample with comments\n"):
+    return FakeDisk({_dhcp.CONFIG_FILE: (data, "root", "root", 0o644)})
+
+
+def test_planner_check_mode_runs_kea_check_and_writes_nothing():
+    disk = kea_disk()
+    r = run_kea(disk, params(), check_mode=True, diff=True)
+    assert not r.failed and r.result["changed"] and r.result["config_changed"]
+    assert ("check", "kea-dhcp4", "-t", "{}") in disk.log
+    assert json.loads(r.result["diff"]["after"]) == build()
+    assert [e for e in disk.log if e[0] not in ("run", "check")] == []
+
+
+def test_planner_same_config_in_another_layout_is_left_alone():
+    disk = kea_disk(json.dumps(build(), indent=1).encode())
+    r = run_kea(disk, params())
+    assert not r.failed and r.result["changed"] is False and r.result["applied_with"] == "none"
+    assert [e for e in disk.log if e[0] != "run"] == []
+
+
+def test_planner_failed_start_restores_the_file_and_stops_kea_again():
+    disk = kea_disk()
+    r = run_kea(disk, params(), active=False, start_rc=1)
+    assert r.failed
+    msg = r.result["msg"]
+    assert "(applied with start); the previous file was restored" in msg and "systemctl start" in msg, msg
+    assert disk.files[_dhcp.CONFIG_FILE][0] == b"# Debian's sample with comments\n"
+    assert disk.log[-1] == ("run", "systemctl", "stop", _dhcp.SERVICE)  # revert: stopped as it was
+
+
+def test_planner_disabled_stops_and_disables_without_reading_the_interface():
+    disk = kea_disk()
+    r = run_kea(disk, {"enabled": False})
+    assert r.failed  # the fake systemctl still says active afterwards: verify catches it
+    assert "kea-dhcp4-server did not stop" in r.result["msg"] and "still active" in r.result["msg"]
+    runs = [e[1:] for e in disk.log if e[0] == "run"]
+    assert ("systemctl", "stop", _dhcp.SERVICE) in runs and ("systemctl", "disable", _dhcp.SERVICE) in runs
+    assert not [a for a in runs if a[0] == "ip"]
+    disk = kea_disk()
+    r = run_kea(disk, {"enabled": False}, active=False, enabled=False)
+    assert not r.failed and r.result["changed"] is False
+    assert r.result["service"] == {"active": False, "enabled": False}

@@ -11,8 +11,10 @@ import pytest
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _mail as mail
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import Masker
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import (
+    FakeDisk, FakeHost, FakeModule as TxModule, FakeWriter, Exit)
 
 
 # ------------------------------------------------------------ host names
@@ -153,19 +155,12 @@ def test_render_is_deterministic():
     assert mail.render_msmtprc(want) == mail.render_msmtprc(dict(want))
 
 
-def test_mask_msmtprc_hides_password_keeps_the_rest():
+def test_msmtprc_passwords_found_quoted_and_bare():
     want = mail.validate(params())
-    text = mail.render_msmtprc(want)
-    m = Masker()
-    masked = mail.mask_msmtprc(text, m)
-    assert want["password"] not in masked
-    assert 'password <secret:' in masked
-    assert masked.replace(m.tag('"%s"' % want["password"]), '"%s"' % want["password"]) == text
-    # the same password gives the same tag, another one another tag
-    other = mail.mask_msmtprc(mail.render_msmtprc(mail.validate(params(password="other"))), m)
-    assert [ln for ln in masked.splitlines() if ln.startswith("password")] != \
-        [ln for ln in other.splitlines() if ln.startswith("password")]
-    assert mail.mask_msmtprc(text, m) == masked
+    found = mail.msmtprc_passwords(mail.render_msmtprc(want).encode())
+    assert found == ['"%s"' % want["password"], want["password"]]
+    assert mail.msmtprc_passwords(b"account x\n  password\tbare-one\n# password in a comment\n") == ["bare-one"]
+    assert mail.msmtprc_passwords(None) == []
 
 
 # ------------------------------------------------------------ voicemail.conf
@@ -210,12 +205,9 @@ def test_plan_voicemail_creates_general_when_missing():
     assert new.startswith(b"[general]\nmailcmd = /usr/bin/msmtp -t\nserveremail = pbx@example.org\n")
 
 
-def test_mask_voicemail_hides_pins():
-    m = Masker()
-    text = mail.mask_voicemail(DEBIAN_VM.decode() + "2000 = 9876,B ; comment 9876\n", m)
-    assert "4242" not in text and "9876," not in text
-    assert "1234 => <secret:" in text and ",Example Mailbox,root@localhost" in text
-    assert "format=wav49|gsm|wav" in text and "eastern=America/New_York" in text
+def test_voicemail_pins_of_boxes_only():
+    pins = mail.voicemail_pins(DEBIAN_VM + b"2000 = 9876,B ; comment 9876\n")
+    assert pins == ["4242", "9876"]
 
 
 # ------------------------------------------------------------ modules.conf
@@ -302,3 +294,132 @@ def test_msmtp_settings_parsed_and_refusal_reported():
     with pytest.raises(mail.MailError) as e:
         mail.msmtp_settings(FakeModule(78, "", "msmtp: /etc/msmtprc: line 3: unknown command x"))
     assert "unknown command" in str(e.value) and "as user asterisk" in str(e.value)
+
+
+# ------------------------------------------------------------ the planner on the transaction
+
+RC_OLD = b"""account pbxguard
+host smtp.example.org
+auth on
+user "pbx@example.org"
+password "0ld-Pa55word"
+account default : pbxguard
+"""
+MODS_ODBC = b"[modules]\nautoload=yes\n"
+
+
+class MailHost(FakeHost):
+    """Asterisk's CLI and msmtp as the planner and verify see them."""
+
+    def __init__(self, module, disk, registered=True, msmtp_rc=0, send_rc=0):
+        FakeHost.__init__(self, module, disk)
+        self.registered = registered
+        self.msmtp_rc = msmtp_rc
+        self.send_rc = send_rc
+        self.want = None
+
+    def exists(self, path):
+        return path == mail.MSMTP or path in self.disk.files
+
+    def isfile(self, path):
+        return path in self.disk.files
+
+    def get_bin_path(self, name):
+        return None
+
+    def run_command(self, args, **kw):
+        self.disk.log.append(("run",) + tuple(args))
+        if "module show like app_voicemail.so" in args:
+            return 0, "app_voicemail.so   Comedian Mail   Running   core\n", ""
+        if "core show applications like VoiceMail" in args:
+            return 0, ("    VoiceMail: Leave a Voicemail message.\n" if self.registered else ""), ""
+        if "--pretend" in args:
+            w = self.want
+            return self.msmtp_rc, ("host = %s\nport = %d\nfrom = %s\ntls = on\ntls_starttls = on\n"
+                                   "domain = %s\n" % (w["server"], w["port"], w["from"], w["domain"])), ""
+        if mail.MSMTP in args:
+            return self.send_rc, "", ("" if self.send_rc == 0 else
+                                      "msmtp: server message: 535 5.7.8 Authentication credentials invalid")
+        return 0, "", ""
+
+
+def mail_disk():
+    return FakeDisk({mail.MSMTPRC: (RC_OLD, "root", "asterisk", 0o640),
+                     mail.VOICEMAIL_CONF: (DEBIAN_VM, "asterisk", "asterisk", 0o640),
+                     mail.MODULES_CONF: (MODS_ODBC, "asterisk", "asterisk", 0o640),
+                     "/etc/ca.pem": (b"CA", "root", "root", 0o644)})
+
+
+def run_mail(disk, p, odbc=True, check_mode=False, diff=False, **host_kw):
+    module = TxModule(check_mode=check_mode, diff=diff, no_log_values=[p["password"]] if p.get("password") else [])
+    change = mail.MailChange()
+    change.odbc_module_present = lambda: odbc
+    host = MailHost(module, disk, **host_kw)
+    host.want = mail.validate(p)
+    t = tx.Transaction(module, change, host=host, writer=FakeWriter(disk),
+                       portplan_check=lambda h, m, b: None)
+    with pytest.raises(Exit) as e:
+        t.run(p)
+    return e.value
+
+
+def test_planner_writes_three_files_reloads_and_sends_the_test_mail():
+    disk = mail_disk()
+    r = run_mail(disk, params(tls_ca_file="/etc/ca.pem", send_test_to="ops@example.org"), diff=True)
+    assert not r.failed, r.result["msg"]
+    res = r.result
+    assert (res["msmtprc_changed"], res["voicemail_changed"], res["modules_changed"], res["reloaded"],
+            res["restarted"]) == (True, True, True, True, False)
+    assert res["test_mail"] == "test mail sent to ops@example.org via smtp.example.org:587"
+    assert [e[1] for e in disk.log if e[0] == "write"] == [mail.MSMTPRC, mail.MODULES_CONF, mail.VOICEMAIL_CONF]
+    assert disk.files[mail.MSMTPRC][1:] == ("root", "asterisk", 0o640)
+    assert b"noload => app_voicemail_odbc.so" in disk.files[mail.MODULES_CONF][0]
+    # the diff: neither password (old from the file, new from the task) nor a PIN
+    text = repr(res["diff"])
+    assert "0ld-Pa55word" not in text and params()["password"] not in text and "4242" not in text
+    for d in res["diff"]:
+        if d["before_header"] == mail.MSMTPRC:
+            for side in ("before", "after"):
+                assert [ln for ln in d[side].splitlines() if ln.startswith("password")][0].startswith(
+                    "password <secret:")
+
+
+def test_planner_refused_test_mail_restores_every_file_modules_conf_too():
+    disk = mail_disk()
+    before = dict(disk.files)
+    r = run_mail(disk, params(tls_ca_file="/etc/ca.pem", send_test_to="ops@example.org"), send_rc=77)
+    assert r.failed
+    msg = r.result["msg"]
+    assert msg.startswith("the new mail settings did not hold; the previous files were restored")
+    assert "the test mail to ops@example.org was not sent (msmtp exit 77)" in msg and "535 5.7.8" in msg
+    assert disk.files == before
+    assert ("run", "timeout", "--kill-after=5", "20", "asterisk", "-rx", "module reload app_voicemail.so") \
+        in disk.log[-3:]
+
+
+def test_planner_check_mode_predicts_restart_and_sends_nothing():
+    disk = mail_disk()
+    r = run_mail(disk, params(tls_ca_file="/etc/ca.pem", send_test_to="ops@example.org"), check_mode=True,
+                 registered=False)
+    assert not r.failed and r.result["changed"] and r.result["restarted"]
+    assert r.result["test_mail"] == "not sent in check mode (would go to ops@example.org)"
+    assert [e for e in disk.log if e[0] != "run"] == []
+    assert not [e for e in disk.log if mail.MSMTP in e]
+
+
+def test_planner_no_change_still_sends_and_a_refusal_fails_without_writes():
+    disk = mail_disk()
+    p = params(tls_ca_file="/etc/ca.pem", send_test_to="ops@example.org")
+    assert not run_mail(disk, p, odbc=True).failed
+    disk.log[:] = []
+    r = run_mail(disk, p, send_rc=77)
+    assert r.failed and r.result["changed"] is False
+    assert r.result["msg"].startswith("the test mail to ops@example.org was not sent")
+    assert [e for e in disk.log if e[0] != "run"] == []
+
+
+def test_planner_missing_ca_file_fails_before_any_write():
+    disk = mail_disk()
+    r = run_mail(disk, params(tls_ca_file="/etc/nonexistent.pem"))
+    assert r.failed and r.result["msg"] == "tls_ca_file: /etc/nonexistent.pem does not exist on the host"
+    assert [e for e in disk.log if e[0] != "run"] == []

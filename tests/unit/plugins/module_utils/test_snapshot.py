@@ -74,3 +74,131 @@ def test_unit_steps_back_to_saved_state():
 
 def test_ssh_is_not_a_default_unit():
     assert not [u for u in snapshot.DEFAULT_UNITS if u.startswith("ssh")]
+
+
+# ------------------------------------------------------------ the planner on the transaction
+import hashlib  # noqa: E402
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx  # noqa: E402
+from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import (  # noqa: E402
+    Exit, FakeDisk, FakeHost, FakeModule, FakeWriter, Stat)
+
+SAVED = b"[general]\nenabled = no\n"
+SABOTAGED = b"[general]\nenabled = yes\n"
+
+
+class SnapHost(FakeHost):
+    """Files from the fake disk, systemctl with state (``fail`` = a verb that fails)."""
+
+    def __init__(self, module, disk, units, fail=None):
+        FakeHost.__init__(self, module, disk)
+        self.units = units
+        self.fail = fail
+
+    def stat(self, path):
+        entry = self.disk.files.get(path)
+        if entry is None:  # the store's directories are real ones (tmp_path)
+            return tx.Host.stat(self, path)
+        return Stat(0o100000 | entry[3], 0, 0)
+
+    def isfile(self, path):
+        return path in self.disk.files
+
+    def run_command(self, args, **kw):
+        self.disk.log.append(("run",) + tuple(args))
+        verb, unit = args[1], args[-1]
+        u = self.units.get(unit)
+        if verb == "is-enabled":
+            return 0, (u["enabled"] if u else "not-found") + "\n", ""
+        if verb == "is-active":
+            return 0, (u["active"] if u else "inactive") + "\n", ""
+        if verb == self.fail:
+            return 1, "", "Job for %s failed." % unit
+        if verb in ("enable", "disable"):
+            u["enabled"] = verb + "d"
+        elif verb in ("start", "restart"):
+            u["active"] = "active"
+        elif verb == "stop":
+            u["active"] = "inactive"
+        return 0, "", ""
+
+
+def restore_disk():
+    manifest = {"files": [{"path": "/etc/x/manager.conf", "existed": True, "blob": "f000", "uid": 0, "gid": 0,
+                           "mode": 0o640, "sha256": hashlib.sha256(SAVED).hexdigest()},
+                          {"path": "/etc/x/new.conf", "existed": False, "blob": "f001", "sha256": None}],
+                "globs": [], "units": {"vsftpd.service": {"enabled": "enabled", "active": "active"}}}
+    return FakeDisk({"/etc/x/manager.conf": (SABOTAGED, "root", "root", 0o644),
+                     "/etc/x/new.conf": (b"made by the rollout\n", "root", "root", 0o644),
+                     "/snap/s1/f000": (SAVED, "root", "root", 0o600),
+                     "/snap/s1/manifest.json": (json.dumps(manifest).encode(), "root", "root", 0o600)})
+
+
+def run_snap(disk, units, state="restored", directory="/snap", check_mode=False, fail=None):
+    module = FakeModule(check_mode=check_mode)
+    t = tx.Transaction(module, snapshot.SnapshotChange(), host=SnapHost(module, disk, units, fail=fail),
+                       writer=FakeWriter(disk), portplan_check=lambda h, m, b: None)
+    with pytest.raises(Exit) as e:
+        t.run(dict(name="s1", state=state, paths=["/etc/x/manager.conf", "/etc/x/new.conf"], globs=[],
+                   units=["vsftpd.service"], directory=directory))
+    return e.value
+
+
+def test_planner_restore_writes_saved_bytes_with_saved_mode_and_brings_units_back():
+    disk = restore_disk()
+    units = {"vsftpd.service": {"enabled": "disabled", "active": "inactive"}}
+    r = run_snap(disk, units, check_mode=True)
+    assert not r.failed and r.result["changed"]
+    assert r.result["files"] == ["/etc/x/manager.conf", "/etc/x/new.conf"]
+    assert r.result["units"] == ["enable vsftpd.service", "start vsftpd.service"]
+    assert [e for e in disk.log if e[0] != "run"] == [] and units["vsftpd.service"]["active"] == "inactive"
+    r = run_snap(disk, units)
+    assert not r.failed, r.result["msg"]
+    assert disk.files["/etc/x/manager.conf"] == (SAVED, "root", "root", 0o640)
+    assert "/etc/x/new.conf" not in disk.files
+    assert units["vsftpd.service"] == {"enabled": "enabled", "active": "active"}
+    # again: nothing to do
+    disk.log[:] = []
+    r = run_snap(disk, units)
+    assert not r.failed and r.result["changed"] is False and [e for e in disk.log if e[0] != "run"] == []
+
+
+def test_planner_failed_unit_step_puts_the_files_back_as_before_the_restore():
+    disk = restore_disk()
+    before = dict(disk.files)
+    units = {"vsftpd.service": {"enabled": "disabled", "active": "inactive"}}
+    r = run_snap(disk, units, fail="start")
+    assert r.failed
+    msg = r.result["msg"]
+    assert msg.startswith("the restore of snapshot s1 did not hold; the files were put back as they were before "
+                          "it: 'systemctl start vsftpd.service' failed: Job for vsftpd.service failed."), msg
+    assert disk.files == before
+    assert units["vsftpd.service"]["enabled"] == "disabled"  # revert: the unit as it was too
+
+
+def test_planner_damaged_blob_is_refused_before_any_write():
+    disk = restore_disk()
+    disk.files["/snap/s1/f000"] = (b"tampered", "root", "root", 0o600)
+    r = run_snap(disk, {"vsftpd.service": {"enabled": "enabled", "active": "active"}})
+    assert r.failed and r.result["msg"] == "snapshot s1 is damaged: /etc/x/manager.conf does not match its manifest"
+    assert [e for e in disk.log if e[0] != "run"] == []
+
+
+def test_planner_save_writes_blobs_then_the_manifest_root_only(tmp_path):
+    (tmp_path / "s1").mkdir()
+    snap = str(tmp_path / "s1")
+    disk = FakeDisk({"/etc/x/manager.conf": (SAVED, "root", "root", 0o640)})
+    units = {"vsftpd.service": {"enabled": "enabled", "active": "active"}}
+    r = run_snap(disk, units, state="saved", directory=str(tmp_path))
+    assert not r.failed and r.result["changed"] and r.result["files"] == ["/etc/x/manager.conf"]
+    assert [e[1] for e in disk.log if e[0] == "write"] == [snap + "/f000", snap + "/manifest.json"]
+    assert disk.files[snap + "/f000"] == (SAVED, "root", "root", 0o600)
+    manifest = json.loads(disk.files[snap + "/manifest.json"][0])
+    assert manifest["units"] == units and manifest["files"][1]["existed"] is False
+    assert oct(os.stat(snap).st_mode & 0o777) == oct(0o700)
+    disk.log[:] = []
+    r = run_snap(disk, units, state="saved", directory=str(tmp_path))
+    assert not r.failed and r.result["changed"] is False and [e for e in disk.log if e[0] == "write"] == []

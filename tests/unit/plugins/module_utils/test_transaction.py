@@ -297,3 +297,83 @@ def test_prepare_runs_before_the_writes_and_its_refusal_reverts():
     assert writes(disk) == [] and disk.log[-1] == ("revert",)
     r = run(Prepared(), base_disk(), check_mode=True)
     assert not r.failed and r.result["changed"]
+
+
+def test_longer_secret_is_masked_whole_around_a_shorter_one():
+    # msmtp writes the task's password quoted: the quoted form must become one tag
+    disk = FakeDisk({"/etc/a.conf": (b"password \"0ld\"\n", "asterisk", "asterisk", 0o640),
+                     "/etc/b.conf": (b"b-old\n", "root", "root", 0o600)})
+    r = run(TwoFiles(b"password \"N3w!\"\n", b"b-old\n", secrets=['"N3w!"', '"0ld"']), disk, check_mode=True,
+            diff=True, no_log_values=["N3w!"])
+    d = r.result["diff"][0]
+    assert d["before"].startswith("password <secret:") and d["after"].startswith("password <secret:")
+    assert "N3w!" not in repr(d) and "0ld" not in repr(d)
+
+
+class After(TwoFiles):
+    def __init__(self, *args, **kw):
+        self.refuse = kw.pop("refuse", False)
+        TwoFiles.__init__(self, *args, **kw)
+
+    def plan(self, host, spec):
+        p = TwoFiles.plan(self, host, spec)
+
+        def after(h, result, applied):
+            host.disk.log.append(("after", applied))
+            if self.refuse:
+                raise tx.ChangeError("the test mail was not sent")
+            return dict(test_mail="sent")
+        p.after = after
+        return p
+
+
+def test_after_runs_last_and_joins_the_result():
+    disk = base_disk()
+    r = run(After(b"a-new\n", b"b-old\n"), disk)
+    assert not r.failed and r.result["test_mail"] == "sent" and disk.log[-1] == ("after", True)
+    disk = base_disk()
+    r = run(After(b"a-old\n", b"b-old\n"), disk)
+    assert not r.failed and disk.log == [("after", False)]
+
+
+def test_after_refusal_fails_the_task_without_restoring():
+    disk = base_disk()
+    r = run(After(b"a-new\n", b"b-old\n", refuse=True), disk)
+    assert r.failed and r.result["msg"] == "the test mail was not sent" and r.result["changed"] is True
+    assert disk.files["/etc/a.conf"][0] == b"a-new\n" and ("revert",) not in disk.log
+
+
+def test_candidate_check_in_check_mode_only_when_the_file_asks():
+    class Checked(TwoFiles):
+        def __init__(self, *args, **kw):
+            self.in_check_mode = kw.pop("in_check_mode")
+            TwoFiles.__init__(self, *args, **kw)
+
+        def plan(self, host, spec):
+            p = TwoFiles.plan(self, host, spec)
+            p.files[0].check_in_check_mode = self.in_check_mode
+            return p
+    disk = base_disk()
+    r = run(Checked(b"BAD\n", b"b-old\n", check=["kea-dhcp4", "-t", "{}"], in_check_mode=False), disk,
+            check_mode=True)
+    assert not r.failed and disk.log == []
+    r = run(Checked(b"BAD\n", b"b-old\n", check=["kea-dhcp4", "-t", "{}"], in_check_mode=True), disk,
+            check_mode=True)
+    assert r.failed and "kea-dhcp4 refused the new /etc/a.conf (nothing was changed)" in r.result["msg"]
+    assert writes(disk) == []
+
+
+def test_a_bug_in_apply_still_restores_every_file():
+    class Buggy(TwoFiles):
+        def plan(self, host, spec):
+            p = TwoFiles.plan(self, host, spec)
+
+            def apply(h):
+                raise KeyError("users")
+            p.apply = apply
+            return p
+    disk = base_disk()
+    r = run(Buggy(b"a-new\n", b"b-new\n"), disk)
+    assert r.failed and r.result["msg"].startswith("internal error (KeyError")
+    assert disk.files["/etc/a.conf"][0] == b"a-old\n" and disk.files["/etc/b.conf"][0] == b"b-old\n"
+    assert disk.log[-1] == ("revert",)
