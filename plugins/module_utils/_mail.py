@@ -187,33 +187,15 @@ def render_msmtprc(want, password_text=None):
 
 
 def mask_msmtprc(text, masker):
-    """msmtprc text with every password argument replaced by a masker tag."""
-    out = []
-    for line in text.splitlines(True):
-        stripped = line.lstrip()
-        if stripped.startswith("password") and stripped[8:9] in (" ", "\t"):
-            arg = stripped[8:].strip()
-            line = line[:len(line) - len(stripped)] + "password " + masker.tag(arg) + "\n"
-        out.append(line)
-    return "".join(out)
+    """msmtprc text with every password (and passwordeval) argument replaced
+    by a masker tag: the one masker's msmtp rule."""
+    return masker.text(text, path=MSMTPRC)
 
 
 def mask_voicemail(text, masker):
-    """voicemail.conf text with each mailbox PIN (first field of a box line
-    outside [general] and [zonemessages]) replaced by a masker tag."""
-    cfg = ConfigFile(text)
-    for s in cfg.sections:
-        if s.name in ("general", "zonemessages"):
-            continue
-        for ln in s.option_lines():
-            pin = ln.value.split(",", 1)[0]
-            if pin:
-                content, sep, comment = ln.raw.partition(";")
-                idx = content.find(pin, len(ln.key))
-                if idx >= 0:
-                    content = content[:idx] + masker.tag(pin) + content[idx + len(pin):]
-                ln.raw = content + sep + comment
-    return cfg.serialize()
+    """voicemail.conf text with each mailbox PIN (as app_voicemail reads
+    mailbox lines) and every secret option masked: the one masker's rule."""
+    return masker.text(text, path=VOICEMAIL_CONF)
 
 
 def odbc_module_present(dirs=MODULE_DIRS):

@@ -160,7 +160,8 @@ def test_mask_msmtprc_hides_password_keeps_the_rest():
     masked = mail.mask_msmtprc(text, m)
     assert want["password"] not in masked
     assert 'password <secret:' in masked
-    assert masked.replace(m.tag('"%s"' % want["password"]), '"%s"' % want["password"]) == text
+    # msmtp drops the quotes around an argument: the tag is the password's own
+    assert masked.replace(m.tag(want["password"]), '"%s"' % want["password"]) == text
     # the same password gives the same tag, another one another tag
     other = mail.mask_msmtprc(mail.render_msmtprc(mail.validate(params(password="other"))), m)
     assert [ln for ln in masked.splitlines() if ln.startswith("password")] != \
