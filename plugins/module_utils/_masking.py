@@ -128,7 +128,10 @@ class Masker(object):
         for value in extra_values:
             if value is None:
                 continue
-            value = value if isinstance(value, str) else str(value)
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "surrogateescape")
+            elif not isinstance(value, str):
+                value = str(value)  # a number passed as no_log
             # a multi-line value (a key, a certificate) is searched line by line
             for part in value.splitlines() or [value]:
                 part = part.strip()

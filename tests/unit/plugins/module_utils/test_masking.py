@@ -232,9 +232,11 @@ def test_extra_value_longest_match_wins_and_tags_are_not_rescanned():
 
 
 def test_extra_values_short_long_multiline_and_escaped():
-    m = Masker(extra_values=["1234", "", None, "-----BEGIN KEY-----\nMIIEabc\n-----END KEY-----", "ab;cd12"])
-    out = m.text("pin 1234 here\nMIIEabc\nexten => s,1,Set(P=ab\\;cd12)\n")
-    assert "1234" not in visible(out) and "MIIEabc" not in visible(out) and "cd12" not in visible(out)
+    m = Masker(extra_values=["1234", "", None, "-----BEGIN KEY-----\nMIIEabc\n-----END KEY-----", "ab;cd12",
+                             b"Byt3s!val", 987654321])
+    out = m.text("pin 1234 here\nMIIEabc\nexten => s,1,Set(P=ab\\;cd12)\nx Byt3s!val 987654321\n")
+    for s in ("1234", "MIIEabc", "cd12", "Byt3s!val", "987654321"):
+        assert s not in visible(out)
     assert m.tag("ab;cd12") in out
 
 
