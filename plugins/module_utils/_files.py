@@ -13,7 +13,7 @@ import pwd
 import tempfile
 
 # the masker is its own concern (_masking); re-exported for the modules that still take it from here
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._masking import Masker, SECRET_KEYS  # noqa: F401
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._masking import Masker, SECRET_KEYS  # pylint: disable=unused-import
 
 ASTERISK_OWNER = "asterisk"
 ASTERISK_GROUP = "asterisk"

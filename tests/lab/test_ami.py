@@ -176,7 +176,6 @@ def test_vvv_output_contains_no_secret(lab, s):
         assert secret not in p.stdout + p.stderr
 
 
-
 def _drop_sections(text, prefix):
     """``text`` without the sections whose name starts with ``prefix``."""
     out, dropping = [], False

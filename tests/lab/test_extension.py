@@ -170,7 +170,6 @@ def test_vvv_output_has_no_secret(lab, s):
     lab.playbook([ext_task(base(lab, s))])
 
 
-
 def _drop(text, sections=(), containing=()):
     """``text`` without the named sections and the lines containing any of
     ``containing``."""

@@ -309,7 +309,6 @@ def test_diff_and_vvv_never_show_the_password(lab, smtp):
     assert new not in out and smtp.password not in out
 
 
-
 def test_hand_planted_secrets_never_in_vvv_diff(lab, smtp, monkeypatch):
     """Passwords written by hand into msmtprc (which this module rewrites) in
     msmtp's forms, a voicemail PIN and an IMAP password in voicemail.conf
