@@ -503,31 +503,6 @@ def paths_of(params):
     }
 
 
-def box_pins(data):
-    """Every PIN of a voicemail.conf (``N => PIN,...`` lines, any context),
-    for the diff masker: the file is shown whole, with boxes and PINs this
-    task does not name (a PIN a user set from the phone, a hand-made box)."""
-    pins = set()
-    for line in (data or b"").decode("utf-8", "surrogateescape").splitlines():
-        head, sep, rest = line.partition("=>")
-        if sep and head.strip().isdigit():
-            pin = rest.strip().partition(",")[0].strip()
-            if pin:
-                pins.add(pin)
-    return pins
-
-
-class ExtensionModule(AnsibleModule):
-    """AnsibleModule whose journal entry summarises the call: the stock one
-    writes str() of every argument, each scrubbed against every secret, which
-    is O(arguments x secrets) - over 20 s at 10,000 extensions."""
-
-    def _log_invocation(self):
-        p = self.params
-        self.log("Invoked pbxguard.asterisk.extension with %d extension(s), purge=%s, context=%s"
-                 % (len(p.get("extensions") or []), p.get("purge"), p.get("context")))
-
-
 def _summary_args(module):
     args = dict((k, v) for k, v in module.params.items() if k != "extensions")
     args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])
@@ -600,7 +575,7 @@ class ExtensionChange(Change):
                                   or [x for x in said if x] or ["(nothing)"]),
                     failure="Asterisk did not take the new configuration; the previous files were "
                             "restored and reloaded",
-                    secrets=planned["secrets"] + sorted(box_pins(old["voicemail"]) | box_pins(new["voicemail"])))
+                    secrets=planned["secrets"])
 
     @staticmethod
     def _quiet(module):

@@ -8,20 +8,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
-import hashlib
-import hmac
 import os
 import pwd
-import re
 import tempfile
+
+# the masker is its own concern (_masking); re-exported for the modules that still take it from here
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._masking import Masker, SECRET_KEYS  # pylint: disable=unused-import
 
 ASTERISK_OWNER = "asterisk"
 ASTERISK_GROUP = "asterisk"
 ASTERISK_MODE = 0o640
-
-# option names whose values are secrets in Asterisk config files
-SECRET_KEYS = frozenset(["secret", "password", "md5secret", "dbsecret", "password_digest",
-                         "passwd", "pin", "tlsprivatekey_password", "outkey_password"])
 
 
 def read_bytes(path):
@@ -89,6 +85,22 @@ def write_atomic(module, path, data, owner=ASTERISK_OWNER, group=ASTERISK_GROUP,
     return backup_file
 
 
+def undo_writes(paths, old, written, write):
+    """Put files back after a failed change, the last written first: a file
+    that did not exist before (``old[k] is None``) is removed, any other is
+    written back with ``write(path, old_bytes)``. ``written`` lists the keys of
+    ``paths``/``old`` that were written, in order. Best effort: the caller is
+    already failing and reports Asterisk's words, not an undo error."""
+    for k in reversed(written):
+        if old[k] is None:
+            try:
+                os.unlink(paths[k])
+            except OSError:
+                pass
+        else:
+            write(paths[k], old[k])
+
+
 def attributes_differ(path, owner=ASTERISK_OWNER, group=ASTERISK_GROUP, mode=ASTERISK_MODE):
     """True when ``path`` exists with another owner, group or mode."""
     try:
@@ -104,39 +116,6 @@ def fix_attributes(path, owner=ASTERISK_OWNER, group=ASTERISK_GROUP, mode=ASTERI
     os.chown(path, uid, gid)
     os.chmod(path, mode)
     os.utime(path, None)  # Asterisk re-reads only files whose mtime changed
-
-
-_KEY_RE = re.compile(r"^(\s*)([^=;\[\s]+)(\s*=>?\s*)([^;\r\n]*?)(\s*(;.*)?)(\r?\n?)$")
-
-
-class Masker(object):
-    """Masks secret values in config text for diffs. Each value becomes
-    ``<secret:xxxxxx>`` where xxxxxx is an HMAC under a key made fresh per
-    Masker: equal values show equal tags within one diff (so a changed secret
-    is visible as a changed tag) but nothing links tags across runs."""
-
-    def __init__(self, secret_keys=SECRET_KEYS, extra_values=()):
-        self._key = os.urandom(32)
-        self.secret_keys = frozenset(k.lower() for k in secret_keys)
-        self.extra_values = [v for v in extra_values if v]
-
-    def tag(self, value):
-        if value == "":
-            return ""
-        return "<secret:%s>" % hmac.new(self._key, value.encode("utf-8", "surrogateescape"),
-                                        hashlib.sha256).hexdigest()[:6]
-
-    def text(self, text, path=None):  # pylint: disable=unused-argument
-        out = []
-        for line in text.splitlines(True):
-            m = _KEY_RE.match(line)
-            if m and m.group(2).lower() in self.secret_keys:
-                line = m.group(1) + m.group(2) + m.group(3) + self.tag(m.group(4)) + m.group(5) + m.group(7)
-            for v in self.extra_values:
-                if v in line:
-                    line = line.replace(v, self.tag(v))
-            out.append(line)
-        return "".join(out)
 
 
 class HostLock(object):

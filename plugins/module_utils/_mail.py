@@ -200,34 +200,6 @@ def render_msmtprc(want, password_text=None):
     return "\n".join(lines)
 
 
-def msmtprc_passwords(data):
-    """The password arguments of an msmtprc (as written, quotes included):
-    values the diff must mask, whoever wrote the file."""
-    out = []
-    for line in (data or b"").decode("utf-8", "surrogateescape").splitlines():
-        stripped = line.strip()
-        if stripped.startswith("password") and stripped[8:9] in (" ", "\t"):
-            arg = stripped[8:].strip()
-            if arg:
-                out.append(arg)
-                if len(arg) > 1 and arg[0] == arg[-1] == '"':
-                    out.append(arg[1:-1])
-    return out
-
-
-def voicemail_pins(data, path=VOICEMAIL_CONF):
-    """Each mailbox PIN of voicemail.conf (first field of a box line outside
-    [general] and [zonemessages]): values the diff must mask."""
-    cfg = ConfigFile.from_bytes(data or b"", path)
-    pins = []
-    for s in cfg.sections:
-        if s.name in ("general", "zonemessages"):
-            continue
-        for ln in s.option_lines():
-            pin = ln.value.split(",", 1)[0].strip()
-            if pin and pin not in pins:
-                pins.append(pin)
-    return pins
 
 
 def odbc_module_present(dirs=MODULE_DIRS):
@@ -499,11 +471,7 @@ class MailChange(Change):
             # nothing to change: the test mail alone (a refusal fails the task, nothing to restore)
             return dict(test_mail=send_test(h, want, want["test_to"]))
 
-        secrets = msmtprc_passwords(old_rc) + msmtprc_passwords(rc_file.new)
-        if vm_file.content_changed:
-            secrets += voicemail_pins(old_vm)
         return Plan(result, [rc_file, mod_file, vm_file], changed=restart, apply=apply, verify=verify_live,
                     revert=revert, after=after,
                     said=lambda: log_since(ASTERISK_LOG, offset[0] if offset else None),
-                    failure="the new mail settings did not hold; the previous files were restored",
-                    secrets=secrets)
+                    failure="the new mail settings did not hold; the previous files were restored")

@@ -176,6 +176,50 @@ def test_vvv_output_contains_no_secret(lab, s):
         assert secret not in p.stdout + p.stderr
 
 
+def _drop_sections(text, prefix):
+    """``text`` without the sections whose name starts with ``prefix``."""
+    out, dropping = [], False
+    for line in text.splitlines(True):
+        if line.startswith("["):
+            dropping = line.startswith("[" + prefix)
+        if not dropping:
+            out.append(line)
+    return "".join(out)
+
+
+def test_hand_planted_secrets_never_in_vvv_diff(lab, s, monkeypatch):
+    """Secrets written by hand into manager.conf (the file this module
+    rewrites), in the forms Asterisk reads, none of them a task value: the
+    -vvv --diff output of a run shows none. Real logins prove Asterisk takes
+    each form as the user's secret (an upper-case key, '=>', an escaped ';')."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("upper", "arrow", "escA", "escB", "old")}
+    plant = ("\n[handplant1]\nSECRET = %(upper)s ; written by hand\nread = system\n;secret = %(old)s\n"
+             "\n[handplant2]\nsecret=>%(arrow)s\nread = system\n"
+             "\n[handplant3]\nSecret =  %(escA)s\\;%(escB)s  \nread = system\n" % p)
+    lab.sh("cat >> %s" % CONF, input=plant)
+    try:
+        users = base_users(lab, s)
+        users[0] = dict(users[0], secret=strong())
+        # the whole files in the printed diff, not 3 lines around each change
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")
+        run = lab.playbook([ami(users)], diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        # -vvv, a diff, and the hand-written sections inside it
+        assert "ESTABLISH SSH CONNECTION" in out and "<secret:" in out and "[handplant3]" in out
+        leaked = [k for k, v in p.items() if v in out] + (
+            ["escaped"] if "%s;%s" % (p["escA"], p["escB"]) in out else [])
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+        assert lab.ami_login("handplant1", p["upper"])[0] == 0
+        assert lab.ami_login("handplant2", p["arrow"])[0] == 0
+        assert lab.ami_login("handplant3", "%s;%s" % (p["escA"], p["escB"]))[0] == 0
+    finally:
+        lab.sh("cat > %s" % CONF, input=_drop_sections(lab.read(CONF).decode(), "handplant"))
+        lab.cli("manager reload")
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        lab.playbook([ami(base_users(lab, s))])
+
+
 BAD = [
     ("weak-secret", {"users": [{"name": "u1", "secret": "password"}]},
      ["users[0] (u1).secret", "upper", "digit", "special"]),

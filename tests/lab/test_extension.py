@@ -170,6 +170,62 @@ def test_vvv_output_has_no_secret(lab, s):
     lab.playbook([ext_task(base(lab, s))])
 
 
+def _drop(text, sections=(), containing=()):
+    """``text`` without the named sections and the lines containing any of
+    ``containing``."""
+    out, dropping = [], False
+    for line in text.splitlines(True):
+        if line.startswith("["):
+            dropping = line.split("]")[0][1:] in sections
+        if not dropping and not any(c in line for c in containing):
+            out.append(line)
+    return "".join(out)
+
+
+def test_hand_planted_secrets_never_in_vvv_diff(lab, s, monkeypatch):
+    """Secrets written by hand into the files this module rewrites (a pjsip
+    auth, an iax peer and register line, voicemail boxes in each PIN form),
+    none of them a task value: the -vvv --diff output of a run that rewrites
+    all of them shows none. Asterisk itself lists the hand-written objects."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("pjsip", "pjold", "iax", "reg")}
+    pins = dict(("vm%d" % i, "%06d" % (100000 + secrets.randbelow(900000))) for i in range(3))
+    p.update(pins)
+    pj, iax = "/etc/asterisk/pjsip.conf", "/etc/asterisk/iax.conf"
+    originals = dict((f, lab.read(f).decode()) for f in (pj, iax, VM))
+    # the managed #tryinclude lines go, so the module rewrites both files (and diffs them)
+    lab.sh("cat > %s" % pj, input=_drop(originals[pj], containing=("pjsip_pbxguard.conf", "managed by pbxguard")) +
+           "\n[handtrunk]\ntype=auth\nauth_type=digest\nusername=handtrunk\n"
+           "Password = %(pjsip)s ; written by hand\n;password=%(pjold)s\n" % p)
+    lab.sh("cat > %s" % iax, input=_drop(originals[iax], containing=("iax_pbxguard.conf", "managed by pbxguard"))
+           .replace("[general]\n", "[general]\nregister => handreg:%(reg)s@198.18.0.99\n" % p, 1) +
+           "\n[handpeer]\ntype=peer\nhost=198.18.0.99\nsecret = %(iax)s\n" % p)
+    lab.sh("cat >> %s" % VM, input="\n[handctx]\nhandbox => -%(vm0)s,Hand Box,hand@example.org\n"
+           "4711 =   %(vm1)s , Hand Two\n4712 => %(vm2)s\n" % p)
+    try:
+        exts = base(lab, s) + [{"number": "1010", "secret": s["1010"], "pin": GOOD_PINS[3]}]
+        # the whole files in the printed diff, not 3 lines around each change
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")
+        run = lab.playbook([ext_task(exts)], diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        # -vvv, a diff, and every hand-written object inside it
+        assert "ESTABLISH SSH CONNECTION" in out and "<secret:" in out
+        for name in ("[handtrunk]", "[handpeer]", "handreg:", "[handctx]", "handbox =>"):
+            assert name in out, name
+        leaked = sorted(k for k, v in p.items() if v in out)
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+        assert "handtrunk" in lab.cli("pjsip show auths")
+        assert "handpeer" in lab.cli("iax2 show peers")
+        assert "handbox" in lab.cli("voicemail show users for handctx")
+    finally:
+        for f, text in originals.items():
+            lab.sh("cat > %s" % f, input=text)
+        for cmd in ("module reload res_pjsip.so", "iax2 reload", "voicemail reload"):
+            lab.cli(cmd)
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        lab.playbook([ext_task(base(lab, s))])
+
+
 BAD = [
     ("short", {"secret": "Ab1%"}, "extensions[2] (3001).secret: needs at least 8 characters"),
     ("no-upper", {"secret": "abcdefg1%"}, "needs at least 1 upper-case letter"),

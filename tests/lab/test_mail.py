@@ -338,6 +338,37 @@ def test_diff_and_vvv_never_show_the_password(lab, smtp):
     assert new not in out and smtp.password not in out
 
 
+def test_hand_planted_secrets_never_in_vvv_diff(lab, smtp, monkeypatch):
+    """Passwords written by hand into msmtprc (which this module rewrites) in
+    msmtp's forms, a voicemail PIN and an IMAP password in voicemail.conf
+    (which it edits), none a task value: the -vvv --diff output of a run
+    rewriting both shows none."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("hand", "quoted", "old", "eval", "imap")}
+    p["pin"] = "%06d" % (100000 + secrets.randbelow(900000))
+    originals = dict((f, lab.read(f).decode()) for f in (MSMTPRC, VOICEMAIL))
+    lab.sh("cat >> %s" % MSMTPRC, input="\naccount handacct\nhost 198.18.0.99\nuser hand\npassword %(hand)s\n"
+           "account handacct2\nhost 198.18.0.99\n\tpassword   \"%(quoted)s with space\"\n# password %(old)s\n"
+           "account handacct3\nhost 198.18.0.99\npasswordeval echo %(eval)s\n" % p)
+    lab.sh("cat >> %s" % VOICEMAIL, input="\n[handctx]\nhandbox => -%(pin)s,Hand Box,,,imappassword=%(imap)s\n" % p)
+    try:
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")  # whole files in the printed diff
+        run = lab.playbook([mail_task(smtp, password="N3w-%s!x" % secrets.token_hex(4), sender_name="Hand test")],
+                           diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        assert "ESTABLISH SSH CONNECTION" in out and "<secret:" in out
+        for name in ("account handacct3", "[handctx]", "handbox =>"):
+            assert name in out, name
+        leaked = sorted(k for k, v in p.items() if v in out)
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+    finally:
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        for f, text in originals.items():
+            lab.sh("cat > %s" % f, input=text)
+        lab.cli("voicemail reload")
+        lab.playbook([mail_task(smtp)])
+
+
 def test_odbc_voicemail_module_detected_and_fixed(lab, smtp):
     """Debian's app_voicemail_odbc.so unregisters VoiceMail when it fails to
     load: without the noload line a restart leaves voicemail without its

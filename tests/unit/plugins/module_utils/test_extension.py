@@ -192,7 +192,8 @@ def test_remove_samples_in_the_same_pass_verified_live():
     assert "iax2 show users" in cli(disk) and "voicemail show users" in cli(disk)
 
 
-def test_box_pins():
-    data = b"[default]\n1008 => 5150,Desk\n1009=>-6093 , x\n[zonemessages]\neastern=America/New_York|x\n"
-    assert ext.box_pins(data) == set(["5150", "-6093"])
-    assert ext.box_pins(None) == set()
+def test_masker_hides_every_box_pin_form():
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._masking import Masker
+    data = "[default]\n1008 => 5150,Desk\n1009=>-6093 , x\n[zonemessages]\neastern=America/New_York|x\n"
+    masked = Masker().text(data, path="/etc/asterisk/voicemail.conf")
+    assert "5150" not in masked and "6093" not in masked and "America/New_York" in masked

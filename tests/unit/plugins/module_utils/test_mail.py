@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _mail as mail
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._masking import Masker
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
 from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import (
     FakeDisk, FakeHost, FakeModule as TxModule, FakeWriter, Exit)
@@ -155,12 +156,20 @@ def test_render_is_deterministic():
     assert mail.render_msmtprc(want) == mail.render_msmtprc(dict(want))
 
 
-def test_msmtprc_passwords_found_quoted_and_bare():
+def test_masker_hides_msmtprc_password_keeps_the_rest():
     want = mail.validate(params())
-    found = mail.msmtprc_passwords(mail.render_msmtprc(want).encode())
-    assert found == ['"%s"' % want["password"], want["password"]]
-    assert mail.msmtprc_passwords(b"account x\n  password\tbare-one\n# password in a comment\n") == ["bare-one"]
-    assert mail.msmtprc_passwords(None) == []
+    text = mail.render_msmtprc(want)
+    m = Masker()
+    masked = m.text(text, path=mail.MSMTPRC)
+    assert want["password"] not in masked
+    assert 'password <secret:' in masked
+    # msmtp drops the quotes around an argument: the tag is the password's own
+    assert masked.replace(m.tag(want["password"]), '"%s"' % want["password"]) == text
+    # the same password gives the same tag, another one another tag
+    other = m.text(mail.render_msmtprc(mail.validate(params(password="other"))), path=mail.MSMTPRC)
+    assert [ln for ln in masked.splitlines() if ln.startswith("password")] != \
+        [ln for ln in other.splitlines() if ln.startswith("password")]
+    assert m.text(text, path=mail.MSMTPRC) == masked
 
 
 # ------------------------------------------------------------ voicemail.conf
@@ -205,9 +214,10 @@ def test_plan_voicemail_creates_general_when_missing():
     assert new.startswith(b"[general]\nmailcmd = /usr/bin/msmtp -t\nserveremail = pbx@example.org\n")
 
 
-def test_voicemail_pins_of_boxes_only():
-    pins = mail.voicemail_pins(DEBIAN_VM + b"2000 = 9876,B ; comment 9876\n")
-    assert pins == ["4242", "9876"]
+def test_masker_hides_voicemail_pins_of_boxes_only():
+    text = (DEBIAN_VM + b"2000 = 9876,B ; comment\n").decode()
+    masked = Masker().text(text, path=mail.VOICEMAIL_CONF)
+    assert "4242" not in masked and "9876" not in masked and "[general]" in masked
 
 
 # ------------------------------------------------------------ modules.conf
