@@ -231,7 +231,14 @@ def answer(query, peer):
         end += 1 + query[end]
     question = query[12:end + 5]
     s.sendto(query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + bytes(6) + question, peer)
-    print("%.3f %s answered" % (time.time(), peer[0]), flush=True)
+    # the log names every lookup the host made: what looked up what
+    labels, i = [], 12
+    while i < end:
+        labels.append(query[i + 1:i + 1 + query[i]].decode("ascii", "replace"))
+        i += 1 + query[i]
+    qtype = int.from_bytes(question[-4:-2], "big") if len(question) >= 5 else 0
+    print("%s %s type %d NXDOMAIN after %.1f s" % (time.strftime("%H:%M:%S"), ".".join(labels) or ".",
+                                                   qtype, delay), flush=True)
 
 while True:
     query, peer = s.recvfrom(4096)
