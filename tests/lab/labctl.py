@@ -494,6 +494,7 @@ def write_inventory(meta, path):
         "    lab_controller_ip: %s" % n["gw"],
         "    lab_outside_netns: %s" % n["out_ns"],
         "    lab_outside_ip: %s" % n["out_ip"],
+        "    lab_resolver: %s" % meta.get("resolver", "refuse"),
     ]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
