@@ -17,17 +17,20 @@ Several labs can run side by side: LAB_PREFIX (<= 5 chars, default "pbxg")
 names namespaces, links and the state directory; LAB_NET (0-255, default 0)
 picks 198.18.NET.0/24 for the hosts and 198.19.NET.0/24 for the outside client.
 
-LAB_RESOLVER picks the name resolution the hosts get (the conditions of a PBX
-on a voice VLAN are not those of a desktop):
-  refuse       (default) the host's own name in /etc/hosts and a resolver on the
-               host's loopback that refuses at once: every lookup fails fast
-  unreachable  /etc/hosts as the image has it (localhost only, not the host's
-               own name) and a nameserver (192.0.2.53) whose queries vanish in the host's
-               network namespace, glibc's default timeouts: every lookup of a name
-               not in /etc/hosts, the host's own included, waits ~10 s and fails
-  slow         /etc/hosts as for unreachable and a nameserver (127.0.0.53, a small
-               responder in the host's network namespace, outside its systemd)
-               that answers every query NXDOMAIN after 2.5 s
+LAB_RESOLVER picks the name resolution the hosts get (a PBX on a voice VLAN
+often has no reachable nameserver; the lab should not hide that):
+  refuse       (default) the host's own name in /etc/hosts and a resolver on
+               the host's loopback that refuses at once: lookups fail fast
+  unreachable  /etc/hosts as the image has it (localhost, not the host's own
+               name) and a nameserver, 192.0.2.53, whose queries vanish inside
+               the host's network namespace; glibc's default timeouts: every
+               lookup of a name not in /etc/hosts (the host's own too) waits
+               ~10 s and fails
+  slow         /etc/hosts as for unreachable and a nameserver, 127.0.0.53 (a
+               small responder in the host's network namespace, outside its
+               systemd, logging each query to hosts/HOST/slow-resolver.log in
+               the state directory), that answers NXDOMAIN after 2.5 s
+The inventory says which (lab_resolver); the lab suites check it holds.
 """
 import argparse
 import hashlib
@@ -231,7 +234,7 @@ def answer(query, peer):
         end += 1 + query[end]
     question = query[12:end + 5]
     s.sendto(query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + bytes(6) + question, peer)
-    # the log names every lookup the host made: what looked up what
+    # the log names every lookup the host made
     labels, i = [], 12
     while i < end:
         labels.append(query[i + 1:i + 1 + query[i]].decode("ascii", "replace"))
