@@ -33,8 +33,10 @@ SCRIPT = HEADER + r'''"""Answers every HTTP request with 301 to https://HOST:HTT
 HOST is the request's Host header without its port when it is a plain host
 name or address, else the address the client connected to."""
 import argparse
+import os
 import re
 import socket
+import socketserver
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -77,6 +79,42 @@ class Redirect(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self):
+        # HTTPServer.server_bind asks socket.getfqdn() for the bind address's
+        # name: on a host without a reachable nameserver that waited ~10 s
+        # before the port was opened. The name is used by nothing here.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
+def make_server(bind, port):
+    """Bound and listening when it returns."""
+    return (Server6 if ":" in bind else Server)((bind, port), Redirect)
+
+
+def notify_ready():
+    """sd_notify(READY=1) for Type=notify: systemctl start returns once the
+    port listens. Without NOTIFY_SOCKET (not run by systemd) nothing to do."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    if path.startswith("@"):
+        path = "\0" + path[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.connect(path)
+        s.sendall(b"READY=1")
+    finally:
+        s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bind", default="0.0.0.0")
@@ -84,11 +122,9 @@ def main():
     ap.add_argument("--https-port", type=int, required=True)
     a = ap.parse_args()
     Redirect.https_port = a.https_port
-    server_class = ThreadingHTTPServer
-    if ":" in a.bind:
-        server_class = type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-    server_class.daemon_threads = True
-    server_class((a.bind, a.port), Redirect).serve_forever()
+    server = make_server(a.bind, a.port)
+    notify_ready()
+    server.serve_forever()
 
 
 if __name__ == "__main__":
@@ -108,6 +144,9 @@ def render_unit(bind_address, https_port, python=None):
             "After=network.target\n"
             "\n"
             "[Service]\n"
+            # notify: started means listening (the script says READY=1 after bind)
+            "Type=notify\n"
+            "TimeoutStartSec=30\n"
             "ExecStart=%s %s --bind %s --port %d --https-port %d\n"
             "DynamicUser=yes\n"
             "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"

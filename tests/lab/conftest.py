@@ -57,6 +57,8 @@ class Lab(object):
         self.pid1 = self.host["lab_pid1"]
         self.outside_ns = self.vars["lab_outside_netns"]
         self.controller_ip = self.vars["lab_controller_ip"]
+        # name resolution the host was given (labctl.py LAB_RESOLVER)
+        self.resolver = self.vars.get("lab_resolver", "refuse")
 
     def reboot(self, name=None):
         """Reboot a lab host (tests/lab/labctl.py reboot): its systemd stops and
@@ -174,8 +176,29 @@ class Result(object):
         return self.stats.get("changed", 0)
 
 
+# seconds a failing lookup of a name not in /etc/hosts takes on the host, per
+# LAB_RESOLVER: (at least, at most)
+RESOLVER_WAIT = {"refuse": (0, 1.5), "slow": (2.0, 4.5), "unreachable": (9.0, 12.0)}
+
+
+def check_resolver_condition(lab):
+    """The suite runs under the name resolution its lab claims: a lookup of a
+    name that no nameserver knows fails, after the resolver's time."""
+    import time
+    low, high = RESOLVER_WAIT[lab.resolver]
+    t0 = time.time()
+    p = subprocess.run(["nsenter", "-t", str(lab.pid1), "-a", "-r", "-w", "getent", "ahosts", "pbxguard-lab.invalid"],
+                       capture_output=True, text=True, timeout=30, check=False)
+    took = time.time() - t0
+    assert p.returncode == 2, "getent ahosts pbxguard-lab.invalid on the lab host: exit %d %s" % (p.returncode, p.stdout)
+    assert low <= took <= high, "lab resolver %r: a failing lookup took %.1f s, expected %.1f-%.1f s" % (
+        lab.resolver, took, low, high)
+
+
 @pytest.fixture(scope="session")
 def lab():
     inv = os.environ.get("LAB_INVENTORY")
     assert inv and os.path.exists(inv), "LAB_INVENTORY must name a lab inventory (tests/lab/labctl.py up)"
-    return Lab(inv)
+    lab = Lab(inv)
+    check_resolver_condition(lab)
+    return lab

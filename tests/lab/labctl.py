@@ -16,6 +16,21 @@ over the image, an "outside client" namespace, and a complete tear-down.
 Several labs can run side by side: LAB_PREFIX (<= 5 chars, default "pbxg")
 names namespaces, links and the state directory; LAB_NET (0-255, default 0)
 picks 198.18.NET.0/24 for the hosts and 198.19.NET.0/24 for the outside client.
+
+LAB_RESOLVER picks the name resolution the hosts get (a PBX on a voice VLAN
+often has no reachable nameserver; the lab should not hide that):
+  refuse       (default) the host's own name in /etc/hosts and a resolver on
+               the host's loopback that refuses at once: lookups fail fast
+  unreachable  /etc/hosts as the image has it (localhost, not the host's own
+               name) and a nameserver, 192.0.2.53, whose queries vanish inside
+               the host's network namespace; glibc's default timeouts: every
+               lookup of a name not in /etc/hosts (the host's own too) waits
+               ~10 s and fails
+  slow         /etc/hosts as for unreachable and a nameserver, 127.0.0.53 (a
+               small responder in the host's network namespace, outside its
+               systemd, logging each query to hosts/HOST/slow-resolver.log in
+               the state directory), that answers NXDOMAIN after 2.5 s
+The inventory says which (lab_resolver); the lab suites check it holds.
 """
 import argparse
 import hashlib
@@ -45,11 +60,21 @@ CACHE = os.environ.get("LAB_CACHE", "/var/cache/pbxguard-lab")
 STATE_ROOT = os.environ.get("LAB_STATE", "/var/lib/pbxguard-lab")
 PREFIX = os.environ.get("LAB_PREFIX", "pbxg")
 NET = int(os.environ.get("LAB_NET", "0"))
+RESOLVER = os.environ.get("LAB_RESOLVER", "") or "refuse"
+RESOLVERS = ("refuse", "unreachable", "slow")
+# TEST-NET-1 (RFC 5737): on no network; the host routes it to an interface
+# whose packets go nowhere, so queries time out as with a nameserver beyond a
+# gateway that drops them (no ICMP, no reply)
+UNREACHABLE_NS = "192.0.2.53"
+SLOW_NS = "127.0.0.53"
+SLOW_DELAY = 2.5
 
 if not (1 <= len(PREFIX) <= 5 and PREFIX.isalnum()):
     sys.exit("LAB_PREFIX must be 1-5 letters/digits")
 if not 0 <= NET <= 255:
     sys.exit("LAB_NET must be 0..255")
+if RESOLVER not in RESOLVERS:
+    sys.exit("LAB_RESOLVER must be one of %s, not %r" % (", ".join(RESOLVERS), RESOLVER))
 
 
 def log(msg):
@@ -186,6 +211,84 @@ def raise_inotify_limit(minimum=1024):
         pass
 
 
+HOSTS_WITH_NAME = "127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost\n"
+
+# The slow nameserver: every query is answered NXDOMAIN after SLOW_DELAY
+# seconds (python3 standard library of the controller, run in the host's
+# network namespace: it dies with the namespace, and the host's systemd does
+# not see it)
+SLOW_RESPONDER = r"""
+import socket, sys, threading, time
+delay = float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+print("slow resolver on %s:53, %.1f s per answer" % (sys.argv[1], delay), flush=True)
+
+def answer(query, peer):
+    time.sleep(delay)
+    # header: same id, QR=1, opcode and RD copied, RA=1, RCODE=3 (NXDOMAIN);
+    # the question section echoed, no records
+    flags = 0x8000 | (query[2] << 8 & 0x7900) | 0x0080 | 3
+    end = 12
+    while end < len(query) and query[end]:
+        end += 1 + query[end]
+    question = query[12:end + 5]
+    s.sendto(query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + bytes(6) + question, peer)
+    # the log names every lookup the host made
+    labels, i = [], 12
+    while i < end:
+        labels.append(query[i + 1:i + 1 + query[i]].decode("ascii", "replace"))
+        i += 1 + query[i]
+    qtype = int.from_bytes(question[-4:-2], "big") if len(question) >= 5 else 0
+    print("%s %s type %d NXDOMAIN after %.1f s" % (time.strftime("%H:%M:%S"), ".".join(labels) or ".",
+                                                   qtype, delay), flush=True)
+
+while True:
+    query, peer = s.recvfrom(4096)
+    if len(query) >= 12:
+        threading.Thread(target=answer, args=(query, peer), daemon=True).start()
+"""
+
+
+def write_resolution(upper, h, ip):
+    """/etc/hosts and /etc/resolv.conf of a host for LAB_RESOLVER."""
+    if RESOLVER == "refuse":
+        # name resolution that answers at once: the host's own name from
+        # /etc/hosts, and a resolver on the host's loopback that refuses
+        # (with the machine's resolv.conf every lookup waited for a nameserver
+        # the namespace cannot reach, and an Asterisk restart took ~50 s)
+        hosts, resolv = HOSTS_WITH_NAME % (ip, h), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+    else:
+        # the image's /etc/hosts (no own name) and glibc's default timeouts
+        # (5 s, 2 attempts), as on a host installed without a name in /etc/hosts
+        hosts = None
+        resolv = "nameserver %s\n" % (UNREACHABLE_NS if RESOLVER == "unreachable" else SLOW_NS)
+    if hosts is not None:
+        with open(os.path.join(upper, "etc/hosts"), "w") as f:
+            f.write(hosts)
+    with open(os.path.join(upper, "etc/resolv.conf"), "w") as f:
+        f.write(resolv)
+
+
+def resolver_network(ns, base):
+    """The host's network side of LAB_RESOLVER; returns what goes into lab.json."""
+    if RESOLVER == "unreachable":
+        # a veth pair inside the namespace with its far end down and no ARP:
+        # what is routed to it is dropped without an answer or an error
+        run(["ip", "-n", ns, "link", "add", "nodns0", "type", "veth", "peer", "name", "nodns1"])
+        run(["ip", "-n", ns, "link", "set", "nodns0", "arp", "off", "up"])
+        run(["ip", "-n", ns, "route", "add", UNREACHABLE_NS + "/32", "dev", "nodns0"])
+        return {}
+    if RESOLVER == "slow":
+        logf = open(os.path.join(base, "slow-resolver.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SLOW_RESPONDER,
+                              SLOW_NS, str(SLOW_DELAY)],
+                             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        return {"slow_resolver": p.pid}
+    return {}
+
+
 def up(hosts, inventory):
     lower = build_image()
     raise_inotify_limit()
@@ -197,7 +300,7 @@ def up(hosts, inventory):
     run(["ip", "link", "add", n["bridge"], "type", "bridge"])
     run(["ip", "addr", "add", n["gw"] + "/24", "dev", n["bridge"]])
     run(["ip", "link", "set", n["bridge"], "up"])
-    meta = {"hosts": {}, "bridge": n["bridge"]}
+    meta = {"hosts": {}, "bridge": n["bridge"], "resolver": RESOLVER}
     for i, h in enumerate(hosts):
         ns, veth, ip = n["ns"](h), n["veth"](h), host_ip(i)
         base = os.path.join(state_dir(), "hosts", h)
@@ -208,14 +311,7 @@ def up(hosts, inventory):
         os.makedirs(os.path.join(up_, "root/.ssh"), mode=0o700, exist_ok=True)
         with open(os.path.join(up_, "etc/hostname"), "w") as f:
             f.write(h + "\n")
-        # name resolution that answers at once: the host's own name from
-        # /etc/hosts, and a resolver on the host's loopback that refuses
-        # (with the machine's resolv.conf every lookup waited for a nameserver
-        # the namespace cannot reach, and an Asterisk restart took ~50 s)
-        with open(os.path.join(up_, "etc/hosts"), "w") as f:
-            f.write("127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost\n" % (ip, h))
-        with open(os.path.join(up_, "etc/resolv.conf"), "w") as f:
-            f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        write_resolution(up_, h, ip)
         with open(os.path.join(up_, "etc/machine-id"), "w") as f:
             f.write(secrets.token_hex(16) + "\n")
         # no consoles in a lab host: gettys on the bind-mounted /dev would
@@ -239,6 +335,7 @@ def up(hosts, inventory):
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
         run(["ip", "-n", ns, "route", "add", "default", "via", n["gw"]])
         run(["ip", "-n", ns, "route", "add", "198.19.%d.0/24" % NET, "dev", "eth0"])
+        meta_extra = resolver_network(ns, base)
         boot = os.path.join(base, "boot.sh")
         with open(boot, "w") as f:
             f.write(BOOT.format(merged=os.path.join(base, "merged"), lower=lower,
@@ -248,7 +345,7 @@ def up(hosts, inventory):
                               "-i", "-C", "--propagation", "private", "/bin/sh", boot],
                              stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              start_new_session=True)
-        meta["hosts"][h] = {"ip": ip, "ns": ns, "launcher": p.pid}
+        meta["hosts"][h] = dict(meta_extra, ip=ip, ns=ns, launcher=p.pid)
     # outside client
     run(["ip", "netns", "add", n["out_ns"]])
     run(["ip", "link", "add", n["out_veth"], "type", "veth", "peer", "name", "eth0",
@@ -400,6 +497,7 @@ def write_inventory(meta, path):
         "    lab_controller_ip: %s" % n["gw"],
         "    lab_outside_netns: %s" % n["out_ns"],
         "    lab_outside_ip: %s" % n["out_ip"],
+        "    lab_resolver: %s" % meta.get("resolver", "refuse"),
     ]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
@@ -505,7 +603,7 @@ def main():
                 sys.exit("host names: letters/digits, at most 6")
         inv = a.inventory or os.path.join(state_dir(), "inventory.yml")
         meta = load_meta()
-        if a.reuse and meta and sorted(meta["hosts"]) == sorted(hosts) and all(
+        if a.reuse and meta and sorted(meta["hosts"]) == sorted(hosts) and meta.get("resolver", "refuse") == RESOLVER and all(
                 os.path.exists("/proc/%d" % m.get("pid1", 0)) for m in meta["hosts"].values()):
             write_inventory(meta, inv)
             log("reusing running lab %s (%s)" % (PREFIX, ", ".join(hosts)))

@@ -186,6 +186,11 @@ def test_web_redirect_http(lab, cert):
     assert lab.sh("systemctl is-enabled pbxguard-web-redirect").strip() == "enabled"
     user = lab.sh("ps -o user= -p $(systemctl show -P MainPID pbxguard-web-redirect)").strip()
     assert user and user != "root", user  # DynamicUser with only CAP_NET_BIND_SERVICE
+    # started means listening: one connection right after systemctl restart
+    # returns, no retry (HTTPServer's own bind waited ~10 s for getfqdn on a
+    # host without a reachable nameserver, and the module's probe gave up)
+    lab.sh("systemctl restart pbxguard-web-redirect && "
+           "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 80), 1).close()'")
     r = lab.playbook([web(redirect_http=True)])
     assert not r.failed and r.changed == 0, r.raw
 

@@ -4,10 +4,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -24,6 +24,8 @@ def test_unit_round_trip_and_port_plan():
     assert "ExecStart=/usr/bin/python3 %s --bind 198.18.0.11 --port 80 --https-port 8443\n" % rd.SCRIPT_FILE in unit
     assert "DynamicUser=yes" in unit and "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit
     assert "WantedBy=multi-user.target" in unit
+    # started means listening: the script reports READY=1 after its bind
+    assert "Type=notify\n" in unit
     assert rd.parse_unit(unit) == ("198.18.0.11", 80, 8443)
     assert rd.parse_unit("[Service]\nExecStart=/bin/true\n") is None
     b = pp.redirect_bindings(unit, "u")
@@ -83,26 +85,56 @@ def _request(port, raw):
     return head[0], (loc[0] if loc else None)
 
 
-@pytest.fixture
-def redirector(tmp_path):
-    """The real redirector script on a free local port."""
-    script = tmp_path / "web-redirect.py"
-    script.write_text(rd.SCRIPT)
+def _free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
+    return port
+
+
+@pytest.fixture
+def redirector(tmp_path):
+    """The real redirector script on a free local port, started as systemd
+    starts a Type=notify service: it is up when it says READY=1."""
+    script = tmp_path / "web-redirect.py"
+    script.write_text(rd.SCRIPT)
+    port = _free_port()
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(20)
+    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"))
     p = subprocess.Popen([sys.executable, str(script), "--bind", "127.0.0.1", "--port", str(port),
-                          "--https-port", "8088"])
-    for _i in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+                          "--https-port", "8088"], env=env)
+    try:
+        assert notify.recv(64) == b"READY=1"
+    finally:
+        notify.close()
     yield port
     p.terminate()
     p.wait(10)
+
+
+def test_ready_means_listening(redirector):
+    # no retry: the port accepts at the moment READY=1 arrived
+    socket.create_connection(("127.0.0.1", redirector), timeout=1).close()
+
+
+def test_bind_does_no_name_lookup(monkeypatch):
+    """HTTPServer's own server_bind calls socket.getfqdn(): ~10 s on a host
+    whose nameserver cannot be reached. The redirector's must not look up."""
+    ns = {"__name__": "redirector"}
+    exec(compile(rd.SCRIPT, rd.SCRIPT_FILE, "exec"), ns)
+
+    def no_lookup(*args):
+        raise AssertionError("name lookup %r" % (args,))
+    for name in ("getfqdn", "gethostbyaddr", "gethostbyname", "gethostbyname_ex", "getnameinfo"):
+        monkeypatch.setattr(socket, name, no_lookup)
+    server = ns["make_server"]("127.0.0.1", 0)
+    try:
+        socket.create_connection(server.server_address, timeout=1).close()
+    finally:
+        server.server_close()
 
 
 @pytest.mark.parametrize("raw,location", [
