@@ -61,6 +61,179 @@ def _eol(raw):
     return ""
 
 
+# ---------------------------------------------------------------- as config.c reads
+# main/config.c (config_text_file_load, process_text_line) of Asterisk 22, ported
+# statement for statement: the collection must see exactly what Asterisk sees.
+MAX_NESTED_COMMENTS = 128
+CONFIG_LINE_MAX = 8191  # fgets into char buf[8192]: a longer line is skipped whole
+NAME_MAX = 79  # ast_category.name[80], ast_manager_user.username[80]
+
+
+def physical_lines(text):
+    """Lines as fgets() splits them: at LF only (str.splitlines also splits at
+    VT, FF, \\x1c-\\x1e, NEL, U+2028/9, which Asterisk keeps inside a line)."""
+    out = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            out.append(text[start:])
+            break
+        out.append(text[start:end + 1])
+        start = end + 1
+    return out
+
+
+def ast_strip(text):
+    """ast_strip(): drops every char below 33 at both ends (not only whitespace)."""
+    i, j = 0, len(text)
+    while i < j and ord(text[i]) < 33:
+        i += 1
+    while j > i and ord(text[j - 1]) < 33:
+        j -= 1
+    return text[i:j]
+
+
+def consume_comments(buf, level):
+    """One line through config.c's comment loop. ``level`` is the block comment
+    nesting at the line's start. Returns (text handed to process_text_line or
+    None, level after the line). ``\\;`` is a literal ``;`` (the backslash
+    goes), ``;--`` opens a block comment anywhere in a line unless a third
+    ``-`` follows, ``--;`` closes one - and, as in Asterisk, a ``--;`` outside
+    any block drives the level below zero, so every later line is ignored."""
+    s = list(buf) + ["\0"]
+
+    def at(i):
+        return s[i] if 0 <= i < len(s) else "\0"
+
+    def cstr_end(i):
+        while s[i] != "\0":
+            i += 1
+        return i
+
+    def strchr(i, c):
+        while s[i] != "\0":
+            if s[i] == c:
+                return i
+            i += 1
+        return -1
+
+    new = 0
+    process = None if level else 0
+    while True:
+        p = strchr(new, ";")
+        if p < 0:
+            break
+        if p > new and s[p - 1] == "\\":
+            del s[p - 1]  # memmove over the backslash
+            new = p
+        elif at(p + 1) == "-" and at(p + 2) == "-" and at(p + 3) != "-":
+            if level < MAX_NESTED_COMMENTS:
+                s[p] = "\0"
+                new = p + 3
+                level += 1
+            else:
+                new = p + 1
+        elif p >= new + 2 and s[p - 1] == "-" and s[p - 2] == "-":
+            level -= 1
+            new = p + 1
+            if not level:
+                if process is not None:
+                    old = cstr_end(process)
+                    tail = s[new:cstr_end(new) + 1]
+                    s[old:old + len(tail)] = tail
+                    new = old
+                else:
+                    process = new
+        elif not level:
+            s[p] = "\0"
+            new = p
+            break
+        else:
+            new = p + 1
+    if process is None:
+        return None, level
+    return "".join(s[process:cstr_end(process)]), level
+
+
+def consumer_view(text):
+    """What config.c makes of one file's text, without includes: a list of
+    entries ``(lineno, kind, a, b, c)``:
+    ``("category", name, options)``, ``("variable", name, value, op)`` with op
+    ``=``, ``=>`` or ``+=``, ``("directive", word, argument)``,
+    ``("ignored", reason)`` (a warning, the line is skipped) and
+    ``("invalid", reason)`` (Asterisk declares the whole file invalid)."""
+    out = []
+    level = 0
+    have_category = False
+    for lineno, raw in enumerate(physical_lines(text), 1):
+        if len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX and not raw.endswith("\n"):
+            out.append((lineno, "ignored", "line too long"))
+            continue
+        if lineno == 1 and raw.startswith("\ufeff"):
+            raw = raw[1:]
+        processed, level = consume_comments(raw, level)
+        if processed is None:
+            continue
+        t = ast_strip(processed)
+        if not t:
+            continue
+        entry = classify(t)
+        if entry[0] == "category":
+            have_category = True
+        elif entry[0] == "variable" and not have_category:
+            entry = ("invalid", "no category context")
+        out.append((lineno,) + entry)
+    return out
+
+
+def classify(t):
+    """process_text_line() on a stripped, comment-free line ``t``."""
+    if t[0] == "[":
+        c = t.find("]")
+        if c < 0:
+            return ("invalid", "no closing ']'")
+        name, rest = t[1:c], t[c + 1:]
+        options = []
+        if rest.startswith("("):  # only right after ']': "[a] (!)" has no options
+            close = rest.find(")")
+            if close < 0:
+                return ("invalid", "no closing ')'")
+            options = rest[1:close].split(",")
+        return ("category", name[:NAME_MAX], options)
+    if t[0] == "#":
+        i = 1
+        while i < len(t) and ord(t[i]) > 32:
+            i += 1
+        word, arg = t[1:i], ast_strip(t[i + 1:]) if i < len(t) else ""
+        if word.lower() not in ("include", "tryinclude", "exec"):
+            return ("ignored", "unknown directive #%s" % word)
+        if not arg:
+            return ("ignored", "directive #%s needs an argument" % word)
+        if arg[0] in "\"<" and arg[-1] == {"\"": "\"", "<": ">"}[arg[0]] and len(arg) > 1:
+            arg = arg[1:-1]
+        return ("directive", word.lower(), arg)
+    cur = 0
+    if t[0] == "\\":
+        cur = 1
+        if len(t) < 2 or ord(t[1]) < 33:
+            return ("invalid", "invalid escape")
+    c = t.find("=", cur + cur)
+    if c < 0:
+        return ("ignored", "no '='")
+    op = "="
+    if c > cur + cur and t[c - 1] == "+":
+        name, op = ast_strip(t[cur:c - 1]), "+="
+        value = t[c + 1:]
+    else:
+        name, value = ast_strip(t[cur:c]), t[c + 1:]
+        if value.startswith(">"):
+            op, value = "=>", value[1:]
+    if not name:
+        return ("ignored", "no variable name")
+    return ("variable", name, ast_strip(value), op)
+
+
 class Line(object):
     """One physical line. ``raw`` includes its line ending (if any)."""
 
@@ -85,32 +258,26 @@ class Line(object):
         return "Line(%d, %s, %r)" % (self.number, self.kind, self.text)
 
 
-def parse_line(raw, number=0):
-    text = raw.rstrip("\r\n")
-    stripped = text.strip()
-    if not stripped:
+def _line_from(raw, processed, number):
+    """The Line for ``raw`` given what config.c's comment loop handed on."""
+    if not raw.strip():
         return Line(raw, BLANK, number=number)
-    if stripped.startswith(";"):
+    t = ast_strip(processed) if processed is not None else ""
+    if not t:
         return Line(raw, COMMENT, number=number)
-    m = _DIRECTIVE_RE.match(text)
-    if m:
-        arg = _split_comment(m.group(2))[0].strip()
-        if len(arg) >= 2 and arg[0] == arg[-1] == '"':
-            arg = arg[1:-1]
-        return Line(raw, DIRECTIVE, directive=m.group(1), argument=arg, number=number)
-    content, _comment = _split_comment(text)
-    m = _SECTION_RE.match(content)
-    if m:
-        return Line(raw, SECTION, key=m.group(2).strip(),
-                    value=[o.strip() for o in (m.group(4) or "").split(",") if o.strip()],
-                    number=number)
-    m = _OPTION_RE.match(content)
-    if m and m.group(2).strip():
-        value = m.group(6).strip()
-        arrow = m.group(4) == "=>"
-        return Line(raw, OPTION, key=m.group(2).strip(), value=unescape(value),
-                    arrow=arrow, number=number)
+    entry = classify(t)
+    if entry[0] == "category":
+        return Line(raw, SECTION, key=entry[1], value=entry[2], number=number)
+    if entry[0] == "directive":
+        return Line(raw, DIRECTIVE, directive=entry[1], argument=entry[2], number=number)
+    if entry[0] == "variable":
+        return Line(raw, OPTION, key=entry[1], value=entry[2], arrow=entry[3] == "=>", number=number)
     return Line(raw, OTHER, number=number)
+
+
+def parse_line(raw, number=0):
+    """One line read on its own (outside any block comment)."""
+    return _line_from(raw, consume_comments(raw.rstrip("\r\n"), 0)[0], number)
 
 
 class Section(object):
@@ -253,20 +420,12 @@ class ConfigFile(object):
         self.path = path
         self.preamble = []
         self.sections = []
-        in_block = False
         current = None
-        for number, raw in enumerate(text.splitlines(True), 1):
-            if in_block:
-                line = Line(raw, COMMENT, number=number)
-                if "--;" in raw:
-                    in_block = False
-            else:
-                stripped = raw.strip()
-                if stripped.startswith(";--") and "--;" not in stripped[3:]:
-                    in_block = True
-                    line = Line(raw, COMMENT, number=number)
-                else:
-                    line = parse_line(raw, number)
+        level = 0  # block comment nesting, carried from line to line as config.c does
+        for number, raw in enumerate(physical_lines(text), 1):
+            body = raw[1:] if number == 1 and raw.startswith("\ufeff") else raw
+            processed, level = consume_comments(body.rstrip("\n"), level)
+            line = _line_from(raw, processed, number)
             if line.kind == SECTION:
                 current = Section(line)
                 self.sections.append(current)

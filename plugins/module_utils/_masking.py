@@ -28,6 +28,9 @@ import hmac
 import os
 import re
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
+    ast_strip, classify, consume_comments)
+
 # Option names whose values are secrets, compared case-insensitively (Asterisk
 # matches option names with strcasecmp) and against the last part of a
 # pjsip_wizard name such as ``inbound_auth/password``. Sources: Asterisk 22's
@@ -146,8 +149,9 @@ class Masker(object):
         # ``x/password``, maybe ``+=``) ends in a secret key: a superset of the
         # lines _asterisk_line masks by key, found at C speed
         names = "|".join(re.escape(k) for k in sorted(self.secret_keys | set(["register"]), key=len, reverse=True))
-        self._candidate_re = re.compile(r"^[ \t;]*\\?(?:[^=\n]*/)?[ \t]*(?:%s)[ \t]*\+?[ \t]*=" % names,
-                                        re.I | re.M)
+        # (or a line where a block comment closes before such a name: ``;-- x --; secret=v``)
+        self._candidate_re = re.compile(r"^(?:[^\n]*--;)?[ \t;]*\\?(?:[^=\n]*/)?[ \t]*(?:%s)[ \t]*\+?[ \t]*="
+                                        % names, re.I | re.M)
 
     # ------------------------------------------------------------ tags
     def tag(self, value):
@@ -223,6 +227,17 @@ class Masker(object):
     # ------------------------------------------------------------ key rules
     def _asterisk_line(self, line, kind, state, commented=False):
         """Segments [(text, masked)] of one Asterisk config line."""
+        if not commented and (";--" in line or "--;" in line):
+            # block comment marks inside a line: what config.c hands on may be an
+            # option this line-based view calls a comment (``;-- x --; secret=v``)
+            processed = ast_strip(consume_comments(line, 0)[0] or "")
+            entry = classify(processed) if processed else ("none",)
+            if entry[0] == "variable" and entry[2] and \
+                    entry[1].lower().rsplit("/", 1)[-1] in self.secret_keys:
+                masked = line
+                for form in (entry[2].replace(";", "\\;"), entry[2]):
+                    masked = masked.replace(form, self.tag(entry[2]))
+                return [(masked, True)]
         content, comment = _split_comment(line)
         stripped = content.strip()
         if not stripped:

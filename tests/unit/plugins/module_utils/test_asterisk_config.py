@@ -178,3 +178,76 @@ def test_load_tree_follows_includes(tmp_path):
     tree = load_tree(str(tmp_path / "manager.conf"))
     names = [s.name for c in tree for s in c.sections]
     assert names == ["general", "alice", "bob"]
+
+
+# ------------------------------------------------- as main/config.c reads a file
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (  # noqa: E402
+    consumer_view, consume_comments, physical_lines)
+
+
+def _vars(text):
+    return [(e[2], e[3]) for e in consumer_view(text) if e[1] == "variable"]
+
+
+def test_escaped_semicolon_keeps_the_value_whole():
+    assert _vars("[u]\nsecret = ab\\;cd ; note\n") == [("secret", "ab;cd")]
+
+
+def test_backslash_backslash_semicolon_is_still_an_escape():
+    # config.c only looks at the one char before ';' (no escaped backslash)
+    assert _vars("[u]\nsecret = a\\\\;b\n") == [("secret", "a\\;b")]
+    cfg = ConfigFile("[u]\nsecret = a\\\\;b\n")
+    assert cfg.sections[0].get("secret") == "a\\;b"
+
+
+def test_block_comment_opens_mid_line_and_nests():
+    text = "[u]\na = 1 ;-- start\nb = 2\n;-- inner --;\nc = 3 --; d = 4\ne = 5\n"
+    assert _vars(text) == [("a", "1"), ("d", "4"), ("e", "5")]
+    cfg = ConfigFile(text)
+    assert cfg.sections[0].items() == [("a", "1"), ("d", "4"), ("e", "5")]
+
+
+def test_three_dashes_is_a_plain_comment():
+    assert _vars("[u]\na = 1 ;--- not a block\nb = 2\n") == [("a", "1"), ("b", "2")]
+
+
+def test_a_stray_block_end_hides_the_rest_of_the_file():
+    # "--;" with no block open drives Asterisk's nesting below zero: the line keeps
+    # its text (value included) and every later line is ignored
+    text = "[u]\nsecret = x--; y\n[v]\nsecret = z\n"
+    view = consumer_view(text)
+    assert [e[1:] for e in view] == [("category", "u", []), ("variable", "secret", "x--; y", "=")]
+    assert consume_comments("secret = x--; y", 0)[1] == -1
+    assert [s.name for s in ConfigFile(text).sections] == ["u"]
+
+
+def test_section_header_as_config_c_reads_it():
+    view = consumer_view("[ spaced ]\n[tmpl](!)\n[late] (!)\n[x](a,b)\n")
+    assert [e[2:] for e in view] == [(" spaced ", []), ("tmpl", ["!"]), ("late", []), ("x", ["a", "b"])]
+    assert consumer_view("[open\n")[0][1] == "invalid"
+    assert consumer_view("[a](!\n")[0][1] == "invalid"
+
+
+def test_names_are_cut_at_79_characters():
+    name = "n" * 100
+    assert consumer_view("[%s]\n" % name)[0][2] == "n" * 79
+
+
+def test_lines_split_at_lf_only():
+    text = "[u]\nsecret = a\x0cb\u2028c\n"
+    assert len(physical_lines(text)) == 2
+    assert _vars(text) == [("secret", "a\x0cb\u2028c")]
+    assert ConfigFile(text).sections[0].get("secret") == "a\x0cb\u2028c"
+
+
+def test_operators_escape_and_errors():
+    assert consumer_view("[u]\na => 1\nb += 2\n\\;c = 3\n")[1:] == [
+        (2, "variable", "a", "1", "=>"), (3, "variable", "b", "2", "+="), (4, "variable", ";c", "3", "=")]
+    assert consumer_view("a = 1\n")[0][1] == "invalid"  # no category yet
+    assert consumer_view("[u]\nno equal sign\n")[1][1] == "ignored"
+    assert consumer_view("[u]\n#INCLUDE \"x.conf\"\n")[1][1:] == ("directive", "include", "x.conf")
+    assert consumer_view("\ufeff[u]\n")[0][1:] == ("category", "u", [])
+
+
+def test_control_characters_are_stripped_like_blanks():
+    assert _vars("[u]\nkey = v\x01\n") == [("key", "v")]

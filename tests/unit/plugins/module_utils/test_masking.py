@@ -311,3 +311,10 @@ def test_cost_bounded_with_short_values_among_many():
     assert not BULK.search(out)  # (a loop of `in` over 10,000 values would be the slow part)
     # per searched position: one prefix look-up, one per candidate length, one per short length
     assert m.operations <= 4 * len(text)
+
+
+def test_secret_after_a_closed_block_comment_is_masked():
+    # config.c hands " secret=abc12345" on: the line is not a comment for Asterisk
+    m = Masker()
+    out = m.text("[u]\n;-- old --; secret = Abc12345!x\n")
+    assert "Abc12345!x" not in out and "<secret:" in out
