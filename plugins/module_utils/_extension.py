@@ -503,6 +503,18 @@ def paths_of(params):
     }
 
 
+class ExtensionModule(AnsibleModule):
+    """AnsibleModule whose journal entry summarises the call: the stock one
+    writes str() of every argument, each scrubbed against every secret, which
+    is O(arguments x secrets) - over 20 s at 10,000 extensions."""
+
+    def _log_invocation(self):
+        p = self.params
+        self.log("Invoked pbxguard.asterisk.extension with %d extension(s), purge=%s, context=%s"
+                 % (len(p.get("extensions") or []), p.get("purge"), p.get("context")))
+
+
+
 def _summary_args(module):
     args = dict((k, v) for k, v in module.params.items() if k != "extensions")
     args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])

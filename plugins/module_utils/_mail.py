@@ -200,8 +200,6 @@ def render_msmtprc(want, password_text=None):
     return "\n".join(lines)
 
 
-
-
 def odbc_module_present(dirs=MODULE_DIRS):
     for d in dirs:
         if glob.glob(os.path.join(d, ODBC_MODULE)):

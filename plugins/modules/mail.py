@@ -73,7 +73,9 @@ options:
         C(tls_trust_file)). Default the system's trust store.
     type: path
   client_hostname:
-    description: Name the PBX gives in EHLO (msmtp C(domain)). Default the host's name as C(hostname) gives it (no DNS lookup; set it when the host name is not the FQDN).
+    description:
+      - Name the PBX gives in EHLO (msmtp C(domain)).
+      - Default the host's name as C(hostname) gives it (no DNS lookup; set it when the host name is not the FQDN).
     type: str
   sender_address:
     description: Sender address of voicemail and test mails (C(serveremail), msmtp C(from)).
