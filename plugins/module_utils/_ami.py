@@ -16,7 +16,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy a
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
-    ConfigFile, load_tree, resolve_include,
+    ConfigFile, NAME_MAX, load_tree, resolve_include,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     run_cli, parse_colon_table, ASTERISK_LOG, log_offset, log_since,
@@ -36,6 +36,12 @@ READ_ONLY = ("log", "verbose", "dtmf", "cdr", "dialplan", "cc", "security")
 READ_CLASSES = tuple(c for c in ALL_CLASSES if c not in WRITE_ONLY)
 WRITE_CLASSES = tuple(c for c in ALL_CLASSES if c not in READ_ONLY)
 DENY_ALL = ("0.0.0.0/0.0.0.0", "::/0")
+
+
+def fold(name):
+    """A manager user name as manager.c compares it: case-insensitively
+    (get_manager_by_name_locked uses strcasecmp), 79 characters kept."""
+    return name.lower()[:NAME_MAX]
 
 
 def _classes(values, option, allowed, wrong_way, way):
@@ -79,7 +85,8 @@ def validate(params):
     for i, u in enumerate(params.get("users") or []):
         label = "users[%d]" % i
         try:
-            name = policy.check_name(u.get("name"), label + ".name")
+            # manager.c keeps 79 characters of a user name (username[80])
+            name = policy.check_name(u.get("name"), label + ".name", max_length=NAME_MAX)
         except policy.PolicyError as e:
             errors.append(str(e))
             continue
@@ -87,10 +94,11 @@ def validate(params):
         if name.lower() == "general":
             errors.append("%s.name: 'general' is manager.conf's settings section, not a user" % label)
             continue
-        if name in seen:
-            errors.append("%s.name: listed twice (also users[%d])" % (label, seen[name]))
+        if fold(name) in seen:
+            errors.append("%s.name: listed twice (also users[%d]; Asterisk compares manager user names "
+                          "case-insensitively)" % (label, seen[fold(name)]))
             continue
-        seen[name] = i
+        seen[fold(name)] = i
         state = u.get("state") or "present"
         user = {"name": name, "state": state}
         try:
@@ -134,7 +142,7 @@ def hand_written_users(path, cfg):
     found = {}
     for s in cfg.sections:
         if s.name != "general" and not is_managed(s):
-            found.setdefault(s.name, "%s:%d" % (path, s.header.number))
+            found.setdefault(fold(s.name), "%s:%d" % (path, s.header.number))
     base = os.path.dirname(path)
     seen = set([os.path.realpath(path)])
     for inc in cfg.includes():
@@ -142,7 +150,7 @@ def hand_written_users(path, cfg):
             for c in load_tree(p, seen):
                 for s in c.sections:
                     if s.name != "general":
-                        found.setdefault(s.name, "%s:%d" % (c.path, s.header.number))
+                        found.setdefault(fold(s.name), "%s:%d" % (c.path, s.header.number))
     return found
 
 
@@ -153,10 +161,10 @@ def plan(path, data, general, users, purge):
     hand = hand_written_users(path, cfg)
     clashes = []
     for i, u in enumerate(users):
-        if u["name"] in hand:
-            clashes.append("users (%s): a user of that name is defined by hand at %s; "
-                           "remove or rename it there, this module does not take over "
-                           "hand-written users" % (u["name"], hand[u["name"]]))
+        if fold(u["name"]) in hand:
+            clashes.append("users (%s): a user of that name is defined by hand at %s (Asterisk compares "
+                           "user names case-insensitively); remove or rename it there, this module does "
+                           "not take over hand-written users" % (u["name"], hand[fold(u["name"])]))
     if clashes:
         raise policy.PolicyError("\n".join(clashes))
 
@@ -171,15 +179,15 @@ def plan(path, data, general, users, purge):
     managed = {}
     for s in list(cfg.sections):
         if is_managed(s):
-            if s.name in managed:  # duplicate managed section: keep the first
+            if fold(s.name) in managed:  # duplicate managed section: keep the first
                 cfg.remove_section(s)
             else:
-                managed[s.name] = s
+                managed[fold(s.name)] = s
     added, updated, removed = [], [], []
     wanted = set()
     for u in users:
-        wanted.add(u["name"])
-        s = managed.get(u["name"])
+        wanted.add(fold(u["name"]))
+        s = managed.get(fold(u["name"]))
         if u["state"] == "absent":
             if s is not None:
                 cfg.remove_section(s)
@@ -195,10 +203,10 @@ def plan(path, data, general, users, purge):
             s.replace_body(pairs, comments=[MARKER_COMMENT])
             updated.append(u["name"])
     if purge:
-        for name, s in managed.items():
-            if name not in wanted:
+        for folded, s in managed.items():
+            if folded not in wanted:
                 cfg.remove_section(s)
-                removed.append(name)
+                removed.append(s.name)
     new = cfg.to_bytes()
     present = [u for u in users if u["state"] == "present"]
     after = []

@@ -514,7 +514,6 @@ class ExtensionModule(AnsibleModule):
                  % (len(p.get("extensions") or []), p.get("purge"), p.get("context")))
 
 
-
 def _summary_args(module):
     args = dict((k, v) for k, v in module.params.items() if k != "extensions")
     args["extensions"] = "%d extension(s)" % len(module.params["extensions"] or [])

@@ -135,3 +135,18 @@ def test_absent_needs_no_secret():
 def test_perm_set_parsing():
     assert ami._perm_set("<none>") == set()
     assert ami._perm_set("system,call") == {"system", "call"}
+
+
+def test_names_asterisk_folds_are_duplicates_and_clashes():
+    base = dict(enabled=True, bind_address="127.0.0.1", port=5038, purge_users=False, allow_weak_secrets=False)
+    u = dict(secret="Str0ng!Secret", permit=[], read=[], write=[], state="present")
+    with pytest.raises(PolicyError) as e:
+        ami.validate(dict(base, users=[dict(u, name="Bob"), dict(u, name="bob")]))
+    assert "listed twice" in str(e.value) and "case-insensitively" in str(e.value)
+    with pytest.raises(PolicyError) as e:
+        ami.validate(dict(base, users=[dict(u, name="x" * 80)]))
+    assert "users[0].name" in str(e.value)
+    general, users = ami.validate(dict(base, users=[dict(u, name="Bob")]))
+    with pytest.raises(PolicyError) as e:
+        ami.plan("/nonexistent/manager.conf", b"[general]\nenabled=yes\n[BOB]\nsecret=x\n", general, users, False)
+    assert "defined by hand at /nonexistent/manager.conf:3" in str(e.value)
