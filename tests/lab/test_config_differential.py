@@ -91,8 +91,8 @@ def check_one(lab, text, baseline):
     problems = []
     got_folded = dict((n.lower(), n) for n in got if n.lower() not in baseline)
     if set(got_folded) != set(want):
-        problems.append("users: Asterisk %s, parser %s" % (sorted(got_folded.values()),
-                                                            sorted(v[0] for v in want.values())))
+        problems.append("users: Asterisk %s, parser %s"
+                        % (sorted(got_folded.values()), sorted(v[0] for v in want.values())))
     for folded, (name, read) in want.items():
         STATS["objects_compared"] += 1
         # the CLI strips its argument: a name with blanks at either end cannot be asked for
