@@ -121,6 +121,50 @@ def test_rerun_keeps_the_secret_and_changes_nothing(lab, qr):
     assert enrolled_secret(lab) == secret
 
 
+REFUSED = "/etc/ssh/sshd_config.d/00-pbxguard-test-refused.conf"
+
+
+def owner_mode(lab, path):
+    return lab.sh("stat -c '%U:%G %a' " + path).strip()
+
+
+def test_sshd_refusal_restores_every_file_written(lab, pw, qr):
+    """Issue 18's gap: when sshd refused the result, only PAM was put back, not
+    ~/.google_authenticator. A drop-in sshd refuses (not ours, placed here) makes
+    `sshd -t` fail after all three files were written: each must come back byte
+    for byte with its owner and mode, and SSH must keep working."""
+    secret = enrolled_secret(lab)
+    # three files the run rewrites: a secret file without its options, PAM without
+    # our line, and the drop-in (other methods)
+    lab.sh("printf '%%s\\n' %s > %s" % (secret, GA))
+    lab.sh("sed -i '/pam_google_authenticator\\|(totp): second factor/d' " + PAM)
+    assert "pam_google_authenticator" not in lab.read(PAM).decode() and lab.read(GA) == (secret + "\n").encode()
+    before = dict((p, (lab.read(p), owner_mode(lab, p))) for p in WATCHED)
+    lab.sh("printf 'PbxguardNoSuchOption yes\\n' > " + REFUSED)
+    try:
+        r = lab.playbook([totp(qr_path=qr, methods="publickey_or_password")])
+        assert r.failed, r.raw
+        msg = r.last["msg"]
+        assert msg.startswith("sshd -t refused the new configuration; the previous files were restored"), msg
+        assert "PbxguardNoSuchOption" in msg and secret not in r.raw
+        assert dict((p, (lab.read(p), owner_mode(lab, p))) for p in WATCHED) == before
+    finally:
+        lab.sh("rm -f " + REFUSED)
+    # the restored state works: PAM without the factor, so the password alone logs in
+    rc, out = ssh(lab, "kbd", pw, "")
+    assert rc == 0 and out == "OK " + USER, out
+    p = subprocess.run(["ssh", "-i", lab.vars["ansible_ssh_private_key_file"], "-o", "BatchMode=yes",
+                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                        "root@" + lab.ip, "id -un"], capture_output=True, text=True, timeout=30, check=False)
+    assert p.stdout.strip() == "root", p.stderr
+    # and the next run (sshd no longer refusing) converges, keeping the secret
+    r = lab.playbook([totp(qr_path=qr)])
+    assert not r.failed and r.changed == 1 and enrolled_secret(lab) == secret, r.raw
+    assert lab.read(GA) != before[GA][0] and "pam_google_authenticator" in lab.read(PAM).decode()
+    r = lab.playbook([totp(qr_path=qr)])
+    assert not r.failed and r.changed == 0, r.raw
+
+
 def test_verify_code(lab, qr):
     secret = enrolled_secret(lab)
     shas = [lab.sha(p) for p in WATCHED]
