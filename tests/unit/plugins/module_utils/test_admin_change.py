@@ -172,7 +172,7 @@ def test_check_mode_runs_nothing_and_the_account_diff_has_no_hash():
     assert r.result["changed"] is True and disk.log == []
     account = [d for d in r.result["diff"] if d["before_header"] == "admin pbxadmin"]
     assert "(new hash)" in account[0]["after"] and "exists: False" in account[0]["before"]
-    assert H not in repr(r.result) and H.split("$")[-1] not in repr(r.result)
+    assert H not in repr(r.result) and H.rsplit("$", 1)[-1] not in repr(r.result)
 
 
 def test_probe_reads_only_and_answers_in_one_key():
