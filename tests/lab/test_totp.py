@@ -45,8 +45,8 @@ def admin(lab, pw):
         username=USER, password=pw, allowed_networks=[lab.controller_ip.rsplit(".", 1)[0] + ".0/24"])}
 
 
-def ssh(lab, mode, password="", code=""):
-    cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, USER, mode]
+def ssh(lab, mode, password="", code="", user=USER):
+    cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, user, mode]
     p = subprocess.run(cmd, input="%s\n%s\n" % (password, code), text=True, capture_output=True, timeout=60, check=False)
     return p.returncode, (p.stdout + p.stderr).strip()
 
@@ -278,3 +278,32 @@ def test_admin_option_check_mode_wrong_code_and_disable(lab, pw, tmp_path):
     fresh_step()
     rc, out = ssh(lab, "password", pw)
     assert rc == 0, out
+
+
+def test_admin_creates_the_account_and_enrols_it_in_one_run(lab, pw):
+    """A new account and its second factor in one module run: useradd comes
+    before the files the account owns (authorized_keys, ~/.google_authenticator)."""
+    user = "pbxadm2"
+    ga = "/home/%s/.google_authenticator" % user
+    lab.sh("userdel -r %s 2>/dev/null; rm -f /etc/pbxguard/admin/%s.json; true" % (user, user))
+    task = {"name": "admin", "pbxguard.asterisk.admin": dict(
+        username=user, password=pw, allowed_networks=[lab.controller_ip.rsplit(".", 1)[0] + ".0/24"],
+        totp=dict(issuer="PBX lab", methods="password"))}
+    r = lab.playbook([task], check=True)
+    assert not r.failed and r.changed == 1, r.raw
+    assert lab.sh("getent passwd %s || true" % user).strip() == "" and lab.read(ga) is None
+    try:
+        r = lab.playbook([task])
+        assert not r.failed and r.changed == 1 and r.last.get("censored"), r.raw
+        assert lab.sh("stat -c '%U:%G %a' " + ga).strip() == "%s:%s 400" % (user, user)
+        secret = lab.read(ga).decode().splitlines()[0]
+        fresh_step()
+        rc, out = ssh(lab, "kbd", pw, pyotp.TOTP(secret).now(), user=user)
+        assert rc == 0 and out == "OK " + user, out
+        r = lab.playbook([task])
+        assert not r.failed and r.changed == 0, r.raw
+    finally:
+        r = lab.playbook([{"name": "totp off", "pbxguard.asterisk.totp": dict(user=user, state="disabled")}])
+        lab.sh("userdel -r %s; rm -f /etc/pbxguard/admin/%s.json /etc/ssh/sshd_config.d/pbxguard-admin-%s.conf; "
+               "systemctl reload ssh" % (user, user, user))
+    assert not r.failed and lab.read("/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf" % user) is None, r.raw
