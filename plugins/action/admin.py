@@ -22,6 +22,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.action import totp as totp_action
 
 # passlib (libpass) is imported only when a hash is made, or verified without libcrypt:
@@ -36,7 +37,8 @@ def _sha512_crypt():
 
 
 MODULE = "pbxguard.asterisk.admin"
-INTERNAL = ("password_hash", "ari_password_hash", "totp_secret", "probe")
+# the one internal option, and the loose ones it replaced (a task setting them is refused by name)
+INTERNAL = (action_plan.OPTION, "password_hash", "ari_password_hash", "totp_secret", "probe")
 # sshd/PAM and Asterisk (on every ARI request) verify this hash: enough
 # rounds to slow guessing, few enough that a login costs ~0.1 s of CPU.
 ROUNDS = 100000
@@ -130,7 +132,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         for opt in INTERNAL:
             if opt in args:
-                result.update(failed=True, msg="%s: internal option set by the action plugin; "
+                result.update(failed=True, msg="%s: internal to the action plugin, never set in a task; "
                                                "give password instead" % opt)
                 return result
         password = args.pop("password", None)
@@ -159,11 +161,11 @@ class ActionModule(ActionBase):
         # The probe reads the live state and plans with the stored hashes. When the password
         # verifies against them (nothing new to send) and that plan changes nothing, the probe's
         # result is the task's result: one module run on a host with nothing to do.
-        probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
-        stored = probe.pop("_pbxguard_stored", None)
-        final = probe.pop("_pbxguard_final", False)
-        totp_stored = probe.pop("_pbxguard_totp_stored", None)
-        totp_final = probe.pop("_pbxguard_totp_final", False)
+        probe = execute_hidden(self, MODULE, dict(args, **{action_plan.OPTION: action_plan.make("admin", probe=True)}),
+                               task_vars)
+        answer = probe.pop(action_plan.PROBE, None) or {}
+        stored, final = answer.get("stored"), answer.get("final", False)
+        totp_stored, totp_final = answer.get("totp_stored"), answer.get("totp_final", False)
         if probe.get("failed") or stored is None or (prep and totp_stored is None):
             probe.pop("invocation", None)
             result.update(probe)
@@ -180,14 +182,15 @@ class ActionModule(ActionBase):
             if prep and prep["state"] == "enabled":
                 result["totp"]["new_secret"] = False
             return result
-        if pw_hash:
-            args["password_hash"] = pw_hash
-        if ari_hash:
-            args["ari_password_hash"] = ari_hash
-        if prep and step.get("secret"):
-            args["totp_secret"] = step["secret"]
+        try:
+            args[action_plan.OPTION] = action_plan.make(
+                "admin", password_hash=pw_hash, ari_password_hash=ari_hash,
+                totp_secret=step.get("secret") if prep else None)
+        except PolicyError as e:  # a stored hash of another scheme (never quoted)
+            result.update(failed=True, msg=str(e))
+            return result
         res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        res.pop("_pbxguard_stored", None)
+        res.pop(action_plan.PROBE, None)
         result.update(res)
         if prep and prep["state"] == "enabled" and isinstance(result.get("totp"), dict):
             totp_action.finish(result["totp"], step, self._play_context.check_mode)

@@ -19,6 +19,7 @@ from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import e
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_text, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 
 # pyotp and segno are imported when used: this plugin is imported afresh in every worker
 # process (one per host and task), and a no-op run uses neither (~30 ms saved per host).
@@ -26,7 +27,8 @@ HAS_PYOTP = importlib.util.find_spec("pyotp") is not None
 HAS_SEGNO = importlib.util.find_spec("segno") is not None
 
 MODULE = "pbxguard.asterisk.totp"
-INTERNAL = ("secret", "probe")
+# the one internal option, and the loose ones it replaced (a task setting them is refused by name)
+INTERNAL = (action_plan.OPTION, "secret", "probe")
 
 
 def otpauth_uri(secret, user, issuer):
@@ -164,7 +166,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         for opt in INTERNAL:
             if opt in args:
-                result.update(failed=True, msg="%s: internal option set by the action plugin" % opt)
+                result.update(failed=True, msg="%s: internal to the action plugin, never set in a task" % opt)
                 return result
         prep, error = prepare(self, args, args.get("user"))
         if error:
@@ -174,9 +176,10 @@ class ActionModule(ActionBase):
         # One module run when nothing is to be done: the probe reads the live state and plans
         # with the host's own secret; if that changes nothing (and the controller has nothing to
         # write or check against another secret), its result is the task's result.
-        probe = execute_hidden(self, MODULE, dict(args, probe=True), task_vars)
-        stored = probe.pop("_pbxguard_stored", None)
-        final = probe.pop("_pbxguard_final", False)
+        probe = execute_hidden(self, MODULE, dict(args, **{action_plan.OPTION: action_plan.make("totp", probe=True)}),
+                               task_vars)
+        answer = probe.pop(action_plan.PROBE, None) or {}
+        stored, final = answer.get("stored"), answer.get("final", False)
         if probe.get("failed") or stored is None:
             probe.pop("invocation", None)
             result.update(probe)
@@ -192,9 +195,9 @@ class ActionModule(ActionBase):
             if prep["state"] == "enabled":
                 result["new_secret"] = False
             return result
-        margs = dict(args, secret=step["secret"]) if step.get("secret") else args
+        margs = dict(args, **{action_plan.OPTION: action_plan.make("totp", secret=step.get("secret"))})
         res = self._execute_module(module_name=MODULE, module_args=margs, task_vars=task_vars)
-        res.pop("_pbxguard_stored", None)
+        res.pop(action_plan.PROBE, None)
         result.update(res)
         if prep["state"] == "enabled":
             finish(result, step, self._play_context.check_mode)

@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Administrator account core: validate -> plan (pure) -> apply -> verify.
+"""Administrator account core: validate -> plan (pure) -> the admin module's
+``AdminChange`` on the change transaction.
 
 The account is a login user (/etc/shadow SHA-512 crypt hash made on the
 controller), its allowed source networks (an sshd drop-in), its e-mail
 addresses, its SSH keys (authorized_keys) and its ARI user (ari.conf,
-password_format=crypt). No function here ever returns a hash or a secret."""
+password_format=crypt), and optionally its second factor (module_utils/_totp).
+Every file is a ``File`` of one plan; the account itself (useradd before the
+files, chpasswd -e after them) is a service action that revert undoes. No
+function here ever returns a hash or a secret."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -15,10 +19,16 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, ChangeError, File, Plan
 
 MARKER = "managed by pbxguard.asterisk"
 ARI_MARKER_COMMENT = "%s (admin): changes made here are overwritten" % MARKER
@@ -159,9 +169,7 @@ def validate(params):
         if key and key["blob"] not in [x["blob"] for x in want["keys"]]:
             want["keys"].append(key)
     want["exclusive"] = bool(keys.get("exclusive"))
-    for opt in ("password_hash", "ari_password_hash"):
-        if params.get(opt):
-            attempt(lambda: check_hash(params[opt], opt))
+    want["plan"] = attempt(lambda: action_plan.check(params.get(action_plan.OPTION), "admin"))
     if params.get("shell") is not None:
         attempt(lambda: check_shell(params["shell"]))
     if params.get("api_bind_address"):
@@ -303,3 +311,250 @@ def emails_of_profile(data):
         return list(json.loads((data or b"{}").decode("utf-8")).get("emails") or [])
     except ValueError:
         return []
+
+
+# ------------------------------------------------------------ the change
+SHADOW = "/etc/shadow"
+PROFILE_DIR = "/etc/pbxguard/admin"
+# an address outside every sensible admin network: sshd -T must deny the user from there
+OUTSIDE = "192.0.2.1"
+
+
+def describe(state):
+    return "\n".join("%s: %s" % (k, state[k]) for k in sorted(state)) + "\n"
+
+
+def summary(user, want, final_keys, api_access):
+    nets = ", ".join(want["allowed_networks"]) or "every address"
+    return "admin %s: SSH from %s, %d key%s, API %s, %d e-mail%s" % (
+        user, nets, len(final_keys), "" if len(final_keys) == 1 else "s",
+        "on (ARI user)" if api_access else "off", len(want["emails"]),
+        "" if len(want["emails"]) == 1 else "s")
+
+
+def ari_users(host):
+    out = host.cli("ari show users", wait_for_command=True)
+    names = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("Yes", "No"):
+            names.append(parts[-1])
+    return names
+
+
+def _file(host, path, old, new, owner, group, mode, pending=False, **kw):
+    """A File whose owner may be an account this run creates (``pending``:
+    it does not exist yet to compare with, so an existing file is re-owned)."""
+    differ = old is not None and new is not None and (pending or host.attributes_differ(path, owner, group, mode))
+    return File(path, old, new, owner=owner, group=group, mode=mode, attributes_differ=differ, **kw)
+
+
+def _run(host, args, what, data=None):
+    kw = {} if data is None else dict(data=data)
+    rc, out, err = host.run_command(args, **kw)
+    if rc != 0:
+        raise ChangeError("%s failed: %s" % (what, ((out or "") + (err or "")).strip()))
+
+
+class AdminChange(Change):
+    """The admin module: the account (useradd before its files, chpasswd -e
+    after them), profile, authorized_keys, sshd drop-in, http.conf, ari.conf
+    and, with the totp option, the user's second factor, all in one plan;
+    then ``sshd -t`` + reload, ``module reload`` of http/res_ari, and the live
+    state read back (``sshd -T``, ``ari show users``)."""
+
+    name = "admin"
+    daemon = "sshd"
+
+    def validate(self, params):
+        if params.get("password") is not None:
+            raise policy.PolicyError("password: is hashed on the controller by the action plugin of "
+                                     "pbxguard.asterisk.admin; it is never sent to the host")
+        want = validate(params)
+        want.update(password_update=params["password_update"], force=params["force"],
+                    api_access=params["api_access"], shell=params["shell"], ari_path=params["ari_config_file"],
+                    http_path=params["http_config_file"], dropin_dir=params["sshd_dropin_dir"],
+                    totp=params.get("totp"))
+        return want
+
+    def plan(self, host, spec):
+        user, probe = spec["username"], spec["plan"]["probe"]
+        account = host.user(user)
+        cur_hash = shadow_hash(host.read(SHADOW), user)
+        ari_path, http_path = spec["ari_path"], spec["http_path"]
+        ari_old = host.read(ari_path)
+        stored = dict(user_exists=account is not None, shadow_hash=cur_hash, ari_hash=ari_hash_of(ari_old, user))
+        home = account["home"] if account else os.path.join("/home", user)
+        # useradd -U makes a group of the user's name
+        owner = account or dict(name=user, home=home, group=user, pending=True)
+        two = spec["totp"]
+        factor = None
+        try:
+            if two is not None:
+                factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
+                                          spec["plan"]["totp_secret"], probe, prefix="totp: ")
+            return self._plan(host, spec, user, account, owner, cur_hash, ari_old, stored, factor)
+        except policy.PolicyError:
+            if not probe:
+                raise
+            # a probe never fails on the plan: the action plugin then runs the module for real
+            answer, result = dict(stored=stored, final=False), {}
+            if factor is not None:
+                answer.update(totp_stored=factor.stored, totp_final=False)
+                result["totp"] = factor.result
+            return Plan(dict(result, **{action_plan.PROBE: answer}))
+
+    def _plan(self, host, spec, user, account, owner, cur_hash, ari_old, stored, factor):
+        probe = spec["plan"]["probe"]
+        networks = spec["allowed_networks"]
+        conn = sshd.controller_address()
+        if conn and not spec["force"] and not sshd.address_allowed(conn[0], networks):
+            raise policy.PolicyError("allowed_networks: would exclude the controller's own address %s "
+                                     "(SSH_CONNECTION); add it or set force=true" % conn[0])
+        # a probe plans with the stored hashes (read-only): if that changes nothing and the
+        # controller's password verifies against them, the probe's result is the task's result
+        new_hash = cur_hash if probe else spec["plan"]["password_hash"]
+        if account is not None and spec["password_update"] == "on_create":
+            new_hash = None
+        password_changed = bool(new_hash) and new_hash != cur_hash
+        pending = account is None
+        home, group = owner["home"], owner["group"]
+
+        dropin = os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user)
+        dropin_file = sshd.config_file(host, dropin, render_sshd(user, networks))
+        keys_path = os.path.join(home, ".ssh", "authorized_keys")
+        keys_disk = host.read(keys_path)
+        # a new account's keys are the task's alone (not a leftover file's), yet the file
+        # restored on failure is what was on disk
+        keys_old = keys_disk if account else None
+        keys_new, added, removed, final_keys = plan_keys(keys_old, spec["keys"], spec["exclusive"])
+        if keys_new is None:
+            keys_new = keys_disk
+        keys_file = _file(host, keys_path, keys_disk, keys_new, user, group, 0o600, pending=pending)
+        profile = os.path.join(PROFILE_DIR, "%s.json" % user)
+        profile_old = host.read(profile)
+        profile_file = _file(host, profile, profile_old, render_profile(user, spec["emails"]), "root", "root",
+                             0o644, make_dirs=0o755)
+
+        api = spec["api_access"]
+        ari_path, http_path = spec["ari_path"], spec["http_path"]
+        ari_hash = (None if probe else spec["plan"]["ari_password_hash"]) or stored["ari_hash"]
+        if api and not ari_hash:
+            raise policy.PolicyError("password: required for api_access (the ARI user needs a password)")
+        ari_new, ari_action = plan_ari(ari_old, ari_path, user, api, ari_hash, networks)
+        if ari_old is None and not ari_new:
+            ari_new = None  # no ari.conf and nothing to put in one
+        ari_file = _file(host, ari_path, ari_old, ari_new, "asterisk", "asterisk", 0o640)
+        http_old = host.read(http_path)
+        http_new = plan_http(http_old, http_path, spec.get("api_bind_address")) if api else http_old
+        http_file = _file(host, http_path, http_old, http_new, "asterisk", "asterisk", 0o640)
+
+        files = [profile_file, keys_file, dropin_file, http_file, ari_file] + (factor.files if factor else [])
+        account_changed = pending or password_changed
+        changed = account_changed or any(f.changed for f in files)
+        result = dict(user_created=pending, password_changed=password_changed, sshd_reloaded=False,
+                      asterisk_reloaded=False, allowed_networks=networks, emails=spec["emails"], api_access=api,
+                      ari_user=ari_action if ari_file.content_changed else None, ssh_keys=final_keys,
+                      ssh_keys_added=added, ssh_keys_removed=removed,
+                      summary=summary(user, spec, final_keys, api))
+        if factor is not None:
+            result["totp"] = factor.result
+            result["summary"] += "; " + factor.result["summary"]
+        if probe:  # read-only: nothing to write, the action plugin decides
+            answer = dict(stored=stored, final=not changed)
+            if factor is not None:
+                answer.update(totp_stored=factor.stored, totp_final=factor.final)
+            return Plan(dict(result, **{action_plan.PROBE: answer}))
+        diffs = []
+        if changed:
+            old_keys = [k["fingerprint"] for _r, k in parse_authorized_keys(keys_old) if k]
+            before = dict(exists=account is not None, allowed_networks=networks_of_dropin(dropin_file.old, user),
+                          emails=emails_of_profile(profile_old), ssh_keys=old_keys,
+                          ari_user=stored["ari_hash"] is not None, password="(stored hash)" if cur_hash else "(none)")
+            after = dict(exists=True, allowed_networks=networks, emails=spec["emails"],
+                         ssh_keys=[k["fingerprint"] for k in final_keys], ari_user=api,
+                         password="(new hash)" if password_changed else "(stored hash)")
+            diffs.append(dict(before_header="admin %s" % user, after_header="admin %s" % user,
+                              before=describe(before), after=describe(after)))
+
+        done = dict(created=False, ssh_dir=False, password=False, ssh=False, asterisk=False)
+        ssh_dir = os.path.dirname(keys_path)
+        home_existed = host.isdir(home)
+        ssh_dir_existed = host.isdir(ssh_dir)
+        reload_ssh = dropin_file.content_changed or (factor is not None and factor.reload)
+        asterisk_reload = ari_file.content_changed or http_file.content_changed
+
+        def prepare(h):
+            # the account must exist before files it owns are written
+            if pending:
+                done["created"] = True
+                _run(h, ["useradd", "-m", "-d", home, "-U", "-s", spec["shell"], "-c",
+                         "PBX administrator (pbxguard)", user], "useradd %s" % user)
+            if keys_file.changed:
+                done["ssh_dir"] = not ssh_dir_existed
+                _run(h, ["install", "-d", "-m", "0700", "-o", user, "-g", group, ssh_dir],
+                     "creating %s" % ssh_dir)
+
+        def apply(h):
+            out = {}
+            if password_changed:
+                done["password"] = True
+                rc, _out, _err = h.run_command(["chpasswd", "-e"], data="%s:%s" % (user, new_hash))
+                # chpasswd's own output may echo the input line: never quote it
+                if rc != 0 or shadow_hash(h.read(SHADOW), user) != new_hash:
+                    raise ChangeError("chpasswd -e for %s failed (rc=%d)" % (user, rc))
+            if reload_ssh:
+                done["ssh"] = True
+                sshd.test_and_reload(h)
+                out["sshd_reloaded"] = True
+                if factor is not None and factor.reload:
+                    out["totp"] = dict(factor.result, sshd_reloaded=True)
+            if asterisk_reload:
+                done["asterisk"] = True
+                if http_file.content_changed:
+                    h.cli("module reload http")
+                h.cli("module reload res_ari.so")
+                out["asterisk_reloaded"] = True
+            return out
+
+        def verify(h):
+            problems = []
+            if dropin_file.content_changed:
+                if conn and sshd.user_denied(sshd.effective(h, user, conn[0]), user):
+                    problems.append("sshd -T after reload: the controller's address %s is denied" % conn[0])
+                if not sshd.address_allowed(OUTSIDE, networks) and \
+                        not sshd.user_denied(sshd.effective(h, user, OUTSIDE), user):
+                    problems.append("sshd -T after reload: an outside address (%s) is not denied" % OUTSIDE)
+            if factor is not None:
+                problems += factor.verify(h)
+            if asterisk_reload:
+                live = ari_users(h)
+                if (user in live) != bool(api):
+                    problems.append("Asterisk did not take the ARI user change (ari show users: %s)"
+                                    % (", ".join(live) or "none"))
+            return problems
+
+        def revert(h):
+            # the files are back: each service step undone that was attempted (best effort)
+            if done["ssh"]:
+                sshd.reload_quietly(h)
+            if done["asterisk"]:
+                for command in ("module reload http", "module reload res_ari.so"):
+                    try:
+                        h.cli(command)
+                    except AsteriskCliError:
+                        pass
+            if done["password"] and not pending and cur_hash is not None:
+                h.run_command(["chpasswd", "-e"], data="%s:%s" % (user, cur_hash))
+            if done["ssh_dir"] and not pending:
+                h.run_command(["rmdir", ssh_dir])
+            if done["created"]:
+                # a home that was there before useradd is not ours to remove
+                h.run_command(["userdel", "-r", user] if not home_existed else ["userdel", user])
+
+        secrets = [v for v in (new_hash, cur_hash, ari_hash, stored["ari_hash"]) if v]
+        if factor is not None:
+            secrets += factor.secrets
+        return Plan(result, files, changed=account_changed, prepare=prepare, apply=apply, verify=verify,
+                    revert=revert, secrets=secrets, diffs=diffs,
+                    failure="admin %s: the host did not take the change; every file written was restored" % user)

@@ -1,9 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""sshd drop-ins and PAM lines shared by the admin and totp modules:
-render (pure) -> write all -> ``sshd -t`` -> reload, restoring every file
-when sshd refuses the result. Also the lockout guard (SSH_CONNECTION)."""
+"""sshd drop-ins and PAM files shared by the admin and totp modules.
+
+On the change transaction (module_utils/_transaction.py): ``config_file``
+plans a drop-in or PAM file as a ``File`` (root:root 0644), ``test_and_reload``
+is the apply step (``sshd -t`` on the written files, then reload; a refusal
+raises ``SshdError`` with sshd's words, and the transaction restores every
+file), ``effective``/``user_denied`` read the live result back for verify,
+``reload_quietly`` is the revert step. Also the lockout guard (SSH_CONNECTION).
+
+``write_files``/``restore_files``/``apply`` are the older write-it-yourself
+sequence, kept for callers not yet on the transaction."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -12,13 +20,45 @@ import ipaddress
 import os
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import ChangeError, File
 
 DROPIN_DIR = "/etc/ssh/sshd_config.d"
 MARKER = "managed by pbxguard.asterisk"
 
 
-class SshdError(Exception):
-    pass
+class SshdError(ChangeError):
+    """sshd refused or could not be read back (a ChangeError: the
+    transaction restores every file written and fails with these words)."""
+
+
+def config_file(host, path, new, owner="root", group="root", mode=0o644):
+    """A ``File`` of a plan for an sshd drop-in or a PAM file (``new`` None:
+    the file is removed), read through ``host``."""
+    old = host.read(path)
+    differ = old is not None and new is not None and host.attributes_differ(path, owner, group, mode)
+    return File(path, old, new, owner=owner, group=group, mode=mode, attributes_differ=differ)
+
+
+def test_and_reload(host):
+    """The apply step after drop-ins were written: ``sshd -t`` on the whole
+    configuration, then ``systemctl reload``. Returns the unit reloaded."""
+    rc, said = sshd_test(host)
+    if rc != 0:
+        raise SshdError("sshd -t refused the new configuration; the previous files were restored. "
+                        "sshd said: %s" % said.strip())
+    return reload_ssh(host)
+
+
+def reload_quietly(host):
+    """The revert step: reload ssh with the restored files, only when sshd
+    accepts them (a reload onto a configuration sshd refuses - a broken file
+    that is not ours - may stop sshd where reload is a bare SIGHUP). Best
+    effort: the task is failing already with sshd's words."""
+    try:
+        if sshd_test(host)[0] == 0:
+            reload_ssh(host)
+    except SshdError:
+        pass
 
 
 def controller_address(environ=None):

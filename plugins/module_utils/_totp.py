@@ -2,23 +2,24 @@
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TOTP second factor for SSH (pam_google_authenticator): pure renderers and
-parsers, and the host side (apply) shared by the totp module and the admin
-module's totp option. The secret is generated on the controller (pyotp); the
-host keeps it in ~USER/.google_authenticator, which this code reads back for
-idempotence."""
+parsers, the planner of one user's factor (``plan_factor``, shared by the
+totp module and the admin module's totp option) and the totp module's
+``TotpChange`` on the change transaction. The secret is generated on the
+controller (pyotp); the host keeps it in ~USER/.google_authenticator, which
+this code reads back for idempotence. Every file (that one, /etc/pam.d/sshd,
+the user's sshd drop-in) is a ``File`` of one plan: when sshd refuses the
+result, all of them come back."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
-import grp
 import os
-import pwd
 import re
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 
 MARKER = "managed by pbxguard.asterisk"
 PAM_LINE = "auth required pam_google_authenticator.so nullok"
@@ -105,87 +106,130 @@ def plan_pam(data, enable):
     return "".join(new).encode("utf-8", "surrogateescape")
 
 
-def apply(module, user, state, methods, secret, probe, prefix="", created_in_run=False):
-    """The host side of one user's second factor, under the host lock.
+class Factor(object):
+    """One user's second factor as planned: ``files`` (the secret file, PAM,
+    the drop-in, in write order), the ``result`` dict, ``stored`` (the
+    enrolled secret, for the action plugin), ``final`` (a probe: a run keeping
+    that secret changes nothing), ``reload`` (the drop-in changes: sshd must
+    test and reload) and ``verify(host)`` (problems in sshd's live view)."""
 
-    Returns (result, stored, final): the result dict (changed, enrolled, ...),
-    the stored secret for the action plugin (dict(secret=...)) and, for a
-    probe, whether a run keeping that secret changes nothing. A probe reads
-    only; otherwise ``secret`` (from the action plugin) is enrolled or, with
-    state=disabled, this user's factor removed. Failures end the module
-    (fail_json) with ``prefix`` before the message. ``created_in_run``: a
-    missing account is one the same module run creates (admin's totp option),
-    so its probe plans an enrolment instead of failing."""
+    def __init__(self, files, result, stored, final, reload=False, verify=None, secrets=()):
+        self.files = files
+        self.result = result
+        self.stored = stored
+        self.final = final
+        self.reload = reload
+        self.verify = verify or (lambda host: [])
+        self.secrets = [s for s in secrets if s]
+
+
+def plan_factor(host, user, account, state, methods, secret, probe, prefix=""):
+    """Plan one user's second factor, reading through ``host`` only.
+
+    ``account`` is ``host.user(user)``, or the account the same run creates
+    (admin's totp option: dict(home, group, pending=True)), or None. A probe
+    plans with the enrolled secret; otherwise ``secret`` (from the action
+    plugin) is enrolled or, with state=disabled, this user's factor removed.
+    Refusals raise PolicyError with ``prefix`` before the option name."""
     enable = state == "enabled"
-    try:
-        pw = pwd.getpwnam(user)
-    except KeyError:
-        if module.check_mode or (probe and created_in_run):  # made earlier in this (check) run
-            return (dict(changed=enable, enrolled=enable, sshd_reloaded=False, new_secret=False,
-                         summary="totp %s: no such account yet; it would be enrolled once it exists" % user),
-                    dict(secret=None), False)
-        module.fail_json(msg="%suser: no account '%s' on the host (create it first, e.g. with "
-                             "pbxguard.asterisk.admin)" % (prefix, user))
-    ga = os.path.join(pw.pw_dir, ".google_authenticator")
-    dropin_dir = sshd.DROPIN_DIR
-    dropin = os.path.join(dropin_dir, "pbxguard-totp-%s.conf" % user)
+    if account is None:
+        if host.check_mode:  # made earlier in this check run (e.g. by the admin module)
+            return Factor([], dict(changed=enable, enrolled=enable, sshd_reloaded=False, new_secret=False,
+                                   summary="totp %s: no such account yet; it would be enrolled once it "
+                                           "exists" % user), dict(secret=None), False)
+        raise policy.PolicyError("%suser: no account '%s' on the host (create it first, e.g. with "
+                                 "pbxguard.asterisk.admin)" % (prefix, user))
+    ga = os.path.join(account["home"], ".google_authenticator")
+    dropin = os.path.join(sshd.DROPIN_DIR, "pbxguard-totp-%s.conf" % user)
+    ga_old = host.read(ga)
+    have_secret, complete = parse_file(ga_old)
+    if probe:
+        if enable and not have_secret:
+            return Factor([], dict(changed=True, enrolled=True, sshd_reloaded=False, new_secret=False,
+                                   summary="totp %s: not enrolled yet; a run enrols it" % user),
+                          dict(secret=None), False)
+        secret = have_secret
+    elif enable and not secret:
+        raise policy.PolicyError("%ssecret: missing from %s; the action plugin sets it" % (prefix, action_plan.OPTION))
+    group = account["group"]
+    if enable:
+        ga_new = ga_old if (have_secret == secret and complete) else render_file(secret)
+        # an account made in this run does not exist yet to compare owners with
+        attrs = ga_old is not None and (account.get("pending") or host.attributes_differ(ga, user, group, 0o400))
+    else:
+        ga_new, attrs = None, False
+    ga_file = File(ga, ga_old, ga_new, owner=user, group=group, mode=0o400, attributes_differ=attrs)
+    others = [f for f in host.glob(os.path.join(sshd.DROPIN_DIR, "pbxguard-totp-*.conf")) if f != dropin]
+    pam_old = host.read(PAM_SSHD)
+    pam_new = plan_pam(pam_old, enable or bool(others)) if (pam_old is not None or enable) else None
+    pam_file = sshd.config_file(host, PAM_SSHD, pam_new)
+    dropin_file = sshd.config_file(host, dropin, render_dropin(user, METHODS[methods]) if enable else None)
+    files = [ga_file, pam_file, dropin_file]
+    changed = any(f.changed for f in files)
+    result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
+    if enable:
+        result["authentication_methods"] = METHODS[methods]
+    result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[methods]) if enable
+                         else "totp %s: disabled" % user)
 
-    with files.HostLock():
-        ga_old = files.read_bytes(ga)
-        have_secret, complete = parse_file(ga_old)
-        if probe:
-            # read-only: the stored secret for the action plugin, and whether a run keeping
-            # that secret would change anything (if not, this probe is the task's result)
-            if enable and not have_secret:
-                return (dict(changed=True, enrolled=True, sshd_reloaded=False, new_secret=False,
-                             summary="totp %s: not enrolled yet; a run enrols it" % user),
-                        dict(secret=None), False)
-            secret = have_secret
-        elif enable and not secret:
-            module.fail_json(msg="%ssecret: missing; the action plugin sets it" % prefix)
-        group = grp.getgrgid(pw.pw_gid).gr_name
-        if enable:
-            ga_new = ga_old if (have_secret == secret and complete) else render_file(secret)
-            st = os.stat(ga) if ga_old is not None else None
-            attrs = st is not None and (st.st_uid, st.st_mode & 0o7777) != (pw.pw_uid, 0o400)
-        else:
-            ga_new, attrs = None, False
-        others = [f for f in glob.glob(os.path.join(dropin_dir, "pbxguard-totp-*.conf")) if f != dropin]
-        pam_old = files.read_bytes(PAM_SSHD)
-        pam_new = plan_pam(pam_old, enable or bool(others))
-        dropin_old = files.read_bytes(dropin)
-        dropin_new = render_dropin(user, METHODS[methods]) if enable else None
-        changes = dict(file=ga_new != ga_old or attrs, pam=pam_new != pam_old, sshd=dropin_new != dropin_old)
-        changed = any(changes.values())
-        result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
-        if enable:
-            result["authentication_methods"] = METHODS[methods]
-        result["summary"] = ("totp %s: enabled (SSH needs %s)" % (user, METHODS[methods]) if enable
-                             else "totp %s: disabled" % user)
-        if probe:
-            return result, dict(secret=have_secret), not changed
-        if changed and not module.check_mode:
+    def verify(h):
+        if not dropin_file.content_changed:
+            return []
+        got = " ".join(sshd.effective(h, user, "192.0.2.1").get("authenticationmethods", []))
+        want = METHODS[methods] if enable else "any"
+        if got != want:
+            return ["%ssshd -T: AuthenticationMethods for %s is %r, expected %r" % (prefix, user, got, want)]
+        return []
+
+    return Factor(files, result, dict(secret=have_secret), not changed, reload=dropin_file.content_changed,
+                  verify=verify, secrets=[secret, have_secret])
+
+
+def probe_result(result, stored, final):
+    """A probe's module result: the plan's result plus what the action plugin
+    reads back (the stored secret, whether the probe's result stands)."""
+    return dict(result, **{action_plan.PROBE: dict(stored=stored, final=final)})
+
+
+class TotpChange(Change):
+    """The totp module: the secret file, PAM and the user's sshd drop-in in
+    one plan; ``sshd -t`` + reload, then ``sshd -T`` read back."""
+
+    name = "totp"
+    daemon = "sshd"
+
+    def validate(self, params):
+        from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+        errors, out = [], dict(state=params["state"], methods=params["methods"])
+        for key, fn in (("user", lambda: check_username(params["user"], "user")),
+                        ("plan", lambda: action_plan.check(params.get(action_plan.OPTION), "totp"))):
             try:
-                if changes["file"]:
-                    if ga_new is None:
-                        os.unlink(ga)
-                    else:
-                        files.write_atomic(module, ga, ga_new, owner=user, group=group, mode=0o400)
-                if changes["pam"]:
-                    files.write_atomic(module, PAM_SSHD, pam_new, owner="root", group="root", mode=0o644)
-                if changes["sshd"]:
-                    sshd.apply(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
-                    result["sshd_reloaded"] = True
-                    conf = sshd.effective(module, user, "192.0.2.1")
-                    got = " ".join(conf.get("authenticationmethods", []))
-                    want = METHODS[methods] if enable else "any"
-                    if got != want:
-                        module.fail_json(msg="%ssshd -T: AuthenticationMethods for %s is %r, expected %r"
-                                             % (prefix, user, got, want), **result)
-            except sshd.SshdError as e:
-                if changes["pam"]:
-                    files.write_atomic(module, PAM_SSHD, pam_old, owner="root", group="root", mode=0o644)
-                module.fail_json(msg=prefix + str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="%swriting failed: %s" % (prefix, e), **result)
-    return result, dict(secret=have_secret), False
+                out[key] = fn()
+            except policy.PolicyError as e:
+                errors.append(str(e))
+        if errors:
+            raise policy.PolicyError("\n".join(errors))
+        return out
+
+    def plan(self, host, spec):
+        user, probe = spec["user"], spec["plan"]["probe"]
+        factor = plan_factor(host, user, host.user(user), spec["state"], spec["methods"],
+                             spec["plan"]["secret"], probe)
+        if probe:  # read-only: nothing to write, the action plugin decides
+            return Plan(probe_result(factor.result, factor.stored, factor.final))
+        reloaded = []
+
+        def apply(h):
+            if not factor.reload:
+                return {}
+            reloaded.append(True)
+            sshd.test_and_reload(h)
+            return dict(sshd_reloaded=True)
+
+        def revert(h):
+            if reloaded:
+                sshd.reload_quietly(h)
+
+        return Plan(factor.result, factor.files, changed=bool(factor.result["changed"] and not factor.files),
+                    apply=apply, verify=factor.verify, revert=revert, secrets=factor.secrets,
+                    failure="sshd did not take the second factor of %s; the previous files were restored" % user)

@@ -11,8 +11,9 @@ read the host and plan) and calls ``run(Change(), argument_spec)`` from
 2. ``change.validate(params)``: every error at once, before any I/O
 3. the optional Asterisk version gate
 4. the host lock, then ``change.plan(host, spec)``: reads only, through
-   ``Host``, and returns a ``Plan`` (files to write, in order; what to apply;
-   how to verify; how to revert)
+   ``Host``, and returns a ``Plan`` (files to write, in order; what to
+   prepare before they are written; what to apply; how to verify; how to
+   revert)
 5. the host's port plan for the listeners the plan asks for (only when
    something is to change)
 6. the diff, always masked (key-based masking of every secret-bearing
@@ -20,8 +21,8 @@ read the host and plan) and calls ``run(Change(), argument_spec)`` from
 7. check mode stops here, having written nothing
 8. pre-write checks of candidate files (e.g. ``nft -c``) on a temp copy
    (before the check-mode stop for files that ask for it)
-9. ``plan.prepare`` (optional), then every changed file written
-   atomically, in the plan's order
+9. ``plan.prepare`` (what the files need first, e.g. the account that owns
+   them), then every changed file written atomically, in the plan's order
 10. ``plan.apply`` (reload/restart), then ``plan.verify`` (the live state)
 11. on any failure of 9-10 - a refused change, ``OSError``, an Asterisk CLI
     error - every file written is put back, the last written first, with
@@ -90,6 +91,24 @@ class Host(object):
 
     def cli(self, command, **kw):
         return run_cli(self, command, **kw)
+
+    def user(self, name):
+        """The account ``name`` as dict(name, uid, gid, home, group), or None."""
+        import grp
+        import pwd
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            return None
+        try:
+            group = grp.getgrgid(pw.pw_gid).gr_name
+        except KeyError:
+            group = None
+        return dict(name=pw.pw_name, uid=pw.pw_uid, gid=pw.pw_gid, home=pw.pw_dir, group=group)
+
+    def glob(self, pattern):
+        import glob
+        return sorted(glob.glob(pattern))
 
     def warn(self, text):
         self.module.warn(text)
@@ -192,9 +211,10 @@ class Plan(object):
       that differs from an unchanged file)
     - ``bindings``: ``(manages, bindings)`` for the host's port plan, checked
       only when something is to change
-    - ``prepare(host)``: service actions that must happen before the files
-      are written (stop and disable a unit whose file the plan removes);
-      a failure here restores and reverts like one in ``apply``
+    - ``prepare(host)``: service actions the files depend on, run right
+      before they are written (``useradd`` for an account that will own them,
+      ``systemctl disable --now`` of a unit whose file the plan removes); a
+      failure there is handled like one in ``apply`` (``revert`` runs)
     - ``apply(host)``: reload/restart; may return a dict merged into the result
     - ``verify(host)``: a list of problems in the live state (empty: good)
     - ``revert(host)``: after the files are back, put the services back
@@ -204,11 +224,14 @@ class Plan(object):
     - ``after(host, result, applied)``: a last step; ``applied`` is True once
       a change was written and held, False in check mode or when nothing was
       to change. A dict it returns joins the result; a ChangeError fails the
-      task (nothing is restored then)"""
+      task (nothing is restored then)
+    - ``diffs``: before/after entries (dicts with before_header, after_header,
+      before, after) for changes that are not files (an account's password
+      changed or not), masked and listed after the files'"""
 
     def __init__(self, result=None, files=(), changed=False, bindings=None, apply=None,
                  verify=None, revert=None, said=None, failure=None, secrets=(), after=None,
-                 prepare=None):
+                 prepare=None, diffs=()):
         self.result = dict(result or {})
         self.files = list(files)
         self.extra_changed = bool(changed)
@@ -221,6 +244,7 @@ class Plan(object):
         self.secrets = list(secrets)
         self.after = after
         self.prepare = prepare
+        self.diffs = list(diffs)
 
     @property
     def changed(self):
@@ -265,6 +289,9 @@ def masked_diffs(plan, extra_values):
             diffs.append(dict(before_header=f.path, after_header=f.path,
                               before=masker.text(before, path=f.path),
                               after=masker.text(after, path=f.path)))
+    for d in plan.diffs:
+        diffs.append(dict(before_header=d["before_header"], after_header=d["after_header"],
+                          before=masker.text(d["before"]), after=masker.text(d["after"])))
     return diffs
 
 
@@ -369,7 +396,7 @@ class Transaction(object):
                 diffs = masked_diffs(plan, getattr(module, "no_log_values", ()))
                 if diffs:
                     # a one-file module's diff is one dict, as Ansible's own modules return it
-                    result["diff"] = diffs[0] if len(plan.files) == 1 else diffs
+                    result["diff"] = diffs[0] if len(plan.files) == 1 and not plan.diffs else diffs
             if changed:
                 try:
                     self._check_candidates(plan, module.check_mode)

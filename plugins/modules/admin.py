@@ -38,10 +38,17 @@ attributes:
     description: Predicts every change (user, password, networks, keys, ARI); writes nothing, reloads nothing.
   diff_mode:
     support: full
-    description: A structured before/after (networks, e-mails, API access, key fingerprints, password changed or not); never a hash.
+    description:
+      - Every file changed (C(ari.conf)'s password masked), then a structured before/after of the
+        account (networks, e-mails, API access, key fingerprints, password changed or not); never a hash.
   safe_file_operations:
     support: full
-    description: Files are written to a temp file in the same directory, then C(atomic_move); the password through C(chpasswd -e).
+    description:
+      - Files are written to a temp file in the same directory, then C(atomic_move); the password through C(chpasswd -e).
+      - When sshd or Asterisk refuses the result (C(sshd -t), a reload, C(sshd -T) or C(ari show users)
+        read back), every file written is put back, ssh and Asterisk reloaded, a replaced password
+        hash set back and an account created in that run removed again (C(userdel -r), or without
+        C(-r) when its home directory was there before).
   idempotent:
     support: full
     description: A second run with the same input reports no change, keeps the stored hash and reloads nothing.
@@ -161,25 +168,17 @@ options:
       verify_code:
         description: A 6-digit code from the app; enabling first checks it against the secret.
         type: str
-  totp_secret:
-    description: Internal, set by the action plugin (the base32 TOTP secret). Never set it in a task.
-    type: str
-  password_hash:
+  _plan:
     description:
-      - Internal, set by the action plugin. The SHA-512 crypt hash to store. Never set it in a task.
-    type: str
-  ari_password_hash:
-    description:
-      - Internal, set by the action plugin. The crypt hash for the ARI user. Never set it in a task.
-    type: str
-  probe:
-    description:
-      - Internal, set by the action plugin. Validate, read the stored hashes for the
-        controller-side verification and plan with them; changes nothing. When the password
-        verifies against the stored hashes and that plan changes nothing, the probe's result is the
-        task's result, so a run with nothing to do is one module execution.
-    type: bool
-    default: false
+      - Internal, set by the action plugin; never set it in a task. One dict of shape
+        C(pbxguard.asterisk.admin/v1) (checked by C(module_utils/_action_plan.py)) with
+        C(password_hash) and C(ari_password_hash) (the SHA-512 crypt hashes to store),
+        C(totp_secret) (the base32 TOTP secret) and C(probe) (validate, read the stored hashes for
+        the controller-side verification and plan with them, changing nothing).
+      - When the password verifies against the stored hashes and the probe's plan changes nothing,
+        the probe's result is the task's result, so a run with nothing to do is one module
+        execution.
+    type: dict
 notes:
   - Runs through the action plugin of the same name (it hashes on the controller); libpass (or
     passlib) must be installed on the controller.
@@ -306,264 +305,33 @@ summary:
   type: str
 """
 
-import os
-import pwd
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _admin as admin
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, AsteriskCliError,
-)
-
-SHADOW = "/etc/shadow"
-PROFILE_DIR = "/etc/pbxguard/admin"
-
-
-def _user(name):
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        return None
-
-
-def _ari_users(module):
-    out = run_cli(module, "ari show users", wait_for_command=True)
-    names = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] in ("Yes", "No"):
-            names.append(parts[-1])
-    return names
-
-
-def _describe(state):
-    return "\n".join("%s: %s" % (k, state[k]) for k in sorted(state)) + "\n"
-
-
-def _summary(user, want, final_keys, api_access):
-    nets = ", ".join(want["allowed_networks"]) or "every address"
-    return "admin %s: SSH from %s, %d key%s, API %s, %d e-mail%s" % (
-        user, nets, len(final_keys), "" if len(final_keys) == 1 else "s",
-        "on (ARI user)" if api_access else "off", len(want["emails"]),
-        "" if len(want["emails"]) == 1 else "s")
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            username=dict(type="str", default="admin"),
-            password=dict(type="str", no_log=True),
-            password_update=dict(type="str", no_log=False, choices=["always", "on_create"], default="always"),
-            allow_weak=dict(type="bool", default=False),
-            allowed_networks=dict(type="list", elements="str", default=[]),
-            force=dict(type="bool", default=False),
-            emails=dict(type="list", elements="str", default=[]),
-            api_access=dict(type="bool", default=False),
-            api_bind_address=dict(type="str"),
-            ssh_keys=dict(type="dict", default={}, no_log=False, options=dict(
-                present=dict(type="list", elements="str", default=[], no_log=False),
-                exclusive=dict(type="bool", default=False),
-            )),
-            shell=dict(type="path", default="/bin/bash"),
-            ari_config_file=dict(type="path", default="/etc/asterisk/ari.conf"),
-            http_config_file=dict(type="path", default="/etc/asterisk/http.conf"),
-            sshd_dropin_dir=dict(type="path", default="/etc/ssh/sshd_config.d"),
-            totp=dict(type="dict", options=totp.option_spec()),
-            totp_secret=dict(type="str", no_log=True),
-            password_hash=dict(type="str", no_log=True),
-            ari_password_hash=dict(type="str", no_log=True),
-            probe=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p["password"] is not None:
-        module.fail_json(msg="password: is hashed on the controller by the action plugin of "
-                             "pbxguard.asterisk.admin; it is never sent to the host")
-    try:
-        want = admin.validate(p)
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    user = want["username"]
-    ari_path = p["ari_config_file"]
-    http_path = p["http_config_file"]
-    two = p["totp"]
-    if p["totp_secret"] is not None:
-        try:
-            totp.check_secret(p["totp_secret"], "totp_secret")
-        except PolicyError as e:
-            module.fail_json(msg=str(e))
-    # the second factor's probe (read-only) before the account's: the action plugin plans both
-    probe_extra = {}
-    if two is not None and p["probe"]:
-        t_result, t_stored, t_final = totp.apply(module, user, two["state"], two["methods"], None, True,
-                                                 prefix="totp: ", created_in_run=True)
-        probe_extra = dict(totp=t_result, _pbxguard_totp_stored=t_stored, _pbxguard_totp_final=t_final)
-
-    with files.HostLock():
-        pw = _user(user)
-        shadow = files.read_bytes(SHADOW)
-        cur_hash = admin.shadow_hash(shadow, user)
-        ari_old = files.read_bytes(ari_path)
-        stored_ari = admin.ari_hash_of(ari_old, user)
-        stored = dict(user_exists=pw is not None, shadow_hash=cur_hash, ari_hash=stored_ari)
-
-        def refuse(msg, **extra):
-            # a probe never fails on the plan: the action plugin then runs the module for real
-            if p["probe"]:
-                module.exit_json(changed=False, _pbxguard_stored=stored, _pbxguard_final=False, **probe_extra)
-            module.fail_json(msg=msg, **extra)
-
-        conn = sshd.controller_address()
-        if conn and not p["force"] and not sshd.address_allowed(conn[0], want["allowed_networks"]):
-            refuse("allowed_networks: would exclude the controller's own address %s "
-                   "(SSH_CONNECTION); add it or set force=true" % conn[0])
-
-        result = dict(changed=False, user_created=pw is None, password_changed=False,
-                      sshd_reloaded=False, asterisk_reloaded=False, ari_user=None)
-        # a probe plans with the stored hashes (read-only): if that changes nothing and the
-        # controller's password verifies against them, the probe's result is the task's result
-        new_hash = cur_hash if p["probe"] else p["password_hash"]
-        if pw is not None and p["password_update"] == "on_create":
-            new_hash = None
-        password_changed = bool(new_hash) and new_hash != cur_hash
-        home = pw.pw_dir if pw else os.path.join("/home", user)
-
-        # ---- plan every file
-        dropin = os.path.join(p["sshd_dropin_dir"], "pbxguard-admin-%s.conf" % user)
-        dropin_old = files.read_bytes(dropin)
-        dropin_new = admin.render_sshd(user, want["allowed_networks"])
-
-        keys_path = os.path.join(home, ".ssh", "authorized_keys")
-        keys_old = files.read_bytes(keys_path) if pw else None
-        keys_new, added, removed, final_keys = admin.plan_keys(keys_old, want["keys"], want["exclusive"])
-
-        profile = os.path.join(PROFILE_DIR, "%s.json" % user)
-        profile_old = files.read_bytes(profile)
-        profile_new = admin.render_profile(user, want["emails"])
-
-        ari_hash = (None if p["probe"] else p["ari_password_hash"]) or stored_ari
-        if p["api_access"] and not ari_hash:
-            refuse("password: required for api_access (the ARI user needs a password)")
-        try:
-            ari_new, ari_action = admin.plan_ari(ari_old, ari_path, user, p["api_access"], ari_hash,
-                                                 want["allowed_networks"])
-        except PolicyError as e:
-            refuse(str(e))
-        http_old = files.read_bytes(http_path)
-        http_new = admin.plan_http(http_old, http_path, want.get("api_bind_address")) if p["api_access"] else http_old
-
-        changes = dict(
-            user=pw is None, password=password_changed, sshd=dropin_new != dropin_old,
-            keys=keys_new != keys_old, profile=profile_new != profile_old,
-            ari=ari_new != (ari_old or b""), http=http_new != http_old)
-        changed = any(changes.values())
-        old_keys = [k["fingerprint"] for _r, k in admin.parse_authorized_keys(keys_old) if k]
-        result.update(
-            changed=changed, user_created=pw is None, password_changed=password_changed,
-            allowed_networks=want["allowed_networks"], emails=want["emails"],
-            api_access=p["api_access"], ari_user=ari_action if changes["ari"] else None,
-            ssh_keys=final_keys, ssh_keys_added=added, ssh_keys_removed=removed)
-        if module._diff and changed:
-            before = dict(exists=pw is not None,
-                          allowed_networks=admin.networks_of_dropin(dropin_old, user),
-                          emails=admin.emails_of_profile(profile_old), ssh_keys=old_keys,
-                          ari_user=admin.ari_hash_of(ari_old, user) is not None,
-                          password="(stored hash)" if cur_hash else "(none)")
-            after = dict(exists=True, allowed_networks=want["allowed_networks"], emails=want["emails"],
-                         ssh_keys=[k["fingerprint"] for k in final_keys], ari_user=p["api_access"],
-                         password="(new hash)" if password_changed else "(stored hash)")
-            result["diff"] = dict(before_header="admin %s" % user, after_header="admin %s" % user,
-                                  before=_describe(before), after=_describe(after))
-        result["summary"] = _summary(user, want, final_keys, p["api_access"])
-        if p["probe"]:
-            if probe_extra:
-                result["changed"] = changed or probe_extra["totp"]["changed"]
-                result["summary"] += "; " + probe_extra["totp"]["summary"]
-            module.exit_json(_pbxguard_stored=stored, _pbxguard_final=not changed, **dict(result, **probe_extra))
-
-        if changed and not module.check_mode:
-            try:
-                if pw is None:
-                    rc, out, err = module.run_command(
-                        ["useradd", "-m", "-U", "-s", p["shell"], "-c", "PBX administrator (pbxguard)", user])
-                    if rc != 0:
-                        module.fail_json(msg="useradd %s failed: %s" % (user, (out + err).strip()), **result)
-                    pw = _user(user)
-                if password_changed:
-                    rc, out, err = module.run_command(["chpasswd", "-e"], data="%s:%s" % (user, new_hash))
-                    if rc != 0 or admin.shadow_hash(files.read_bytes(SHADOW), user) != new_hash:
-                        module.fail_json(msg="chpasswd -e for %s failed: %s" % (user, (out + err).strip()),
-                                         **result)
-                if changes["profile"]:
-                    if not os.path.isdir(PROFILE_DIR):
-                        os.makedirs(PROFILE_DIR, 0o755)
-                    files.write_atomic(module, profile, profile_new, owner="root", group="root", mode=0o644)
-                if changes["keys"]:
-                    ssh_dir = os.path.dirname(keys_path)
-                    if not os.path.isdir(ssh_dir):
-                        os.mkdir(ssh_dir, 0o700)
-                    os.chown(ssh_dir, pw.pw_uid, pw.pw_gid)
-                    os.chmod(ssh_dir, 0o700)
-                    grp_name = files.grp.getgrgid(pw.pw_gid).gr_name
-                    files.write_atomic(module, keys_path, keys_new, owner=user, group=grp_name, mode=0o600)
-                if changes["sshd"]:
-                    sshd.apply(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
-                    result["sshd_reloaded"] = True
-                    problems = []
-                    outside = None if sshd.address_allowed("192.0.2.1", want["allowed_networks"]) else "192.0.2.1"
-                    if conn and sshd.user_denied(sshd.effective(module, user, conn[0]), user):
-                        problems.append("the controller's address %s is denied" % conn[0])
-                    if outside and not sshd.user_denied(sshd.effective(module, user, outside), user):
-                        problems.append("an outside address (%s) is not denied" % outside)
-                    if problems:
-                        sshd.restore_files(module, {dropin: (dropin_old, dropin_new, "root", "root", 0o644)})
-                        sshd.reload_ssh(module)
-                        module.fail_json(msg="sshd -T after reload: %s; the previous drop-in was restored"
-                                             % "; ".join(problems), **result)
-                if changes["ari"] or changes["http"]:
-                    if changes["http"]:
-                        files.write_atomic(module, http_path, http_new)
-                    if changes["ari"]:
-                        files.write_atomic(module, ari_path, ari_new)
-                    if changes["http"]:
-                        run_cli(module, "module reload http")
-                    run_cli(module, "module reload res_ari.so")
-                    result["asterisk_reloaded"] = True
-                    live = _ari_users(module)
-                    if (user in live) != bool(p["api_access"]):
-                        if changes["ari"]:
-                            files.write_atomic(module, ari_path, ari_old or b"")
-                        if changes["http"]:
-                            files.write_atomic(module, http_path, http_old or b"")
-                            run_cli(module, "module reload http")
-                        run_cli(module, "module reload res_ari.so")
-                        module.fail_json(msg="Asterisk did not take the ARI user change (ari show users: %s); "
-                                             "the previous files were restored" % ", ".join(live), **result)
-            except sshd.SshdError as e:
-                module.fail_json(msg=str(e), **result)
-            except AsteriskCliError as e:
-                module.fail_json(msg=str(e), **result)
-            except (IOError, OSError) as e:
-                module.fail_json(msg="writing failed: %s" % e, **result)
-
-    if two is not None:
-        # after the account exists (it may have been made just now): the same as the totp module
-        t_result = totp.apply(module, user, two["state"], two["methods"], p["totp_secret"], False,
-                              prefix="totp: ")[0]
-        result["totp"] = t_result
-        result["changed"] = result["changed"] or t_result["changed"]
-        result["sshd_reloaded"] = result["sshd_reloaded"] or t_result["sshd_reloaded"]
-        result["summary"] += "; " + t_result["summary"]
-    module.exit_json(**result)
+    run(admin.AdminChange(), dict(
+        username=dict(type="str", default="admin"),
+        password=dict(type="str", no_log=True),
+        password_update=dict(type="str", no_log=False, choices=["always", "on_create"], default="always"),
+        allow_weak=dict(type="bool", default=False),
+        allowed_networks=dict(type="list", elements="str", default=[]),
+        force=dict(type="bool", default=False),
+        emails=dict(type="list", elements="str", default=[]),
+        api_access=dict(type="bool", default=False),
+        api_bind_address=dict(type="str"),
+        ssh_keys=dict(type="dict", default={}, no_log=False, options=dict(
+            present=dict(type="list", elements="str", default=[], no_log=False),
+            exclusive=dict(type="bool", default=False),
+        )),
+        shell=dict(type="path", default="/bin/bash"),
+        ari_config_file=dict(type="path", default="/etc/asterisk/ari.conf"),
+        http_config_file=dict(type="path", default="/etc/asterisk/http.conf"),
+        sshd_dropin_dir=dict(type="path", default="/etc/ssh/sshd_config.d"),
+        totp=dict(type="dict", options=totp.option_spec()),
+        _plan=dict(type="dict", no_log=True),
+    ))
 
 
 if __name__ == "__main__":

@@ -34,11 +34,14 @@ attributes:
     support: full
     description: Predicts the change; writes nothing on the host nor on the controller.
   diff_mode:
-    support: none
-    description: No diff (the only changing content is secret).
+    support: full
+    description: The secret file, C(/etc/pam.d/sshd) and the drop-in; the secret itself is masked.
   safe_file_operations:
     support: full
-    description: Temp file in the same directory, then C(atomic_move).
+    description:
+      - Temp file in the same directory, then C(atomic_move).
+      - When sshd refuses the result (C(sshd -t), the reload, or C(sshd -T) read back), every file
+        written is put back (the secret file, PAM and the drop-in) and ssh reloaded.
   idempotent:
     support: full
     description: The secret is read back and kept; a second run changes nothing and reloads nothing.
@@ -76,16 +79,14 @@ options:
   verify_code:
     description: A 6-digit code from the app; enabling first checks it against the secret.
     type: str
-  secret:
-    description: Internal, set by the action plugin (the base32 secret). Never set it in a task.
-    type: str
-  probe:
+  _plan:
     description:
-      - Internal, set by the action plugin (read the enrolled secret back and plan with it; change
-        nothing). When keeping that secret changes nothing, the probe's result is the task's result,
-        so a run with nothing to do is one module execution.
-    type: bool
-    default: false
+      - Internal, set by the action plugin; never set it in a task. One dict of shape
+        C(pbxguard.asterisk.totp/v1) (checked by C(module_utils/_action_plan.py)) with C(secret),
+        the base32 secret to enrol, and C(probe), read the enrolled secret back and plan with it,
+        changing nothing. When keeping that secret changes nothing, the probe's result is the
+        task's result, so a run with nothing to do is one module execution.
+    type: dict
 notes:
   - Runs through the action plugin of the same name; pyotp (and segno for O(qr_path)) must be
     installed on the controller. The host needs C(libpam-google-authenticator).
@@ -149,37 +150,16 @@ summary:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._module import refuse_bad_bytes
-
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 
 
 def main():
-    refuse_bad_bytes()
-    module = AnsibleModule(
-        argument_spec=dict(
-            user=dict(type="str", required=True),
-            secret=dict(type="str", no_log=True),
-            probe=dict(type="bool", default=False),
-            **totp.option_spec()
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        user = check_username(p["user"], "user")
-        if p["secret"] is not None:
-            totp.check_secret(p["secret"], "secret")
-    except PolicyError as e:
-        module.fail_json(msg=str(e))
-    result, stored, final = totp.apply(module, user, p["state"], p["methods"], p["secret"], p["probe"])
-    if p["probe"]:
-        module.exit_json(_pbxguard_stored=stored, _pbxguard_final=final, **result)
-    module.exit_json(**result)
+    run(totp.TotpChange(), dict(
+        user=dict(type="str", required=True),
+        _plan=dict(type="dict", no_log=True),
+        **totp.option_spec()
+    ))
 
 
 if __name__ == "__main__":

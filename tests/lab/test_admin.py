@@ -209,7 +209,8 @@ def test_check_mode_predicts_and_writes_nothing(lab, pw):
                      check=True, diff=True)
     assert not r.failed and r.changed == 1
     assert r.last["password_changed"] is True and r.last["allowed_networks"][1] == "203.0.113.7/32"
-    assert "(new hash)" in r.last["diff"]["after"]
+    account = [d for d in r.last["diff"] if d["before_header"] == "admin " + USER]
+    assert "(new hash)" in account[0]["after"], r.last["diff"]
     assert [lab.sha(p) for p in WATCHED] == shas
 
 
@@ -219,6 +220,42 @@ def test_lockout_guard(lab, pw):
     assert r.failed
     assert "allowed_networks: would exclude the controller's own address %s" % lab.controller_ip in r.last["msg"]
     assert [lab.sha(p) for p in WATCHED] == shas
+
+
+PROFILE = "/etc/pbxguard/admin/%s.json" % USER
+REFUSED = "/etc/ssh/sshd_config.d/00-pbxguard-test-refused.conf"
+
+
+def test_sshd_refusal_restores_every_file_and_the_password(lab, pw, keys):
+    """A drop-in sshd refuses (not ours, placed here) makes `sshd -t` fail after
+    the profile, authorized_keys, the drop-in and ari.conf were written and the
+    new hash set: every file comes back byte for byte with owner and mode, the
+    old hash is set back, and the old password still logs in (SSH and ARI)."""
+    watched = (ARI, HTTP, DROPIN, KEYS, PROFILE)
+
+    def state():
+        return dict((p, (lab.read(p), lab.sh("stat -c '%U:%G %a' " + p).strip())) for p in watched)
+    before, old_hash = state(), shadow_hash(lab)
+    lab.sh("printf 'PbxguardNoSuchOption yes\\n' > " + REFUSED)
+    try:
+        r = lab.playbook([admin(lab, pw["other"], allowed_networks=[net(lab), "203.0.113.7/32"],
+                                emails="noc@example.org", ssh_keys={"present": [keys["laptop"]["pub"]], "exclusive": True})])
+        assert r.failed, r.raw
+        msg = r.last["msg"]
+        assert msg.startswith("sshd -t refused the new configuration; the previous files were restored"), msg
+        assert "PbxguardNoSuchOption" in msg
+        after = state()
+        for p in watched:
+            assert after[p] == before[p], p
+        assert shadow_hash(lab) == old_hash
+        assert pw["other"] not in r.raw and old_hash not in r.raw
+    finally:
+        lab.sh("rm -f " + REFUSED)
+    assert ssh(lab, "password", pw["main"])[0] == 0
+    assert ssh(lab, "key", key=keys["phone"]["path"])[0] == 0  # the key the failed run would have revoked
+    assert ari(lab, USER, pw["main"]) == "200"
+    r = lab.playbook([admin(lab, pw["main"])])
+    assert not r.failed and r.changed == 0, r.raw
 
 
 BAD = [

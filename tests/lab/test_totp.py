@@ -45,8 +45,8 @@ def admin(lab, pw):
         username=USER, password=pw, allowed_networks=[lab.controller_ip.rsplit(".", 1)[0] + ".0/24"])}
 
 
-def ssh(lab, mode, password="", code=""):
-    cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, USER, mode]
+def ssh(lab, mode, password="", code="", user=USER):
+    cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, user, mode]
     p = subprocess.run(cmd, input="%s\n%s\n" % (password, code), text=True, capture_output=True, timeout=60, check=False)
     return p.returncode, (p.stdout + p.stderr).strip()
 
@@ -119,6 +119,50 @@ def test_rerun_keeps_the_secret_and_changes_nothing(lab, qr):
     assert not r.failed and r.changed == 0, r.raw
     assert r.last["new_secret"] is False and "secret" not in r.last and "otpauth_uri" not in r.last
     assert enrolled_secret(lab) == secret
+
+
+REFUSED = "/etc/ssh/sshd_config.d/00-pbxguard-test-refused.conf"
+
+
+def owner_mode(lab, path):
+    return lab.sh("stat -c '%U:%G %a' " + path).strip()
+
+
+def test_sshd_refusal_restores_every_file_written(lab, pw, qr):
+    """Issue 18's gap: when sshd refused the result, only PAM was put back, not
+    ~/.google_authenticator. A drop-in sshd refuses (not ours, placed here) makes
+    `sshd -t` fail after all three files were written: each must come back byte
+    for byte with its owner and mode, and SSH must keep working."""
+    secret = enrolled_secret(lab)
+    # three files the run rewrites: a secret file without its options, PAM without
+    # our line, and the drop-in (other methods)
+    lab.sh("printf '%%s\\n' %s > %s" % (secret, GA))
+    lab.sh("sed -i '/pam_google_authenticator\\|(totp): second factor/d' " + PAM)
+    assert "pam_google_authenticator" not in lab.read(PAM).decode() and lab.read(GA) == (secret + "\n").encode()
+    before = dict((p, (lab.read(p), owner_mode(lab, p))) for p in WATCHED)
+    lab.sh("printf 'PbxguardNoSuchOption yes\\n' > " + REFUSED)
+    try:
+        r = lab.playbook([totp(qr_path=qr, methods="publickey_or_password")])
+        assert r.failed, r.raw
+        msg = r.last["msg"]
+        assert msg.startswith("sshd -t refused the new configuration; the previous files were restored"), msg
+        assert "PbxguardNoSuchOption" in msg and secret not in r.raw
+        assert dict((p, (lab.read(p), owner_mode(lab, p))) for p in WATCHED) == before
+    finally:
+        lab.sh("rm -f " + REFUSED)
+    # the restored state works: PAM without the factor, so the password alone logs in
+    rc, out = ssh(lab, "kbd", pw, "")
+    assert rc == 0 and out == "OK " + USER, out
+    p = subprocess.run(["ssh", "-i", lab.vars["ansible_ssh_private_key_file"], "-o", "BatchMode=yes",
+                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                        "root@" + lab.ip, "id -un"], capture_output=True, text=True, timeout=30, check=False)
+    assert p.stdout.strip() == "root", p.stderr
+    # and the next run (sshd no longer refusing) converges, keeping the secret
+    r = lab.playbook([totp(qr_path=qr)])
+    assert not r.failed and r.changed == 1 and enrolled_secret(lab) == secret, r.raw
+    assert lab.read(GA) != before[GA][0] and "pam_google_authenticator" in lab.read(PAM).decode()
+    r = lab.playbook([totp(qr_path=qr)])
+    assert not r.failed and r.changed == 0, r.raw
 
 
 def test_verify_code(lab, qr):
@@ -234,3 +278,32 @@ def test_admin_option_check_mode_wrong_code_and_disable(lab, pw, tmp_path):
     fresh_step()
     rc, out = ssh(lab, "password", pw)
     assert rc == 0, out
+
+
+def test_admin_creates_the_account_and_enrols_it_in_one_run(lab, pw):
+    """A new account and its second factor in one module run: useradd comes
+    before the files the account owns (authorized_keys, ~/.google_authenticator)."""
+    user = "pbxadm2"
+    ga = "/home/%s/.google_authenticator" % user
+    lab.sh("userdel -r %s 2>/dev/null; rm -f /etc/pbxguard/admin/%s.json; true" % (user, user))
+    task = {"name": "admin", "pbxguard.asterisk.admin": dict(
+        username=user, password=pw, allowed_networks=[lab.controller_ip.rsplit(".", 1)[0] + ".0/24"],
+        totp=dict(issuer="PBX lab", methods="password"))}
+    r = lab.playbook([task], check=True)
+    assert not r.failed and r.changed == 1, r.raw
+    assert lab.sh("getent passwd %s || true" % user).strip() == "" and lab.read(ga) is None
+    try:
+        r = lab.playbook([task])
+        assert not r.failed and r.changed == 1 and r.last.get("censored"), r.raw
+        assert lab.sh("stat -c '%U:%G %a' " + ga).strip() == "%s:%s 400" % (user, user)
+        secret = lab.read(ga).decode().splitlines()[0]
+        fresh_step()
+        rc, out = ssh(lab, "kbd", pw, pyotp.TOTP(secret).now(), user=user)
+        assert rc == 0 and out == "OK " + user, out
+        r = lab.playbook([task])
+        assert not r.failed and r.changed == 0, r.raw
+    finally:
+        r = lab.playbook([{"name": "totp off", "pbxguard.asterisk.totp": dict(user=user, state="disabled")}])
+        lab.sh("userdel -r %s; rm -f /etc/pbxguard/admin/%s.json /etc/ssh/sshd_config.d/pbxguard-admin-%s.conf; "
+               "systemctl reload ssh" % (user, user, user))
+    assert not r.failed and lab.read("/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf" % user) is None, r.raw

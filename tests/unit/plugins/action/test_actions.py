@@ -13,6 +13,7 @@ pyotp = pytest.importorskip("pyotp")
 
 from ansible_collections.pbxguard.asterisk.plugins.action import admin as admin_action  # noqa: E402
 from ansible_collections.pbxguard.asterisk.plugins.action import totp as totp_action  # noqa: E402
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan  # noqa: E402
 
 PW = "Str0ng-Passw0rd"
 
@@ -67,15 +68,25 @@ class FakeTask(object):
         self.async_val, self.check_mode, self.no_log = 0, False, False
 
 
+def answer(stored, final, **extra):
+    """A probe's one result key for the action plugin."""
+    return {action_plan.PROBE: dict(stored=stored, final=final, **extra)}
+
+
 class FakeModules(object):
     """Stands in for _execute_module: answers the probe and counts every run."""
 
-    def __init__(self, probe, real=None):
+    def __init__(self, probe, real=None, kind=None):
         self.probe, self.real, self.calls = probe, real or dict(changed=True), []
+        self.kind = kind
 
     def __call__(self, module_name=None, module_args=None, task_vars=None):
         self.calls.append(dict(module_args))
-        return dict(self.probe) if module_args.get("probe") else dict(self.real)
+        plan = module_args.get("_plan") or {}
+        # every run gets one plan of the module's shape, never loose internal options
+        action_plan.check(plan, self.kind)
+        assert not set(module_args) & {"probe", "secret", "password_hash", "ari_password_hash", "totp_secret"}
+        return dict(self.probe) if plan.get("probe") else dict(self.real)
 
 
 def run_action(mod, args, modules, check=False):
@@ -84,6 +95,8 @@ def run_action(mod, args, modules, check=False):
     action = mod.ActionModule(FakeTask(mod.MODULE, args), mock.MagicMock(), play_context, None, None)
     action._task.check_mode = check
     action._execute_module = modules
+    if isinstance(modules, FakeModules) and modules.kind is None:
+        modules.kind = mod.MODULE.rsplit(".", 1)[1]
     return action.run(task_vars={})
 
 
@@ -99,26 +112,26 @@ def test_admin_keeps_stored_rules():
 
 def test_admin_noop_is_one_module_run():
     h = admin_action.make_hash(PW)
-    probe = dict(changed=False, summary="admin pbxadmin: ...", _pbxguard_final=True,
-                 _pbxguard_stored=dict(user_exists=True, shadow_hash=h, ari_hash=None))
+    probe = dict(changed=False, summary="admin pbxadmin: ...",
+                 **answer(dict(user_exists=True, shadow_hash=h, ari_hash=None), True))
     modules = FakeModules(probe)
     res = run_action(admin_action, dict(username="pbxadmin", password=PW), modules)
-    assert len(modules.calls) == 1 and modules.calls[0]["probe"] is True and "password" not in modules.calls[0]
+    assert len(modules.calls) == 1 and modules.calls[0]["_plan"]["probe"] is True and "password" not in modules.calls[0]
     assert res["changed"] is False and res["summary"] == "admin pbxadmin: ..."
-    assert "_pbxguard_stored" not in res and "_pbxguard_final" not in res
+    assert not any(k.startswith("_pbxguard") or k == "_plan" for k in res)
 
 
 def test_admin_runs_again_on_drift_or_a_new_password():
     h = admin_action.make_hash("Other-Passw0rd")
     stored = dict(user_exists=True, shadow_hash=h, ari_hash=None)
     # the plan with the stored hash would change something (drift): a second, real run
-    modules = FakeModules(dict(changed=True, _pbxguard_final=False, _pbxguard_stored=stored))
+    modules = FakeModules(dict(changed=True, **answer(stored, False)))
     run_action(admin_action, dict(username="pbxadmin"), modules)
-    assert len(modules.calls) == 2 and "probe" not in modules.calls[1]
+    assert len(modules.calls) == 2 and "probe" not in modules.calls[1]["_plan"]
     # nothing drifted, but the password does not verify: the new hash goes to the host
-    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored))
+    modules = FakeModules(dict(changed=False, **answer(stored, True)))
     res = run_action(admin_action, dict(username="pbxadmin", password=PW), modules)
-    assert len(modules.calls) == 2 and admin_action.verifies(PW, modules.calls[1]["password_hash"])
+    assert len(modules.calls) == 2 and admin_action.verifies(PW, modules.calls[1]["_plan"]["password_hash"])
     assert res["changed"] is True
 
 
@@ -128,12 +141,11 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def test_totp_noop_is_one_module_run(tmp_path):
     qr = tmp_path / "qr.png"
     qr.write_bytes(b"png")
-    probe = dict(changed=False, enrolled=True, summary="totp u: enabled", _pbxguard_final=True,
-                 _pbxguard_stored=dict(secret=SECRET))
+    probe = dict(changed=False, enrolled=True, summary="totp u: enabled", **answer(dict(secret=SECRET), True))
     modules = FakeModules(probe)
     res = run_action(totp_action, dict(user="pbxadmin", qr_path=str(qr)), modules)
     assert len(modules.calls) == 1 and res["changed"] is False and res["new_secret"] is False
-    assert "secret" not in res and "_pbxguard_stored" not in res
+    assert "secret" not in res and "_pbxguard_probe" not in res
     # a valid code against the enrolled secret: still one run
     modules = FakeModules(probe)
     res = run_action(totp_action, dict(user="pbxadmin", verify_code=pyotp.TOTP(SECRET).now()), modules)
@@ -143,28 +155,26 @@ def test_totp_noop_is_one_module_run(tmp_path):
 def test_totp_runs_again_when_something_is_to_do(tmp_path):
     stored = dict(secret=SECRET)
     # drift on the host (plan not final)
-    modules = FakeModules(dict(changed=True, _pbxguard_final=False, _pbxguard_stored=stored))
+    modules = FakeModules(dict(changed=True, **answer(stored, False)))
     run_action(totp_action, dict(user="pbxadmin"), modules)
-    assert len(modules.calls) == 2 and modules.calls[1]["secret"] == SECRET
+    assert len(modules.calls) == 2 and modules.calls[1]["_plan"]["secret"] == SECRET
     # the QR code is missing on the controller: written, and the module runs for real
-    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored),
-                          real=dict(changed=False))
+    modules = FakeModules(dict(changed=False, **answer(stored, True)), real=dict(changed=False))
     res = run_action(totp_action, dict(user="pbxadmin", qr_path=str(tmp_path / "new.png")), modules)
     assert len(modules.calls) == 2 and res["changed"] is True and (tmp_path / "new.png").exists()
     # a wrong code fails and nothing runs after the probe
-    modules = FakeModules(dict(changed=False, _pbxguard_final=True, _pbxguard_stored=stored))
+    modules = FakeModules(dict(changed=False, **answer(stored, True)))
     res = run_action(totp_action, dict(user="pbxadmin", verify_code="000000" if pyotp.TOTP(SECRET).now() != "000000"
                                        else "111111"), modules)
     assert res["failed"] and len(modules.calls) == 1
     # nothing enrolled yet: a new secret is made and sent
-    modules = FakeModules(dict(changed=False, _pbxguard_final=False, _pbxguard_stored=dict(secret=None)))
+    modules = FakeModules(dict(changed=False, **answer(dict(secret=None), False)))
     res = run_action(totp_action, dict(user="pbxadmin"), modules)
-    assert len(modules.calls) == 2 and res["new_secret"] is True and modules.calls[1]["secret"] == res["secret"]
+    assert len(modules.calls) == 2 and res["new_secret"] is True and modules.calls[1]["_plan"]["secret"] == res["secret"]
 
 
 def test_totp_disabled_noop_is_one_module_run():
-    modules = FakeModules(dict(changed=False, enrolled=False, _pbxguard_final=True,
-                               _pbxguard_stored=dict(secret=None)))
+    modules = FakeModules(dict(changed=False, enrolled=False, **answer(dict(secret=None), True)))
     res = run_action(totp_action, dict(user="pbxadmin", state="disabled"), modules)
     assert len(modules.calls) == 1 and res["changed"] is False
 
@@ -197,10 +207,10 @@ def test_decide_verifies_a_shared_hash_once(monkeypatch):
 
 # ---- admin with its totp option: account and second factor in the same module runs
 def admin_probe(h, totp_secret, admin_final=True, totp_final=True, **extra):
-    return dict(changed=False, summary="admin pbxadmin: ...", _pbxguard_final=admin_final,
-                _pbxguard_stored=dict(user_exists=True, shadow_hash=h, ari_hash=h),
+    return dict(changed=False, summary="admin pbxadmin: ...",
                 totp=dict(changed=not totp_final, enrolled=True, summary="totp pbxadmin: enabled"),
-                _pbxguard_totp_stored=dict(secret=totp_secret), _pbxguard_totp_final=totp_final, **extra)
+                **dict(answer(dict(user_exists=True, shadow_hash=h, ari_hash=h), admin_final,
+                              totp_stored=dict(secret=totp_secret), totp_final=totp_final), **extra))
 
 
 def test_admin_with_totp_noop_is_one_module_run():
@@ -217,7 +227,7 @@ def test_admin_with_totp_sends_the_kept_secret_when_only_the_account_drifted():
     modules = FakeModules(admin_probe(h, SECRET, admin_final=False),
                           real=dict(changed=True, totp=dict(changed=False, enrolled=True)))
     res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp={}), modules)
-    assert len(modules.calls) == 2 and modules.calls[1]["totp_secret"] == SECRET
+    assert len(modules.calls) == 2 and modules.calls[1]["_plan"]["totp_secret"] == SECRET
     assert res["changed"] is True and res["totp"]["new_secret"] is False and "secret" not in res["totp"]
     assert not res.get("_ansible_no_log")
 
@@ -228,7 +238,7 @@ def test_admin_with_totp_enrols_a_new_secret_censored(tmp_path):
                           real=dict(changed=True, totp=dict(changed=True, enrolled=True)))
     qr = tmp_path / "qr.png"
     res = run_action(admin_action, dict(username="pbxadmin", password=PW, totp=dict(qr_path=str(qr))), modules)
-    sent = modules.calls[1]["totp_secret"]
+    sent = modules.calls[1]["_plan"]["totp_secret"]
     assert len(modules.calls) == 2 and len(sent) == 32 and res["totp"]["secret"] == sent
     assert res["totp"]["new_secret"] is True and res["_ansible_no_log"] is True and qr.exists()
 
@@ -244,24 +254,7 @@ def test_admin_with_totp_wrong_code_fails_after_the_probe_only():
                      FakeModules(admin_probe(h, SECRET)))
     assert res["failed"] and res["msg"].startswith("totp.verify_code: must be exactly 6 digits")
     res = run_action(admin_action, dict(username="pbxadmin", totp_secret=SECRET), FakeModules({}))
-    assert res["failed"] and "totp_secret: internal option" in res["msg"]
-
-
-def test_totp_probe_result_is_complete_for_the_admin_summary(tmp_path, monkeypatch):
-    """admin's probe appends the totp probe's summary: every probe return carries one."""
-    from unittest import mock
-    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp
-    import pwd
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setattr(_totp.pwd, "getpwnam", lambda u: mock.Mock(pw_dir=str(home), pw_uid=0, pw_gid=0))
-    monkeypatch.setattr(_totp.sshd, "DROPIN_DIR", str(tmp_path))
-    (tmp_path / "pam").write_bytes(b"@include common-auth\n")
-    monkeypatch.setattr(_totp, "PAM_SSHD", str(tmp_path / "pam"))
-    monkeypatch.setattr(_totp.files, "HostLock", mock.MagicMock)
-    module = mock.Mock(check_mode=False)
-    for state in ("enabled", "disabled"):
-        result, stored, final = _totp.apply(module, "pbxadmin", state, "password", None, True)
-        assert result["summary"].startswith("totp pbxadmin: ") and stored == dict(secret=None)
-        assert final is (state == "disabled")
-    assert pwd
+    assert res["failed"] and "totp_secret: internal to the action plugin" in res["msg"]
+    for opt in ("_plan", "password_hash", "probe"):
+        res = run_action(admin_action, {"username": "pbxadmin", opt: {}}, FakeModules({}))
+        assert res["failed"] and res["msg"].startswith(opt + ": internal to the action plugin")

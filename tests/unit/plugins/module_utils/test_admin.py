@@ -94,9 +94,10 @@ def test_plan_ari_add_update_remove_and_hand_written():
 def test_validate_collects_every_error():
     with pytest.raises(PolicyError) as e:
         admin.validate(dict(username="a@b", allowed_networks=["1.2.3.4/33"], emails="x",
-                            ssh_keys={"present": ["bogus"]}, password_hash="plain"))
+                            ssh_keys={"present": ["bogus"]},
+                            _plan=dict(shape="pbxguard.asterisk.admin/v1", password_hash="plain")))
     msg = str(e.value)
-    for opt in ("username:", "allowed_networks[0]:", "emails[0]:", "ssh_keys.present[0]:", "password_hash:"):
+    for opt in ("username:", "allowed_networks[0]:", "emails[0]:", "ssh_keys.present[0]:", "_plan.password_hash:"):
         assert opt in msg
 
 

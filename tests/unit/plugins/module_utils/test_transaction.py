@@ -377,3 +377,57 @@ def test_a_bug_in_apply_still_restores_every_file():
     assert r.failed and r.result["msg"].startswith("internal error (KeyError")
     assert disk.files["/etc/a.conf"][0] == b"a-old\n" and disk.files["/etc/b.conf"][0] == b"b-old\n"
     assert disk.log[-1] == ("revert",)
+
+
+class PreparedWithDiff(TwoFiles):
+    """TwoFiles with a prepare step (an account the files need) and a non-file diff."""
+
+    def __init__(self, *a, **kw):
+        self.prepare_error = kw.pop("prepare_error", None)
+        TwoFiles.__init__(self, *a, **kw)
+
+    def plan(self, host, spec):
+        p = TwoFiles.plan(self, host, spec)
+
+        def prepare(h):
+            host.disk.log.append(("prepare",))
+            if self.prepare_error:
+                raise tx.ChangeError(self.prepare_error)
+        p.prepare = prepare
+        p.diffs = [dict(before_header="account", after_header="account", before="password: old\n",
+                        after="password: PlanS3cret!\n")]
+        p.secrets = ["PlanS3cret!"]
+        return p
+
+
+def test_prepare_with_a_non_file_diff_not_in_check_mode():
+    disk = base_disk()
+    r = run(PreparedWithDiff(b"a-new\n", b"b-new\n"), disk)
+    assert not r.failed
+    assert [e[0] for e in disk.log] == ["prepare", "write", "write", "apply", "verify"]
+    disk = base_disk()
+    r = run(PreparedWithDiff(b"a-new\n", b"b-new\n"), disk, check_mode=True, diff=True)
+    assert disk.log == [] and r.result["changed"]
+    # the non-file diff comes after the files', masked like them
+    assert [d["before_header"] for d in r.result["diff"]] == ["/etc/a.conf", "/etc/b.conf", "account"]
+    assert "PlanS3cret!" not in repr(r.result["diff"]) and "<secret:" in r.result["diff"][-1]["after"]
+
+
+def test_prepare_failure_writes_nothing_and_reverts():
+    disk = base_disk()
+    r = run(PreparedWithDiff(b"a-new\n", b"b-new\n", prepare_error="useradd u failed: group u exists"), disk)
+    assert r.failed and r.result["msg"].startswith("useradd u failed: group u exists")
+    assert writes(disk) == [] and disk.log[-1] == ("revert",)
+
+
+def test_host_user_and_glob(tmp_path):
+    import os
+    import pwd
+    me = pwd.getpwuid(os.getuid())
+    host = tx.Host(FakeModule())
+    u = host.user(me.pw_name)
+    assert (u["name"], u["uid"], u["home"]) == (me.pw_name, me.pw_uid, me.pw_dir)
+    assert host.user("no-such-user-pbxguard") is None
+    for name in ("b.conf", "a.conf", "c.txt"):
+        (tmp_path / name).write_text("")
+    assert host.glob(str(tmp_path / "*.conf")) == [str(tmp_path / "a.conf"), str(tmp_path / "b.conf")]
