@@ -8,10 +8,7 @@ plans a drop-in or PAM file as a ``File`` (root:root 0644), ``test_and_reload``
 is the apply step (``sshd -t`` on the written files, then reload; a refusal
 raises ``SshdError`` with sshd's words, and the transaction restores every
 file), ``effective``/``user_denied`` read the live result back for verify,
-``reload_quietly`` is the revert step. Also the lockout guard (SSH_CONNECTION).
-
-``write_files``/``restore_files``/``apply`` are the older write-it-yourself
-sequence, kept for callers not yet on the transaction."""
+``reload_quietly`` is the revert step. Also the lockout guard (SSH_CONNECTION)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -19,7 +16,6 @@ __metaclass__ = type
 import ipaddress
 import os
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import ChangeError, File
 
 DROPIN_DIR = "/etc/ssh/sshd_config.d"
@@ -88,29 +84,6 @@ def address_allowed(address, networks):
     return False
 
 
-def write_files(module, changes):
-    """``changes`` maps path -> (old bytes or None, new bytes or None, owner, group, mode).
-    Writes (or removes) each; returns nothing."""
-    for path, (old, new, owner, group, mode) in changes.items():
-        if new is None:
-            if os.path.exists(path):
-                os.unlink(path)
-        else:
-            files.write_atomic(module, path, new, owner=owner, group=group, mode=mode)
-
-
-def restore_files(module, changes):
-    for path, (old, new, owner, group, mode) in changes.items():
-        try:
-            if old is None:
-                if os.path.exists(path):
-                    os.unlink(path)
-            else:
-                files.write_atomic(module, path, old, owner=owner, group=group, mode=mode)
-        except (IOError, OSError):
-            pass
-
-
 def sshd_test(module):
     rc, out, err = module.run_command(["sshd", "-t"])
     return rc, (out or "") + (err or "")
@@ -122,23 +95,6 @@ def reload_ssh(module):
         if rc == 0:
             return unit
     raise SshdError("systemctl reload ssh failed: %s" % ((out or "") + (err or "")).strip())
-
-
-def apply(module, changes, reload=True):
-    """Write ``changes``, validate with ``sshd -t`` and reload ssh. When sshd
-    refuses the configuration, every file is restored and SshdError raised
-    with sshd's own words."""
-    if not changes:
-        return False
-    write_files(module, changes)
-    rc, said = sshd_test(module)
-    if rc != 0:
-        restore_files(module, changes)
-        raise SshdError("sshd -t refused the new configuration; the previous files were restored. "
-                        "sshd said: %s" % said.strip())
-    if reload:
-        reload_ssh(module)
-    return True
 
 
 def effective(module, user, addr, laddr="127.0.0.1", lport="22", host="client.invalid"):
