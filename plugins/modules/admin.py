@@ -79,6 +79,17 @@ options:
     description: Apply O(allowed_networks) even when they exclude the controller's own address.
     type: bool
     default: false
+  adopt_existing:
+    description:
+      - Manage an account that exists already although this module did not create it (no
+        C(PBX administrator (pbxguard)) GECOS field, no C(/etc/pbxguard/admin/USERNAME.json)), or
+        a system account (uid outside C(UID_MIN) .. C(UID_MAX) of C(/etc/login.defs), by default
+        1000 .. 60000).
+      - Without it such an account is refused before anything changes. An adopted regular account
+        counts as managed afterwards (its profile file); a system account needs this option on
+        every run.
+    type: bool
+    default: false
   emails:
     description:
       - E-mail addresses of the administrator (notifications). A list, or one string with
@@ -365,6 +376,7 @@ def main():
             allow_weak=dict(type="bool", default=False),
             allowed_networks=dict(type="list", elements="str", default=[]),
             force=dict(type="bool", default=False),
+            adopt_existing=dict(type="bool", default=False),
             emails=dict(type="list", elements="str", default=[]),
             api_access=dict(type="bool", default=False),
             api_bind_address=dict(type="str"),
@@ -390,6 +402,7 @@ def main():
                              "pbxguard.asterisk.admin; it is never sent to the host")
     try:
         want = admin.validate(p)
+        admin.check_takeover(want["username"], p["adopt_existing"], PROFILE_DIR)
     except PolicyError as e:
         module.fail_json(msg=str(e))
     user = want["username"]
@@ -494,7 +507,7 @@ def main():
             try:
                 if pw is None:
                     rc, out, err = module.run_command(
-                        ["useradd", "-m", "-U", "-s", p["shell"], "-c", "PBX administrator (pbxguard)", user])
+                        ["useradd", "-m", "-U", "-s", p["shell"], "-c", admin.ACCOUNT_GECOS, user])
                     if rc != 0:
                         module.fail_json(msg="useradd %s failed: %s" % (user, (out + err).strip()), **result)
                     pw = _user(user)

@@ -44,7 +44,7 @@ attributes:
     description: Restoring twice changes nothing the second time; saving identical content reports no change.
 options:
   name:
-    description: Snapshot name (letters, digits, C(_ . @ + -)).
+    description: Snapshot name (letters, digits, C(_ . @ + -)); a directory inside O(directory), so not C(.) or C(..).
     type: str
     required: true
   state:
@@ -131,7 +131,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _files as files
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _snapshot as snapshot
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_name, PolicyError
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import (
+    check_name, path_component, PolicyError,
+)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import run_cli
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import restart as restart_asterisk
 
@@ -185,7 +187,7 @@ def main():
     )
     p = module.params
     try:
-        name = check_name(p["name"], "name")
+        name = path_component(check_name(p["name"], "name"), "name")
     except PolicyError as e:
         module.fail_json(msg=str(e))
     if "ssh.service" in p["units"] or "sshd.service" in p["units"]:
