@@ -100,8 +100,8 @@ def check_class_name(value, option):
     for prefix in KEA_RESERVED_PREFIXES:
         if value.startswith(prefix):
             raise PolicyError("%s: '%s' starts with %s, a prefix Kea reserves for its own classes "
-                              "(%s); pick another name" % (option, value, prefix,
-                                                          ", ".join(KEA_RESERVED_PREFIXES)))
+                              "(%s); pick another name"
+                              % (option, value, prefix, ", ".join(KEA_RESERVED_PREFIXES)))
     return value
 
 
