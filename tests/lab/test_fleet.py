@@ -259,10 +259,18 @@ def test_role_moves_the_ssh_port_without_locking_the_controller_out(fleet, extra
 
 
 def snapshot_task(fleet, host, args):
-    """One pbxguard.asterisk.snapshot task on ``host`` (ad hoc, JSON result)."""
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    p = subprocess.run(["ansible", host, "-i", fleet.inventory, "-m", "pbxguard.asterisk.snapshot",
-                        "-a", json.dumps(args)], capture_output=True, text=True, env=env, timeout=300, check=False)
+    """One pbxguard.asterisk.snapshot task on ``host``: its result."""
+    play = [{"name": "snapshot", "hosts": host, "gather_facts": False,
+             "tasks": [{"name": "snapshot", "pbxguard.asterisk.snapshot": args}]}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(ROOT, ".cache")) as f:
+        yaml.safe_dump(play, f)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"))
+    try:
+        p = subprocess.run(["ansible-playbook", "-i", fleet.inventory, f.name], capture_output=True, text=True,
+                           env=env, timeout=300, check=False)
+    finally:
+        os.unlink(f.name)
     try:
         return json.loads(p.stdout)["plays"][0]["tasks"][0]["hosts"][host]
     except (ValueError, KeyError, IndexError):
