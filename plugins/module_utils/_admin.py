@@ -34,6 +34,13 @@ MARKER = "managed by pbxguard.asterisk"
 ARI_MARKER_COMMENT = "%s (admin): changes made here are overwritten" % MARKER
 USERNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SHA512_CRYPT_RE = re.compile(r"^\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}\Z")
+# the GECOS field useradd gets for an account this module creates (its mark of ownership)
+ACCOUNT_GECOS = "PBX administrator (pbxguard)"
+PROFILE_MANAGED_BY = "pbxguard.asterisk.admin"
+LOGIN_DEFS = "/etc/login.defs"
+# shadow-utils' defaults when login.defs does not say
+DEFAULT_UID_MIN = 1000
+DEFAULT_UID_MAX = 60000
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
              "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
              "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss")
@@ -48,6 +55,8 @@ def check_username(value, option="username"):
         raise policy.PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
                                  "restriction)" % option)
     policy.check_name(value, option, max_length=32)
+    # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
+    policy.path_component(value, option)
     if not USERNAME_RE.match(value):
         raise policy.PolicyError("%s: must start with a letter or '_' and contain only letters, "
                                  "digits and _ . -" % option)
@@ -180,6 +189,73 @@ def validate(params):
     return want
 
 
+# ------------------------------------------------------- existing accounts
+def uid_range(login_defs):
+    """(UID_MIN, UID_MAX) of regular accounts from the bytes of /etc/login.defs
+    (None or unreadable values: shadow-utils' defaults 1000 and 60000)."""
+    found = {}
+    for raw in (login_defs or b"").decode("utf-8", "replace").splitlines():
+        parts = raw.split()
+        if len(parts) >= 2 and parts[0] in ("UID_MIN", "UID_MAX") and parts[1].isdigit():
+            found[parts[0]] = int(parts[1])
+    return found.get("UID_MIN", DEFAULT_UID_MIN), found.get("UID_MAX", DEFAULT_UID_MAX)
+
+
+def profile_is_ours(data):
+    try:
+        return json.loads((data or b"{}").decode("utf-8")).get("managed_by") == PROFILE_MANAGED_BY
+    except (ValueError, AttributeError):
+        return False
+
+
+def takeover_problem(username, uid, gecos, uid_range_, profile_data, adopt_existing):
+    """Why managing the existing account ``username`` would take it over, or
+    None. A system account (uid outside UID_MIN..UID_MAX) or an account this
+    module neither created (GECOS mark) nor adopted before (its profile) is
+    only managed with adopt_existing: true; a system account needs it on
+    every run. Pure: the caller passes what it read."""
+    if adopt_existing:
+        return None
+    uid_min, uid_max = uid_range_
+    if not uid_min <= uid <= uid_max:
+        return ("adopt_existing: '%s' is an existing system account (uid %d, outside UID_MIN %d .. "
+                "UID_MAX %d of /etc/login.defs); this module takes over its password, keys and SSH "
+                "access only with adopt_existing: true" % (username, uid, uid_min, uid_max))
+    if (gecos or "").split(",")[0] != ACCOUNT_GECOS and not profile_is_ours(profile_data):
+        return ("adopt_existing: the account '%s' (uid %d) exists and was not created by this module "
+                "(no '%s' in its GECOS field, no /etc/pbxguard/admin/%s.json); this module takes over "
+                "its password, keys and SSH access only with adopt_existing: true"
+                % (username, uid, ACCOUNT_GECOS, username))
+    return None
+
+
+def check_takeover(username, adopt_existing, profile_dir):
+    """takeover_problem() for the account as it is on this host (reads
+    /etc/passwd, /etc/login.defs and the profile; changes nothing). Raises
+    PolicyError."""
+    import pwd
+    try:
+        entry = pwd.getpwnam(username)
+    except KeyError:
+        return
+    profile = None
+    try:
+        with open("%s/%s.json" % (profile_dir, username), "rb") as f:
+            profile = f.read()
+    except (IOError, OSError):
+        pass
+    defs = None
+    try:
+        with open(LOGIN_DEFS, "rb") as f:
+            defs = f.read()
+    except (IOError, OSError):
+        pass
+    problem = takeover_problem(username, entry.pw_uid, entry.pw_gecos, uid_range(defs), profile,
+                               adopt_existing)
+    if problem:
+        raise policy.PolicyError(problem)
+
+
 # --------------------------------------------------------------- pure plans
 def render_sshd(username, networks):
     """The sshd drop-in refusing ``username`` from outside ``networks``; None
@@ -286,7 +362,7 @@ def plan_http(data, path, bind_address):
 
 def render_profile(username, emails):
     return (json.dumps({"username": username, "emails": emails,
-                        "managed_by": "pbxguard.asterisk.admin"}, indent=1, sort_keys=True)
+                        "managed_by": PROFILE_MANAGED_BY}, indent=1, sort_keys=True)
             + "\n").encode("utf-8")
 
 
@@ -374,11 +450,13 @@ class AdminChange(Change):
         want.update(password_update=params["password_update"], force=params["force"],
                     api_access=params["api_access"], shell=params["shell"], ari_path=params["ari_config_file"],
                     http_path=params["http_config_file"], dropin_dir=params["sshd_dropin_dir"],
-                    totp=params.get("totp"))
+                    totp=params.get("totp"), adopt_existing=params.get("adopt_existing", False))
         return want
 
     def plan(self, host, spec):
         user, probe = spec["username"], spec["plan"]["probe"]
+        # never take over a system account or one this module did not create (read-only)
+        check_takeover(user, spec["adopt_existing"], PROFILE_DIR)
         account = host.user(user)
         cur_hash = shadow_hash(host.read(SHADOW), user)
         ari_path, http_path = spec["ari_path"], spec["http_path"]
@@ -489,7 +567,7 @@ class AdminChange(Change):
             if pending:
                 done["created"] = True
                 _run(h, ["useradd", "-m", "-d", home, "-U", "-s", spec["shell"], "-c",
-                         "PBX administrator (pbxguard)", user], "useradd %s" % user)
+                         ACCOUNT_GECOS, user], "useradd %s" % user)
             if keys_file.changed:
                 done["ssh_dir"] = not ssh_dir_existed
                 _run(h, ["install", "-d", "-m", "0700", "-o", user, "-g", group, ssh_dir],

@@ -47,6 +47,13 @@ _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}\
 _PREFIX_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){0,5}\Z")
 _IFACE_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}\Z")
 _MATCH_ALLOWED = re.compile(r"^[A-Za-z0-9 ._+/:-]{1,64}\Z")
+# Class names Kea 3.0 gives a meaning of its own (src/lib/dhcpsrv/client_class_def.cc
+# builtinNames/builtinPrefixes, the special DROP and SKIP_DDNS, the SPAWN_ prefix of
+# template classes; doc/sphinx/arm/classify.rst "Built-in Client Classes"). Kea
+# compares names case-sensitively, so 'drop' is an ordinary class and 'DROP' is not:
+# a class DROP with a test drops every matching packet, KNOWN/ALL/... refuse a test.
+KEA_RESERVED_CLASSES = ("ALL", "KNOWN", "UNKNOWN", "BOOTP", "DROP", "SKIP_DDNS")
+KEA_RESERVED_PREFIXES = ("VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_", "SPAWN_")
 
 
 class DhcpError(ChangeError):
@@ -80,8 +87,23 @@ def check_mac_prefix(value, option):
 def check_interface(value, option="interface"):
     """A Linux interface name (at most 15 characters, no '/', no whitespace)."""
     policy.check_name(value, option, max_length=15)
-    if not _IFACE_RE.match(value) or value in (".", ".."):
+    policy.path_component(value, option)  # the kernel's /sys/class/net/NAME
+    if not _IFACE_RE.match(value):
         raise PolicyError("%s: is not a network interface name" % option)
+    return value
+
+
+def check_class_name(value, option):
+    """A client class name of ours (check_name) that is none of Kea's own."""
+    policy.check_name(value, option)
+    if value in KEA_RESERVED_CLASSES:
+        raise PolicyError("%s: '%s' is a class Kea reserves for itself (%s); pick another name"
+                          % (option, value, ", ".join(KEA_RESERVED_CLASSES)))
+    for prefix in KEA_RESERVED_PREFIXES:
+        if value.startswith(prefix):
+            raise PolicyError("%s: '%s' starts with %s, a prefix Kea reserves for its own classes "
+                              "(%s); pick another name"
+                              % (option, value, prefix, ", ".join(KEA_RESERVED_PREFIXES)))
     return value
 
 
@@ -221,7 +243,7 @@ def validate(params):
         if name in (None, ""):
             name = "pbxguard-vendor-%d" % i
         else:
-            name = _collect(errors, policy.check_name, name, label + ".name")
+            name = _collect(errors, check_class_name, name, label + ".name")
             if name is None:
                 continue
         if name in names:

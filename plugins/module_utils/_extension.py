@@ -53,6 +53,9 @@ def validate(params):
     errors = []
     context = _err(errors, policy.check_name, params.get("context"), "context")
     vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context")
+    if vm_context is not None:
+        # app_voicemail keeps each box under /var/spool/asterisk/voicemail/CONTEXT/
+        vm_context = _err(errors, policy.path_component, vm_context, "voicemail_context")
     allow_weak = bool(params.get("allow_weak_secrets"))
     exts = []
     seen_numbers, seen_users = {}, {}
@@ -85,6 +88,10 @@ def validate(params):
                               if e.get("auth_user") else None)
             x["name"] = (_err(errors, policy.check_text, e["name"], label + ".name", 80, ',"<>|')
                          if e.get("name") else "")
+            if x["name"]:
+                # the caller ID name and the box's full name: voicemail mails and
+                # dialplans paste them into text Asterisk substitutes
+                x["name"] = _err(errors, policy.no_expression, x["name"], label + ".name")
             x["email"] = _err(errors, policy.check_email, e["email"], label + ".email") if e.get("email") else ""
             x["secret_update"] = e.get("secret_update") or "always"
             if e.get("secret") in (None, ""):
@@ -121,6 +128,9 @@ def validate(params):
                         errors.append("%s.iax.rsa_key: required when auth is rsa" % label)
                     else:
                         rsa_key = _err(errors, policy.check_name, iax["rsa_key"], label + ".iax.rsa_key")
+                        if rsa_key is not None:
+                            # chan_iax2 reads /var/lib/asterisk/keys/NAME.pub
+                            rsa_key = _err(errors, policy.path_component, rsa_key, label + ".iax.rsa_key")
                 x["iax"] = {"auth": auth, "rsa_key": rsa_key, "encryption": bool(iax.get("encryption"))}
         if len(errors) == n_err:
             exts.append(x)

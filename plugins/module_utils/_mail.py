@@ -125,6 +125,9 @@ def validate(params, default_domain=None):
     if name is not None:
         if check("sender_name", _no_injection, name, "sender_name") is not None:
             name = check("sender_name", policy.check_text, name, "sender_name", 100, '"\\<>')
+        if name is not None:
+            # written as voicemail.conf's fromstring, which app_voicemail substitutes
+            name = check("sender_name", policy.no_expression, name, "sender_name")
     want["name"] = name
     user = params.get("username")
     password = params.get("password")

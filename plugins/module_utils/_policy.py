@@ -303,6 +303,38 @@ def check_text(value, option, max_length=200, forbid=","):
     return value
 
 
+def no_expression(value, option):
+    """A value Asterisk runs through its variable substitution (voicemail's
+    fromstring, a caller ID name that voicemail mails and dialplans paste in)
+    must not carry an expression: Asterisk evaluates ``${...}`` (variable or
+    function) and ``$[...]`` (arithmetic) wherever it substitutes, so
+    ``${SHELL(...)}`` would run on the PBX. A lone ``$`` (``US$ 5``) stays
+    literal there and is allowed."""
+    _require_str(value, option)
+    for opener in ("${", "$["):
+        if opener in value:
+            _fail(option, "contains '%s'; Asterisk would evaluate it as an expression "
+                          "(a lone '$' is fine)" % opener)
+    return value
+
+
+def path_component(value, option):
+    """A name that becomes one component of a path (a snapshot directory, a
+    key file, a per-user file): never empty, ``.``, ``..``, and no ``/`` or
+    NUL, so the path it builds cannot leave its directory."""
+    _require_str(value, option)
+    if not value:
+        _fail(option, "must not be empty (it names a file or directory)")
+    if value in (".", ".."):
+        _fail(option, "'%s' is not a name: as a path component it means this or the parent "
+                      "directory and would leave its directory" % value)
+    bad = [c for c in value if c in "/\x00"]
+    if bad:
+        _fail(option, "contains %s; a name that becomes part of a path has no '/' and no NUL "
+                      "(it would leave its directory)" % _describe_chars(bad))
+    return value
+
+
 def check_email(value, option):
     """A plain ``local@domain.tld`` address that also passes check_text."""
     check_text(value, option, max_length=254, forbid=", ")

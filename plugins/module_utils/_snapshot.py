@@ -24,7 +24,7 @@ import pwd
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, run_cli
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, check_name
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, check_name, path_component
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import (
     SipTransportError, restart as restart_asterisk)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
@@ -232,7 +232,8 @@ class SnapshotChange(Change):
     name = "snapshot"
 
     def validate(self, params):
-        name = check_name(params["name"], "name")
+        # the name becomes a directory under the store: it can never leave it
+        name = path_component(check_name(params["name"], "name"), "name")
         if "ssh.service" in params["units"] or "sshd.service" in params["units"]:
             raise PolicyError("units: ssh.service cannot be part of a snapshot (a rollback never stops the way in)")
         return dict(params, name=name, snap=os.path.join(params["directory"], name))

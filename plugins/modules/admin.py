@@ -86,6 +86,17 @@ options:
     description: Apply O(allowed_networks) even when they exclude the controller's own address.
     type: bool
     default: false
+  adopt_existing:
+    description:
+      - Manage an account that exists already although this module did not create it (no
+        C(PBX administrator (pbxguard)) GECOS field, no C(/etc/pbxguard/admin/USERNAME.json)), or
+        a system account (uid outside C(UID_MIN) .. C(UID_MAX) of C(/etc/login.defs), by default
+        1000 .. 60000).
+      - Without it such an account is refused before anything changes. An adopted regular account
+        counts as managed afterwards (its profile file); a system account needs this option on
+        every run.
+    type: bool
+    default: false
   emails:
     description:
       - E-mail addresses of the administrator (notifications). A list, or one string with
@@ -318,6 +329,7 @@ def main():
         allow_weak=dict(type="bool", default=False),
         allowed_networks=dict(type="list", elements="str", default=[]),
         force=dict(type="bool", default=False),
+        adopt_existing=dict(type="bool", default=False),
         emails=dict(type="list", elements="str", default=[]),
         api_access=dict(type="bool", default=False),
         api_bind_address=dict(type="str"),

@@ -134,7 +134,11 @@ options:
     default: []
     suboptions:
       name:
-        description: Kea class name. Letters, digits and C(_ . @ + -). Default C(pbxguard-vendor-INDEX).
+        description:
+          - Kea class name. Letters, digits and C(_ . @ + -). Default C(pbxguard-vendor-INDEX).
+          - Not a name Kea reserves for its own classes (compared case-sensitively, as Kea does)
+            C(ALL), C(KNOWN), C(UNKNOWN), C(BOOTP), C(DROP), C(SKIP_DDNS), nor one starting with
+            C(VENDOR_CLASS_), C(HA_), C(AFTER_), C(EXTERNAL_) or C(SPAWN_).
         type: str
       match:
         description:

@@ -50,7 +50,9 @@ options:
     type: str
     default: from-internal
   voicemail_context:
-    description: Context section of C(voicemail.conf) that holds the boxes.
+    description:
+      - Context section of C(voicemail.conf) that holds the boxes (also the directory
+        C(/var/spool/asterisk/voicemail/CONTEXT), so not C(.) or C(..)).
     type: str
     default: default
   allow_weak_secrets:
@@ -85,7 +87,10 @@ options:
         type: str
         required: true
       name:
-        description: Display name (caller ID name, voicemail name). No C(, " < > |), no newline or C(;).
+        description:
+          - Display name (caller ID name, voicemail name). No C(, " < > |), no newline or C(;).
+          - No C(${) or C($[) (voicemail mails and dialplans paste the name into text Asterisk
+            substitutes, where it would be evaluated as an expression); a lone C($) is fine.
         type: str
       username:
         description:
@@ -153,7 +158,9 @@ options:
             choices: [md5, plaintext, rsa, none, rc4]
             default: md5
           rsa_key:
-            description: Key name in C(/var/lib/asterisk/keys) (C(inkeys)); required with V(rsa).
+            description:
+              - Key name in C(/var/lib/asterisk/keys) (C(inkeys), the file C(NAME.pub)); required with
+                V(rsa). Letters, digits and C(_ . @ + -); not C(.) or C(..).
             type: str
           encryption:
             description: AES-128 encryption (C(encryption=aes128), C(forceencryption=yes)); only with V(md5) or V(rsa).

@@ -82,7 +82,10 @@ options:
     type: str
     required: true
   sender_name:
-    description: Sender name shown in voicemail mails (C(fromstring)). No C(" \\ < >).
+    description:
+      - Sender name shown in voicemail mails (C(fromstring)). No C(" \\ < >).
+      - No C(${) or C($[) (app_voicemail substitutes C(fromstring) and would evaluate them as an
+        expression); a lone C($) is written and shown as it is.
     type: str
   username:
     description: SMTP login. Without it no SMTP AUTH is used.

@@ -47,7 +47,7 @@ attributes:
     description: Restoring twice changes nothing the second time; saving identical content reports no change.
 options:
   name:
-    description: Snapshot name (letters, digits, C(_ . @ + -)).
+    description: Snapshot name (letters, digits, C(_ . @ + -)); a directory inside O(directory), so not C(.) or C(..).
     type: str
     required: true
   state:

@@ -284,6 +284,57 @@ def test_bad_input_refused_and_nothing_changes(lab, pw, params, expected):
     assert pw["main"] not in r.raw and password not in r.raw
 
 
+def login(lab, user, password):
+    """A real SSH password login (paramiko): (exit code, output)."""
+    p = subprocess.run([sys.executable, os.path.join(CLIENTS, "ssh_login.py"), lab.ip, user, "password"],
+                       input="%s\n\n" % password, text=True, capture_output=True, timeout=60, check=False)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+def test_system_account_is_never_taken_over(lab, pw):
+    """daemon (uid 1) exists on every Debian host: refused before anything
+    changes, and sshd still refuses the password for it."""
+    watched = ("/etc/passwd", SHADOW, "/etc/group", ARI, HTTP, "/etc/pbxguard/admin/daemon.json",
+               "/etc/ssh/sshd_config.d/pbxguard-admin-daemon.conf", "/usr/sbin/.ssh/authorized_keys")
+    shas = [lab.sha(p) for p in watched]
+    r = lab.playbook([admin(lab, pw["other"], username="daemon")])
+    assert r.failed
+    assert r.last["msg"].startswith("adopt_existing: 'daemon' is an existing system account (uid 1, "
+                                    "outside UID_MIN 1000"), r.last["msg"]
+    assert [lab.sha(p) for p in watched] == shas
+    rc, out = login(lab, "daemon", pw["other"])
+    assert rc != 0 and out.startswith("FAIL"), out
+
+
+def test_foreign_account_needs_adopt_existing(lab, pw):
+    """An account made by hand (useradd, GECOS 'Bob Smith') is refused with
+    files byte-identical; adopt_existing: true takes it over (a real SSH login
+    with the new password then works) and marks it, so later runs need no flag."""
+    user = "pbxbob"
+    lab.sh("id %s >/dev/null 2>&1 || useradd -m -s /bin/bash -c 'Bob Smith' %s" % (user, user))
+    params = dict(username=user, allowed_networks=[], api_access=False, emails=[])
+    watched = ("/etc/passwd", SHADOW, "/etc/group", ARI, HTTP, "/etc/pbxguard/admin/%s.json" % user,
+               "/home/%s/.ssh/authorized_keys" % user)
+    try:
+        shas = [lab.sha(p) for p in watched]
+        r = lab.playbook([admin(lab, pw["other"], **params)])
+        assert r.failed
+        assert r.last["msg"].startswith("adopt_existing: the account '%s' (uid " % user), r.last["msg"]
+        assert "was not created by this module" in r.last["msg"]
+        assert [lab.sha(p) for p in watched] == shas
+        assert login(lab, user, pw["other"])[0] != 0
+
+        r = lab.playbook([admin(lab, pw["other"], adopt_existing=True, **params)])
+        assert not r.failed, r.raw
+        assert r.last["user_created"] is False and r.last["password_changed"] is True
+        rc, out = login(lab, user, pw["other"])
+        assert rc == 0 and out == "OK %s" % user, out
+        r = lab.playbook([admin(lab, pw["other"], **params)])
+        assert not r.failed and r.changed == 0, r.raw
+    finally:
+        lab.sh("userdel -r %s >/dev/null 2>&1; rm -f /etc/pbxguard/admin/%s.json" % (user, user), check=False)
+
+
 def test_vvv_output_contains_no_password_or_hash(lab, pw):
     p = lab.playbook([admin(lab, pw["other"])], diff=True, verbosity=3, json_out=False)
     out = p.stdout + p.stderr

@@ -287,6 +287,48 @@ def test_kea_failing_to_start_restores_the_file(lab, client):
     assert lab.playbook([dhcp(lab)]).changed == 0
 
 
+# names Kea 3.0 gives a meaning of its own, as the module refuses them
+KEA_RESERVED_SAMPLES = ("DROP", "KNOWN", "ALL", "BOOTP", "VENDOR_CLASS_Yealink", "SPAWN_x", "HA_server1")
+
+
+def kea_check(lab, name):
+    """kea-dhcp4 -t (the daemon's own parser) on the live file plus one client
+    class ``name`` with a vendor test: (exit code, output)."""
+    conf = json.loads(lab.read(CONF))
+    conf["Dhcp4"]["client-classes"] = [{"name": name, "test": "substring(option[60].text,0,7) == 'Yealink'",
+                                        "option-data": [{"name": "tftp-server-name", "data": "tftp://%s" % lab.ip}]}]
+    lab.sh("cat > /tmp/pbxguard-kea-class.json", input=json.dumps(conf))
+    out = lab.sh("kea-dhcp4 -t /tmp/pbxguard-kea-class.json 2>&1; echo rc=$?", check=False)
+    lab.sh("rm -f /tmp/pbxguard-kea-class.json")
+    return int(out.rsplit("rc=", 1)[1]), out
+
+
+def test_kea_itself_on_reserved_class_names(lab):
+    """Why the names are refused: Kea refuses a test on its built-in classes,
+    and takes a class DROP (which drops every matching packet) and the
+    reserved prefixes silently, so only the module's check stops them."""
+    for name in ("KNOWN", "ALL", "UNKNOWN", "BOOTP"):
+        rc, out = kea_check(lab, name)
+        assert rc != 0 and "built-in class '%s' test expression must be empty" % name in out, out
+    for name in ("DROP", "VENDOR_CLASS_Yealink", "SPAWN_x", "yealink"):
+        rc, out = kea_check(lab, name)
+        assert rc == 0, out
+
+
+def test_kea_class_names_compare_case_sensitively(lab, client):
+    """'drop' is an ordinary class for Kea (it compares names case-sensitively):
+    the module takes it and a real Yealink DISCOVER gets that class's option 66."""
+    classes = [{"name": "drop", "match": "Yealink", "vendor_format": "tftp_url"}]
+    r = lab.playbook([dhcp(lab, vendor_classes=classes)])
+    assert not r.failed, r.raw
+    try:
+        client.set_mac(random_mac())
+        rc, offer = client.discover("Yealink SIP-T46U")
+        assert rc == 0 and offer["tftp_server_name"] == "tftp://" + lab.ip, offer
+    finally:
+        assert not lab.playbook([dhcp(lab)]).failed
+
+
 def bad_cases(lab):
     return [
         ("range-outside-subnet", dict(range_start="198.255.1.100", range_end="198.255.1.199"),
@@ -316,7 +358,10 @@ def bad_cases(lab):
         ("vendor-class-quote", dict(vendor_classes=[{"match": "a' or 'a", "vendor_format": "raw_ip"}]),
          ["vendor_classes[0].match:"]),
         ("lease-too-short", dict(lease_time=5), ["lease_time:"]),
-    ]
+        ("interface-dotdot", dict(interface=".."), ["interface: '..' is not a name"]),
+    ] + [("kea-class-" + name, dict(vendor_classes=[{"name": name, "match": "Yealink", "vendor_format": "tftp_url"}]),
+          ["vendor_classes[0].name: '%s' " % name, "Kea reserves"])
+         for name in KEA_RESERVED_SAMPLES]
 
 
 BAD_IDS = [c[0] for c in bad_cases(type("L", (), {"ip": "198.18.0.11", "controller_ip": "198.18.0.1"}))]

@@ -254,6 +254,10 @@ BAD = [
     ("iax-rsa-nokey", {"iax": {"enabled": True, "auth": "rsa"}}, "iax.rsa_key: required"),
     ("number-letters", {"number": "10a8"}, "extensions[2].number: must be 1-15 digits"),
     ("no-secret", {"secret": None}, "secret: required"),
+    ("name-expression", {"name": "Bob ${SHELL(id)}"},
+     "extensions[2] (3001).name: contains '${'; Asterisk would evaluate it as an expression"),
+    ("iax-rsa-key-dotdot", {"iax": {"enabled": True, "auth": "rsa", "rsa_key": ".."}},
+     "extensions[2] (3001).iax.rsa_key: '..' is not a name"),
 ]
 
 
@@ -267,6 +271,28 @@ def test_bad_input_refused_files_unchanged(lab, s, override, fragment):
     assert r.failed
     assert fragment in r.last.get("msg", ""), r.last.get("msg")
     assert [lab.sha(f) for f in FILES] == before
+
+
+def test_voicemail_context_cannot_leave_the_spool_directory(lab, s):
+    before = [lab.sha(f) for f in FILES]
+    r = lab.playbook([ext_task(base(lab, s), voicemail_context="..")])
+    assert r.failed
+    assert r.last.get("msg", "").startswith("voicemail_context: '..' is not a name"), r.last.get("msg")
+    assert [lab.sha(f) for f in FILES] == before
+
+
+def test_name_with_a_lone_dollar_is_taken_literally(lab, s):
+    """A '$' that opens no expression is accepted and Asterisk holds it as
+    written (caller ID of the live endpoint, full name of the live box)."""
+    e = {"number": "3002", "name": "Price $5 Desk", "secret": strong(), "pin": "8157"}
+    r = lab.playbook([ext_task(base(lab, s) + [e])])
+    assert not r.failed, r.raw[-3000:]
+    try:
+        ep = lab.cli("pjsip show endpoint 3002")
+        assert '"Price $5 Desk" <3002>' in ep, ep
+        assert "Price $5 Desk" in lab.cli("voicemail show users for default")
+    finally:
+        assert not lab.playbook([ext_task(base(lab, s))]).failed
 
 
 def test_duplicate_numbers_and_hand_written_clash(lab, s):

@@ -258,6 +258,43 @@ def test_role_moves_the_ssh_port_without_locking_the_controller_out(fleet, extra
     assert rc == 0 and changed(data) == 0
 
 
+def snapshot_task(fleet, host, args):
+    """One pbxguard.asterisk.snapshot task on ``host``: its result."""
+    play = [{"name": "snapshot", "hosts": host, "gather_facts": False,
+             "tasks": [{"name": "snapshot", "pbxguard.asterisk.snapshot": args}]}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(ROOT, ".cache")) as f:
+        yaml.safe_dump(play, f)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"))
+    try:
+        p = subprocess.run(["ansible-playbook", "-i", fleet.inventory, f.name], capture_output=True, text=True,
+                           env=env, timeout=300, check=False)
+    finally:
+        os.unlink(f.name)
+    try:
+        return json.loads(p.stdout)["plays"][0]["tasks"][0]["hosts"][host]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError(p.stdout[-3000:] + p.stderr[-3000:])
+
+
+@pytest.mark.parametrize("name", ["..", ".", ""])
+@pytest.mark.parametrize("state", ["absent", "saved", "restored"])
+def test_snapshot_name_never_leaves_its_directory(fleet, name, state):
+    """'..' as a snapshot name would be /var/backups itself (state absent:
+    removed with everything in it). Refused before any I/O: the tree around
+    the snapshot directory stays byte-identical."""
+    host = fleet.names[-1]
+    fleet.sh(host, "mkdir -p /var/backups/pbxguard && echo keep > /var/backups/pbxguard-sentinel")
+    tree = "find /var/backups -xdev -printf '%p %s %m\\n' | sort | sha256sum"
+    before = fleet.sh(host, tree)
+    res = snapshot_task(fleet, host, {"name": name, "state": state})
+    assert res.get("failed"), res
+    assert res["msg"].startswith("name: "), res["msg"]
+    assert ("is not a name" in res["msg"]) if name else ("must not be empty" in res["msg"]), res["msg"]
+    assert fleet.sh(host, tree) == before
+    assert fleet.sh(host, "cat /var/backups/pbxguard-sentinel").strip() == "keep"
+
+
 def test_audit_report(fleet, extra):
     weak_host = fleet.names[1]
     fleet.sh(weak_host, "printf '[legacy]\\nsecret = admin\\nread = all\\nwrite = all\\n' > /etc/asterisk/manager.d/legacy.conf")

@@ -174,12 +174,12 @@ def test_files_owner_mode_and_content(lab, smtp):
     assert "noload => app_voicemail_odbc.so" in lab.read(MODULES).decode()
 
 
-def test_voicemail_mail_arrives_through_app_voicemail(lab, smtp):
+def voicemail_mail(lab, smtp, full_name="Lab Box"):
     """A real voicemail: a Local channel plays a prompt into VoiceMail(); the
-    mail app_voicemail sends with its mailcmd arrives at the SMTP server."""
-    box = "[pbxmailtest]\n9001 => 4242,Lab Box,box9001@lab.test,,attach=yes\n"
+    mail app_voicemail sends with its mailcmd, as the SMTP server got it."""
+    box = "[pbxmailtest]\n9001 => 4242,%s,box9001@lab.test,,attach=yes\n" % full_name
     original = lab.read(VOICEMAIL)
-    lab.sh("printf '\\n%s' >> %s" % (box.replace("\n", "\\n"), VOICEMAIL))
+    lab.sh("cat >> %s" % VOICEMAIL, input="\n" + box)
     try:
         lab.cli("module reload app_voicemail.so")
         for cmd in ("s,1,Answer()", "s,2,Playback(vm-goodbye)", "s,3,Hangup()"):
@@ -188,19 +188,38 @@ def test_voicemail_mail_arrives_through_app_voicemail(lab, smtp):
         lab.cli("channel originate Local/s@pbxmailtest-src application VoiceMail 9001@pbxmailtest,s")
         mails = smtp.wait_for(n + 1, timeout=40)
         assert len(mails) == n + 1, "no voicemail mail arrived"
-        got = mails[n]
-        assert got["rcpt_tos"] == ["box9001@lab.test"] and got["mail_from"] == SENDER
-        assert got["tls"] is True and got["login"] == USER and got["helo"] == EHLO
-        msg = parse(got)
-        assert msg["From"].addresses[0].addr_spec == SENDER
-        assert msg["From"].addresses[0].display_name == NAME
-        assert msg["Subject"] == "[PBX]: New message 1 in mailbox 9001"
-        parts = [p.get_content_type() for p in msg.walk()]
-        assert "audio/x-wav" in parts, parts
+        return mails[n]
     finally:
         lab.sh("cat > %s" % VOICEMAIL, input=original.decode("utf-8", "surrogateescape"))
         lab.sh("rm -rf /var/spool/asterisk/voicemail/pbxmailtest")
         lab.cli("module reload app_voicemail.so")
+
+
+def test_voicemail_mail_arrives_through_app_voicemail(lab, smtp):
+    got = voicemail_mail(lab, smtp)
+    assert got["rcpt_tos"] == ["box9001@lab.test"] and got["mail_from"] == SENDER
+    assert got["tls"] is True and got["login"] == USER and got["helo"] == EHLO
+    msg = parse(got)
+    assert msg["From"].addresses[0].addr_spec == SENDER
+    assert msg["From"].addresses[0].display_name == NAME
+    assert msg["Subject"] == "[PBX]: New message 1 in mailbox 9001"
+    parts = [p.get_content_type() for p in msg.walk()]
+    assert "audio/x-wav" in parts, parts
+
+
+def test_sender_name_with_a_lone_dollar_is_printed_literally(lab, smtp):
+    """fromstring is substituted by app_voicemail: a '$' that opens no
+    expression (accepted by the policy) reaches the mail as it was written."""
+    literal = "PBX US$ 5 {line} $HOME"
+    r = lab.playbook([mail_task(smtp, sender_name=literal)])
+    assert not r.failed, r.raw
+    try:
+        msg = parse(voicemail_mail(lab, smtp, full_name="Lab $ Box"))
+        assert msg["From"].addresses[0].display_name == literal
+        assert msg["To"].addresses[0].display_name == "Lab $ Box"
+    finally:
+        r = lab.playbook([mail_task(smtp)])
+        assert not r.failed, r.raw
 
 
 def test_mailcmd_and_sendmail_work_as_user_asterisk(lab, smtp):
@@ -408,6 +427,10 @@ BAD = [
     ("name-semicolon", {"sender_name": "PBX; one"}, ["sender_name", "';'"]),
     ("name-hash", {"sender_name": "PBX #1"}, ["sender_name", "'#'"]),
     ("name-quote", {"sender_name": 'PBX "one"'}, ["sender_name", "'\"'"]),
+    ("name-expression", {"sender_name": "PBX ${SHELL(id)}"},
+     ["sender_name: contains '${'; Asterisk would evaluate it as an expression"]),
+    ("name-variable", {"sender_name": "PBX ${VM_MAILBOX}"}, ["sender_name: contains '${'"]),
+    ("name-arithmetic", {"sender_name": "PBX $[1+1]"}, ["sender_name: contains '$['"]),
     ("password-newline", {"password": "Abc\nhost evil"}, ["password", "newline"]),
     ("password-hash", {"password": "Abc#def"}, ["password", "'#'"]),
     ("password-without-user", {"username": None}, ["username", "required together"]),
