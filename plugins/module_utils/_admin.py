@@ -121,7 +121,7 @@ def parse_key(text, option):
     return key
 
 
-def _key(ktype, b64, comment):
+def _key(ktype, b64, comment, blob_type=None):
     try:
         blob = base64.b64decode(b64.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
@@ -129,26 +129,80 @@ def _key(ktype, b64, comment):
     if len(blob) < 4:
         return None
     n = int.from_bytes(blob[:4], "big")
-    if blob[4:4 + n].decode("ascii", "replace") != ktype:
+    if blob[4:4 + n].decode("ascii", "replace") != (blob_type or ktype):
         return None
     fp = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
     line = "%s %s%s" % (ktype, b64, (" " + comment) if comment else "")
     return {"type": ktype, "blob": b64, "comment": comment, "fingerprint": fp, "line": line}
 
 
+# every key type name OpenSSH's sshkey.c knows (sshkey_type_from_name): sshd accepts a
+# line whose type is any of them, so `exclusive` must recognise them all (certificates too)
+SSHD_KEY_TYPES = frozenset(KEY_TYPES + (
+    "rsa-sha2-256", "rsa-sha2-512",
+    "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "rsa-sha2-512-cert-v01@openssh.com",
+    "ssh-dss-cert-v01@openssh.com", "ssh-ed25519-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "ssh-xmss@openssh.com", "ssh-xmss-cert-v01@openssh.com",
+    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com"))
+# the type named inside the blob of a key written under another algorithm name
+_BLOB_TYPE = {"rsa-sha2-256": "ssh-rsa", "rsa-sha2-512": "ssh-rsa",
+              "rsa-sha2-256-cert-v01@openssh.com": "ssh-rsa-cert-v01@openssh.com",
+              "rsa-sha2-512-cert-v01@openssh.com": "ssh-rsa-cert-v01@openssh.com",
+              "webauthn-sk-ecdsa-sha2-nistp256@openssh.com": "sk-ecdsa-sha2-nistp256@openssh.com"}
+
+
+def _sshd_read_key(text):
+    """sshkey_read() on ``text``: the key dict when it starts with TYPE BLOB, else None."""
+    parts = text.split(None, 2)
+    if len(parts) < 2 or parts[0] not in SSHD_KEY_TYPES:
+        return None
+    return _key(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "",
+                blob_type=_BLOB_TYPE.get(parts[0], parts[0]))
+
+
+def _advance_past_options(text):
+    """sshkey_advance_past_options(): the rest after the options field (quotes
+    may hold blanks, \\" is a quote inside them), or None for an unterminated quote."""
+    quoted = False
+    i = 0
+    while i < len(text) and (quoted or text[i] not in " \t"):
+        if text[i] == "\\" and text[i + 1:i + 2] == '"':
+            i += 1
+        elif text[i] == '"':
+            quoted = not quoted
+        i += 1
+    if i >= len(text) and quoted:
+        return None
+    return text[i:]
+
+
+def sshd_key_of_line(line):
+    """The key sshd takes from one authorized_keys line, as auth2-pubkeyfile.c
+    reads it: leading blanks skipped, '#' or empty is nothing; a key at the
+    start, else the options field skipped and a key after it."""
+    cp = line.lstrip(" \t")
+    if not cp or cp[0] == "#":
+        return None
+    key = _sshd_read_key(cp)
+    if key is None:
+        rest = _advance_past_options(cp)
+        if rest is not None:
+            key = _sshd_read_key(rest.lstrip(" \t"))
+    return key
+
+
 def parse_authorized_keys(data):
-    """Lines of authorized_keys -> list of (raw line, key dict or None)."""
+    """Lines of authorized_keys -> list of (raw line, key dict or None), split
+    at LF only as sshd's getline() does (a CR or form feed is part of a line)."""
     out = []
-    for raw in (data or b"").decode("utf-8", "replace").splitlines():
-        s = raw.strip()
-        key = None
-        if s and not s.startswith("#"):
-            tokens = s.split()
-            for i, tok in enumerate(tokens[:-1]):
-                if tok in KEY_TYPES:
-                    key = _key(tok, tokens[i + 1], " ".join(tokens[i + 2:]))
-                    break
-        out.append((raw, key))
+    text = (data or b"").decode("utf-8", "surrogateescape")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for raw in lines:
+        out.append((raw, sshd_key_of_line(raw)))
     return out
 
 
@@ -289,7 +343,7 @@ def plan_keys(data, wanted, exclusive):
             out.append(k["line"])
             added.append(k["fingerprint"])
             have_blobs.add(k["blob"])
-    new = ("\n".join(out) + "\n").encode("utf-8") if out else b""
+    new = ("\n".join(out) + "\n").encode("utf-8", "surrogateescape") if out else b""
     if data is None and not wanted:
         new = None
     final = [dict((f, k[f]) for f in ("type", "fingerprint", "comment"))

@@ -191,6 +191,23 @@ def test_exclusive_revokes_an_unlisted_key(lab, pw, keys):
     assert r.last["ssh_keys_added"] == [keys["phone"]["fp"]]
 
 
+def test_exclusive_revokes_a_key_planted_behind_options(lab, pw, keys):
+    """sshd skips the options field (quotes may hold blanks) and takes the key after it: a
+    key lookalike inside a quoted option must not hide the real key from `exclusive`."""
+    planted = 'command="echo %s",no-pty %s' % (keys["laptop"]["pub"], keys["phone"]["pub"])
+    lab.sh("printf '%%s\\n' '%s' '%s' > %s" % (keys["laptop"]["pub"], planted, KEYS))
+    rc, out = ssh(lab, "key", key=keys["phone"]["path"])
+    assert rc == 0, "sshd did not take the planted key, the test proves nothing: " + out
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": [keys["laptop"]["pub"]], "exclusive": True})])
+    assert not r.failed, r.raw
+    assert r.last["ssh_keys_removed"] == [keys["phone"]["fp"]]
+    rc, out = ssh(lab, "key", key=keys["phone"]["path"])
+    assert rc == 1, out
+    assert ssh(lab, "key", key=keys["laptop"]["path"])[0] == 0
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": [keys["phone"]["pub"]]})])
+    assert not r.failed, r.raw
+
+
 def test_password_change_and_on_create(lab, pw):
     r = lab.playbook([admin(lab, pw["other"], password_update="on_create")])
     assert not r.failed and r.changed == 0 and r.last["password_changed"] is False

@@ -139,3 +139,43 @@ def test_totp_file_and_pam():
     assert lines.index(totp.PAM_LINE) == lines.index("@include common-auth") - 1
     assert totp.plan_pam(on, True) == on and totp.plan_pam(on, False) == pam
     assert b"AuthenticationMethods keyboard-interactive" in totp.render_dropin("u", "keyboard-interactive")
+
+
+def _blob(ktype, seed):
+    t = ktype.encode()
+    return base64.b64encode(len(t).to_bytes(4, "big") + t + b"\x00\x00\x00\x20"
+                            + hashlib.sha256(seed).digest()).decode()
+
+
+def test_authorized_keys_read_as_sshd_reads_them():
+    real, decoy = key("real", b"r")[0], key("decoy", b"d")[0]
+    cert = "ssh-ed25519-cert-v01@openssh.com %s c" % _blob("ssh-ed25519-cert-v01@openssh.com", b"c")
+    lines = [
+        # a key behind options whose quoted string holds a key lookalike: sshd takes the real one
+        'command="echo %s",no-pty %s' % (decoy, real),
+        # an escaped quote inside the quoted option
+        'command="a \\" b" %s' % key("esc", b"e")[0],
+        cert,
+        "rsa-sha2-512 %s r" % _blob("ssh-rsa", b"s"),
+        "   \t" + key("indented", b"i")[0],
+        "# " + key("commented", b"x")[0],
+        'command="never closed %s' % key("unterminated", b"u")[0],
+    ]
+    got = [k["comment"] if k else None for _raw, k in admin.parse_authorized_keys("\n".join(lines).encode())]
+    assert got == ["real", "esc", "c", "r", "indented", None, None]
+
+
+def test_exclusive_removes_every_key_sshd_would_accept():
+    keep = key("keep", b"k")
+    planted = ['from="10.0.0.1",command="echo %s" %s' % (key("x", b"x")[0], key("planted", b"p")[0]),
+               "ssh-ed25519-cert-v01@openssh.com %s cert" % _blob("ssh-ed25519-cert-v01@openssh.com", b"c")]
+    data = ("\n".join(planted) + "\n").encode()
+    new, added, removed, final = admin.plan_keys(data, [admin.parse_key(keep[0], "k")], exclusive=True)
+    assert len(removed) == 2 and [k["comment"] for k in final] == ["keep"]
+    assert b"planted" not in new and b"cert" not in new
+
+
+def test_lines_split_at_lf_only_and_bytes_kept():
+    data = b"# caf\xe9 \x0c note\r\n" + key("k", b"k")[0].encode() + b"\n"
+    new, _a, _r, final = admin.plan_keys(data, [], exclusive=False)
+    assert new == data and [k["comment"] for k in final] == ["k"]
