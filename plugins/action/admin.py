@@ -132,7 +132,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         for opt in INTERNAL:
             if opt in args:
-                result.update(failed=True, msg="%s: internal to the action plugin, never set in a task; "
+                result.update(failed=True, msg="%s: an internal option of the action plugin, never set in a task; "
                                                "give password instead" % opt)
                 return result
         password = args.pop("password", None)

@@ -166,7 +166,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         for opt in INTERNAL:
             if opt in args:
-                result.update(failed=True, msg="%s: internal to the action plugin, never set in a task" % opt)
+                result.update(failed=True, msg="%s: an internal option of the action plugin, never set in a task" % opt)
                 return result
         prep, error = prepare(self, args, args.get("user"))
         if error:

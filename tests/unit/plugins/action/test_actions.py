@@ -254,7 +254,7 @@ def test_admin_with_totp_wrong_code_fails_after_the_probe_only():
                      FakeModules(admin_probe(h, SECRET)))
     assert res["failed"] and res["msg"].startswith("totp.verify_code: must be exactly 6 digits")
     res = run_action(admin_action, dict(username="pbxadmin", totp_secret=SECRET), FakeModules({}))
-    assert res["failed"] and "totp_secret: internal to the action plugin" in res["msg"]
+    assert res["failed"] and "totp_secret: an internal option of the action plugin" in res["msg"]
     for opt in ("_plan", "password_hash", "probe"):
         res = run_action(admin_action, {"username": "pbxadmin", opt: {}}, FakeModules({}))
-        assert res["failed"] and res["msg"].startswith(opt + ": internal to the action plugin")
+        assert res["failed"] and res["msg"].startswith(opt + ": an internal option of the action plugin")
