@@ -625,7 +625,7 @@ class DhcpChange(Change):
                 systemctl(h, "stop")
 
         return Plan(result, [f], changed=not active or not enabled, apply=apply, verify=verify_live,
-                    revert=revert, said=lambda: [t for t in [journal_tail(host)] if t],
+                    revert=revert, said=lambda: [journal_tail(host) or "(nothing)"],
                     failure="Kea did not take the new %s (applied with %s); the previous file was restored%s"
                             % (CONFIG_FILE, how, " and reloaded" if active else ""))
 

@@ -593,7 +593,7 @@ class ExtensionChange(Change):
         return Plan(result, files, apply=apply,
                     verify=lambda h: verify(h, planned, kinds), revert=revert,
                     said=lambda: (log_since(ASTERISK_LOG, offset[0] if offset else None)
-                                  or [x for x in said if x]),
+                                  or [x for x in said if x] or ["(nothing)"]),
                     failure="Asterisk did not take the new configuration; the previous files were "
                             "restored and reloaded",
                     secrets=planned["secrets"])
