@@ -33,19 +33,17 @@ _DIRECTIVE_RE = re.compile(r"^\s*#\s*(include|tryinclude|exec)\s+(.*?)\s*$")
 _OPTION_RE = re.compile(r"^(\s*)([^=;\[]*?)(\s*)(=>?)(\s*)(.*)$")
 
 
-def _split_comment(text):
-    """Split ``text`` at the first unescaped ``;``: (content, comment-or-'')."""
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n:
-            i += 2
-            continue
-        if c == ";":
-            return text[:i], text[i:]
-        i += 1
-    return text, ""
+def split_comment(text):
+    """Split ``text`` at the first ``;`` that starts a comment, as config.c
+    does: unless the one character before it is a backslash (``\\;`` is a
+    literal ``;``; config.c looks no further back, so ``\\\\;`` is too).
+    Returns (content, comment-or-'')."""
+    i = text.find(";")
+    while i > 0 and text[i - 1] == "\\":
+        i = text.find(";", i + 1)
+    if i < 0:
+        return text, ""
+    return text[:i], text[i:]
 
 
 def unescape(value):
@@ -385,7 +383,7 @@ class Section(object):
 
 def _rewrite_value(line, value):
     text = line.text
-    content, comment = _split_comment(text)
+    content, comment = split_comment(text)
     m = _OPTION_RE.match(content)
     trailing = content[len(content.rstrip()):]
     new = "%s%s%s%s%s%s" % (m.group(1), m.group(2), m.group(3), m.group(4),

@@ -29,7 +29,7 @@ import os
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
-    ast_strip, classify, consume_comments)
+    ast_strip, classify, consume_comments, split_comment, unescape)
 
 # Option names whose values are secrets, compared case-insensitively (Asterisk
 # matches option names with strcasecmp) and against the last part of a
@@ -93,21 +93,6 @@ def kind_of(path, text=""):
     return ASTERISK
 
 
-def _split_comment(s):
-    """Asterisk's config.c: a ``;`` starts a comment unless a backslash
-    precedes it (``\\;`` is a literal ``;`` inside a value)."""
-    i = s.find(";")
-    while i > 0 and s[i - 1] == "\\":
-        i = s.find(";", i + 1)
-    if i < 0:
-        return s, ""
-    return s[:i], s[i:]
-
-
-def _unescape(value):
-    return value.replace("\\;", ";")
-
-
 def _strip_parts(s):
     """(leading whitespace, core, trailing whitespace) of ``s``."""
     core = s.strip()
@@ -168,7 +153,7 @@ class Masker(object):
         (a caller may have masked a field before)."""
         if _TAG_RE.match(raw):
             return raw
-        return self.tag(_unescape(raw))
+        return self.tag(unescape(raw))
 
     # ------------------------------------------------------------ text
     def text(self, text, path=None):
@@ -238,7 +223,7 @@ class Masker(object):
                 for form in (entry[2].replace(";", "\\;"), entry[2]):
                     masked = masked.replace(form, self.tag(entry[2]))
                 return [(masked, True)]
-        content, comment = _split_comment(line)
+        content, comment = split_comment(line)
         stripped = content.strip()
         if not stripped:
             if comment and not commented:
