@@ -283,28 +283,22 @@ def takeover_problem(username, uid, gecos, uid_range_, profile_data, adopt_exist
     return None
 
 
-def check_takeover(username, adopt_existing, profile_dir):
+def check_takeover(username, adopt_existing, profile_dir, host):
     """takeover_problem() for the account as it is on this host (reads
-    /etc/passwd, /etc/login.defs and the profile; changes nothing). Raises
-    PolicyError."""
-    import pwd
-    try:
-        entry = pwd.getpwnam(username)
-    except KeyError:
+    /etc/passwd, /etc/login.defs and the profile through ``host``; changes
+    nothing). Raises PolicyError."""
+    entry = host.user(username)
+    if entry is None:
         return
-    profile = None
     try:
-        with open("%s/%s.json" % (profile_dir, username), "rb") as f:
-            profile = f.read()
+        profile = host.read("%s/%s.json" % (profile_dir, username))
     except (IOError, OSError):
-        pass
-    defs = None
+        profile = None
     try:
-        with open(LOGIN_DEFS, "rb") as f:
-            defs = f.read()
+        defs = host.read(LOGIN_DEFS)
     except (IOError, OSError):
-        pass
-    problem = takeover_problem(username, entry.pw_uid, entry.pw_gecos, uid_range(defs), profile,
+        defs = None
+    problem = takeover_problem(username, entry["uid"], entry["gecos"], uid_range(defs), profile,
                                adopt_existing)
     if problem:
         raise policy.PolicyError(problem)
@@ -510,7 +504,7 @@ class AdminChange(Change):
     def plan(self, host, spec):
         user, probe = spec["username"], spec["plan"]["probe"]
         # never take over a system account or one this module did not create (read-only)
-        check_takeover(user, spec["adopt_existing"], PROFILE_DIR)
+        check_takeover(user, spec["adopt_existing"], PROFILE_DIR, host)
         account = host.user(user)
         cur_hash = shadow_hash(host.read(SHADOW), user)
         ari_path, http_path = spec["ari_path"], spec["http_path"]

@@ -17,7 +17,6 @@ final newline). Edits only regenerate the lines they touch.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
 import os
 import re
 
@@ -520,30 +519,44 @@ class ConfigFile(object):
         return section.header.number
 
 
-def resolve_include(base_dir, argument):
-    """Files an ``#include`` argument names (globs allowed), sorted."""
+def _local(files):
+    if files is None:
+        # imported here: _files -> _masking -> this file
+        from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
+        return LOCAL
+    return files
+
+
+def resolve_include(base_dir, argument, files=None):
+    """Files an ``#include`` argument names (globs allowed), sorted.
+    ``files``: the host's read side (``_files.LocalFiles``; a planner passes
+    its ``Host``)."""
+    files = _local(files)
     path = argument if os.path.isabs(argument) else os.path.join(base_dir, argument)
     if any(c in path for c in "*?["):
-        return sorted(glob.glob(path))
-    return [path] if os.path.exists(path) else []
+        return files.glob(path)
+    return [path] if files.exists(path) else []
 
 
-def load_tree(path, _seen=None):
+def load_tree(path, _seen=None, files=None):
     """``path`` and every file it includes (recursively), as ConfigFiles, in
     order. Unreadable/missing includes are skipped (read-only helper used to
     find clashes with objects defined by hand)."""
+    files = _local(files)
     seen = _seen if _seen is not None else set()
-    real = os.path.realpath(path)
+    real = files.realpath(path)
     if real in seen:
         return []
     seen.add(real)
     try:
-        with open(path, "rb") as f:
-            cfg = ConfigFile.from_bytes(f.read(), path)
+        data = files.read(path)
     except (IOError, OSError):
         return []
+    if data is None:
+        return []
+    cfg = ConfigFile.from_bytes(data, path)
     result = [cfg]
     for inc in cfg.includes():
-        for p in resolve_include(os.path.dirname(path), inc.argument):
-            result.extend(load_tree(p, seen))
+        for p in resolve_include(os.path.dirname(path), inc.argument, files):
+            result.extend(load_tree(p, seen, files))
     return result

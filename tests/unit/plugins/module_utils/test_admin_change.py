@@ -49,7 +49,7 @@ class SshdHost(FakeHost):
         self.disk.log.append(("run",) + tuple(args))
         if args[0] == "useradd":
             self.accounts[args[-1]] = dict(name=args[-1], uid=1000, gid=1000, home=args[args.index("-d") + 1],
-                                           group=args[-1])
+                                           gecos=args[args.index("-c") + 1], group=args[-1])
         elif args[0] == "userdel":
             self.accounts.pop(args[-1], None)
         elif args[0] == "chpasswd":
@@ -159,7 +159,7 @@ def test_existing_account_refusal_sets_the_old_hash_back():
     disk.files["/etc/shadow"] = (("%s:%s:19000::::::\n" % (USER, H2)).encode(), "root", "shadow", 0o640)
     disk.files["/home/pbxadmin/.ssh/authorized_keys"] = (b"", USER, USER, 0o600)
     disk.files[DROPIN_DIR + "/00-bad.conf"] = (b"BAD yes\n", "root", "root", 0o644)
-    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
     r, host = drive(admin.AdminChange(), admin_params(), disk, accounts)
     assert r.failed and admin.shadow_hash(disk.read("/etc/shadow"), USER) == H2
     assert USER in host.accounts and not any(e[1] == "userdel" for e in disk.log if e[0] == "run")
@@ -177,7 +177,7 @@ def test_check_mode_runs_nothing_and_the_account_diff_has_no_hash():
 
 def test_probe_reads_only_and_answers_in_one_key():
     disk = fresh_disk()
-    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
     r, _host = drive(admin.AdminChange(), admin_params(_plan=dict(shape="pbxguard.asterisk.admin/v1", probe=True),
                                                        api_access=False, ssh_keys={}), disk, accounts)
     assert not r.failed and writes(disk) == [] and r.result["changed"] is False
@@ -201,7 +201,7 @@ def enrolled_disk():
     disk = FakeDisk({GA: (b"OLDSECRETOLDSECRET\n", USER, USER, 0o400),  # incomplete: rewritten
                      "/etc/pam.d/sshd": (PAM, "root", "root", 0o644),
                      DROPIN_DIR + "/pbxguard-totp-pbxadmin.conf": (b"# old\n", "root", "root", 0o600)})
-    return disk, {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    return disk, {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
 
 
 def test_totp_sshd_refusal_restores_the_secret_file_pam_and_dropin():

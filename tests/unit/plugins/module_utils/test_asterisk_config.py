@@ -251,3 +251,39 @@ def test_operators_escape_and_errors():
 
 def test_control_characters_are_stripped_like_blanks():
     assert _vars("[u]\nkey = v\x01\n") == [("key", "v")]
+
+
+class DictFiles(object):
+    """A host's read side made of a dict: load_tree must read includes
+    through it, never from the disk behind it."""
+
+    def __init__(self, files):
+        self.files = files
+        self.reads = []
+
+    def read(self, path):
+        self.reads.append(os.path.normpath(path))
+        return self.files.get(os.path.normpath(path))
+
+    def exists(self, path):
+        return path in self.files
+
+    def glob(self, pattern):
+        import fnmatch
+        return sorted(p for p in self.files if fnmatch.fnmatch(p, pattern))
+
+    def realpath(self, path):
+        return os.path.normpath(path)
+
+
+def test_load_tree_reads_includes_through_the_hosts_read_side():
+    files = DictFiles({
+        "/nowhere/pjsip.conf": b"[a]\ntype=aor\n#include pjsip.d/*.conf\n#include extra.conf\n",
+        "/nowhere/pjsip.d/1.conf": b"[b]\ntype=aor\n#include ../pjsip.conf\n",
+        "/nowhere/extra.conf": b"[c]\ntype=auth\n",
+    })
+    trees = load_tree("/nowhere/pjsip.conf", files=files)
+    assert [c.path for c in trees] == ["/nowhere/pjsip.conf", "/nowhere/pjsip.d/1.conf", "/nowhere/extra.conf"]
+    assert [s.name for c in trees for s in c.sections] == ["a", "b", "c"]
+    # the include loop back to pjsip.conf is read once
+    assert files.reads.count("/nowhere/pjsip.conf") == 1
