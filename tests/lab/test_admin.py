@@ -364,3 +364,34 @@ def test_vvv_output_contains_no_password_or_hash(lab, pw):
     out = p.stdout + p.stderr
     for secret in (pw["main"], pw["other"], h, shadow_hash(lab), shadow_hash(lab).split("$")[-1]):
         assert secret not in out
+
+
+def test_hand_planted_ari_secrets_never_in_vvv_diff(lab, pw, monkeypatch):
+    """A hand-written ARI user in ari.conf (the file this module rewrites)
+    with a plain password - an upper-case key, an escaped ';', an old one
+    commented out - none of them a task value: the -vvv --diff output of a
+    run that rewrites ari.conf (a password change) shows none of them. A
+    real ARI login proves Asterisk takes the planted password."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("plain", "old", "escA", "escB")}
+    plant = ("\n[handari1]\ntype = user\nread_only = yes\npassword_format = plain\nPASSWORD = %(plain)s ; by hand\n"
+             ";password = %(old)s\n"
+             "\n[handari2]\ntype=user\nread_only=yes\npassword=%(escA)s\\;%(escB)s\n" % p)
+    lab.sh("cp -p %s /root/ari.conf.plant && cat >> %s" % (ARI, ARI), input=plant)
+    try:
+        lab.cli("module reload res_ari.so")
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")
+        run = lab.playbook([admin(lab, pw["other"])], diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        assert "ESTABLISH SSH CONNECTION" in out and "[handari2]" in out and "<secret:" in out
+        leaked = [k for k, v in p.items() if v in out] + (
+            ["escaped"] if "%s;%s" % (p["escA"], p["escB"]) in out else [])
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+        assert ari(lab, "handari1", p["plain"]) == "200"
+        assert ari(lab, "handari2", "%s;%s" % (p["escA"], p["escB"])) == "200"
+    finally:
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        lab.sh("cp -p /root/ari.conf.plant %s" % ARI)
+        lab.cli("module reload res_ari.so")
+        r = lab.playbook([admin(lab, pw["main"])])
+        assert not r.failed, r.raw[-2000:]
