@@ -252,3 +252,50 @@ def test_operators_escape_and_errors():
 
 def test_control_characters_are_stripped_like_blanks():
     assert _vars("[u]\nkey = v\x01\n") == [("key", "v")]
+
+
+# ---- load_config: categories as ast_config_load2 builds them
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (  # noqa: E402
+    load_config, fold)
+
+
+def _load(files, top="/etc/asterisk/x.conf"):
+    data = dict((k, v.encode("utf-8")) for k, v in files.items())
+    return load_config(top, data.get, glob_fn=lambda pat: sorted(
+        p for p in data if __import__("fnmatch").fnmatchcase(p, pat)))
+
+
+def test_templates_inheritance_and_append():
+    cfg = _load({"/etc/asterisk/x.conf": "[t](!)\ntype=endpoint\n[a](t)\nauth=a\n[A](+)\naors=a\n[t](+)\nx=1\n"})
+    assert [c.name for c in cfg.browse()] == ["a"]  # (+) folds the name and skips templates
+    a = cfg.browse()[0]
+    assert [(v[0], v[1], v[2]) for v in a.variables] == [
+        ("type", "endpoint", True), ("auth", "a", False), ("aors", "a", False)]
+    assert cfg.status == "invalid"  # '[t](+)': no non-template 't' to append to
+    assert _load({"/etc/asterisk/x.conf": "[a](nope)\n"}).status == "invalid"
+
+
+def test_plus_equals_appends_as_written():
+    cfg = _load({"/etc/asterisk/x.conf": "[a]\nv = x\nv +=  y \nw += z\n"})
+    assert [(v[0], v[1]) for v in cfg.browse()[0].variables] == [("v", "x  y"), ("w", "z")]
+
+
+def test_includes_from_the_config_dir_and_current_category():
+    files = {"/etc/asterisk/x.conf": "[a]\n#include \"sub/i.conf\"\nafter=1\n",
+             "/etc/asterisk/sub/i.conf": "inc=1\n#tryinclude \"j.conf\"\n#include \"sub/k.conf\"\n",
+             "/etc/asterisk/j.conf": "[j]\n", "/etc/asterisk/sub/j.conf": "[wrong]\n",
+             "/etc/asterisk/sub/k.conf": "[k]\n[open\n[lost]\n"}
+    cfg = _load(files)
+    # an included file goes on in the including file's category; the includer goes on in its own;
+    # 'j.conf' is /etc/asterisk/j.conf even from sub/; an invalid include ends only itself
+    assert [(c.name, [v[0] for v in c.variables]) for c in cfg.categories] == [
+        ("a", ["inc", "after"]), ("j", []), ("k", [])]
+    assert cfg.status == "ok"
+    assert _load({"/etc/asterisk/x.conf": "[a]\n#include \"none*.conf\"\n"}).status == "invalid"
+    assert _load({"/etc/asterisk/x.conf": "[a]\n#tryinclude \"none*.conf\"\n"}).status == "ok"
+
+
+def test_fold_is_ascii_only_like_strcasecmp():
+    assert fold("ÄbC") == "Äbc"
+    cfg = _load({"/etc/asterisk/x.conf": "[Ä]\n[ä](+)\n"})
+    assert cfg.status == "invalid"
