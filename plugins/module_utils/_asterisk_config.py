@@ -589,7 +589,15 @@ class Category(object):
         self.inherits = []
 
     def retrieve(self, name):
-        """ast_variable_retrieve(): the last value of ``name`` (case-insensitive)."""
+        """ast_variable_retrieve() of Asterisk 22: the *first* value of ``name``
+        (case-insensitive) - inherited ones come first. (Asterisk 23 returns
+        the last one, upstream commit c157ee62f6; the lab's 22.10 showed the
+        first: '[p] type=peer type=user' is a peer.)"""
+        return self.find_first(name)
+
+    def last(self, name):
+        """The last value of ``name`` (case-insensitive): what applying the
+        variables in order leaves (ast_sorcery_objectset_apply, manager.c)."""
         found = None
         for v in self.variables:
             if fold(v[0]) == fold(name):

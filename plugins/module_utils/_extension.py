@@ -250,7 +250,7 @@ def pjsip_objects(cfg):
 def pjsip_option(c, name):
     """An option as ast_sorcery_objectset_apply leaves it: the last value of
     ``name`` (option names fold, as aco matches them)."""
-    return c.retrieve(name)
+    return c.last(name)
 
 
 def pjsip_endpoint_auths(c, auths):
@@ -266,8 +266,8 @@ def pjsip_endpoint_auths(c, auths):
 
 def iax_objects(cfg):
     """chan_iax2 set_config() over a loaded iax.conf: ({peer name: Category},
-    {user name: Category}). ``type`` is the last one (ast_variable_retrieve),
-    compared with strcasecmp; names with strcmp (peer_cmp_cb/user_cmp_cb): a
+    {user name: Category}). ``type`` is the first one (ast_variable_retrieve
+    of Asterisk 22), compared with strcasecmp; names with strcmp (peer_cmp_cb/user_cmp_cb): a
     second section of the same name updates the first object."""
     peers, users = {}, {}
     for c in cfg.browse():
