@@ -486,22 +486,28 @@ pj_append = st.builds(lambda name, lines: "\n".join(["[%s](+)" % name] + lines),
 PJ_PREFIX = ("[tmpl-endpoint](!)\ntype=endpoint\ncontext=internal\n[tmpl-auth](!)\ntype=auth\nauth_type=digest\npassword=Secret1x\nusername=t0\n"
              "[tmpl-aor](!)\ntype=aor\nmax_contacts=1\n")
 pj_corpus = st.builds(lambda blocks: PJ_PREFIX + "\n".join(blocks) + "\n",
-                      st.lists(st.one_of(pj_block, pj_block, pj_block, pj_append), min_size=1, max_size=8))
+                      st.lists(st.one_of(pj_block, pj_block, pj_block, pj_block, pj_block, pj_append), min_size=3,
+                               max_size=10))
+IAX_TYPE_LINES = ["type=peer", "type=user", "type=friend", "Type=Friend", "type = peer ; x", "TYPE=USER",
+                  "type=none", "; no type"]
 iax_corpus = st.builds(lambda blocks: "[general]\n" + "\n".join(blocks) + "\n", st.lists(st.builds(
-    lambda name, head, lines: "\n".join([head.format(n=name)] + lines),
-    st.sampled_from(IAX_NAMES), st.sampled_from(["[{n}]", "[{n}]", "[{n}](!)", "[{n}](+)", "[{n}](tp)"]),
-    st.lists(st.sampled_from(IAX_LINES), max_size=4)), min_size=1, max_size=8)).map(
+    lambda name, head, tline, lines: "\n".join([head.format(n=name), tline] + lines),
+    st.sampled_from(IAX_NAMES),
+    st.sampled_from(["[{n}]", "[{n}]", "[{n}]", "[{n}](!)", "[{n}](+)", "[{n}](tp)", "[{n}](TP)"]),
+    st.sampled_from(IAX_TYPE_LINES), st.lists(st.sampled_from(IAX_LINES), max_size=3)), min_size=3, max_size=10)).map(
     lambda text: text.replace("[general]\n", "[general]\n[tp](!)\ntype=peer\nhost=dynamic\n", 1))
-vm_corpus = st.builds(lambda general, blocks: general + "\n".join(blocks) + "\n",
-                      st.sampled_from(["[general]\n", "[general]\nsearchcontexts=yes\n", ""]),
+vm_line = st.builds(lambda b, v, arrow: "%s %s %s" % (b, arrow, v), st.sampled_from(VM_BOXES),
+                   st.sampled_from(VM_VALUES), st.sampled_from(["=>", "=", "=>"]))
+vm_corpus = st.builds(lambda general, blocks: general + "[tv](!)\n102 => 7,From Template\n" + "\n".join(blocks) + "\n",
+                      st.sampled_from(["[general]\n", "[general]\nsearchcontexts=yes\n", "[general]\nsearchcontexts=no\n",
+                                       ""]),
                       st.lists(st.builds(
                           lambda ctx, head, lines: "\n".join([head.format(n=ctx)] + lines),
-                          st.sampled_from(VM_CONTEXTS), st.sampled_from(["[{n}]", "[{n}]", "[{n}](!)", "[{n}](+)"]),
-                          st.lists(st.one_of(st.builds(lambda b, v, arrow: "%s %s %s" % (b, arrow, v),
-                                                       st.sampled_from(VM_BOXES), st.sampled_from(VM_VALUES),
-                                                       st.sampled_from(["=>", "=", "=>"])),
-                                             st.sampled_from(NOISE[:5])), max_size=4)),
-                          min_size=1, max_size=6))
+                          st.sampled_from(VM_CONTEXTS),
+                          st.sampled_from(["[{n}]", "[{n}]", "[{n}]", "[{n}](!)", "[{n}](+)", "[{n}](tv)"]),
+                          st.lists(st.one_of(vm_line, vm_line, vm_line, st.sampled_from(NOISE[:5])),
+                                   min_size=1, max_size=4)),
+                          min_size=2, max_size=7))
 GENERATED = {"pjsip": pj_corpus, "iax": iax_corpus, "voicemail": vm_corpus}
 # each kind gets its share of DIFFERENTIAL_EXAMPLES (a pjsip reload costs more than a manager one)
 KIND_EXAMPLES = max(1, int(os.environ.get("DIFFERENTIAL_EXAMPLES", "40")) // 2)
