@@ -189,7 +189,6 @@ def test_generated_files_read_as_asterisk_reads_them(lab, baseline, text):
     assert not problems, "\n".join(problems) + "\n--- file:\n" + text
 
 
-
 # ======================================================================== pjsip, iax, voicemail
 CONF = "/etc/asterisk"
 DIFF_DIR = CONF + "/differential"
@@ -497,7 +496,7 @@ iax_corpus = st.builds(lambda blocks: "[general]\n" + "\n".join(blocks) + "\n", 
     st.sampled_from(IAX_TYPE_LINES), st.lists(st.sampled_from(IAX_LINES), max_size=3)), min_size=3, max_size=10)).map(
     lambda text: text.replace("[general]\n", "[general]\n[tp](!)\ntype=peer\nhost=dynamic\n", 1))
 vm_line = st.builds(lambda b, v, arrow: "%s %s %s" % (b, arrow, v), st.sampled_from(VM_BOXES),
-                   st.sampled_from(VM_VALUES), st.sampled_from(["=>", "=", "=>"]))
+                    st.sampled_from(VM_VALUES), st.sampled_from(["=>", "=", "=>"]))
 vm_corpus = st.builds(lambda general, blocks: general + "[tv](!)\n102 => 7,From Template\n" + "\n".join(blocks) + "\n",
                       st.sampled_from(["[general]\n", "[general]\nsearchcontexts=yes\n", "[general]\nsearchcontexts=no\n",
                                        ""]),
@@ -506,8 +505,7 @@ vm_corpus = st.builds(lambda general, blocks: general + "[tv](!)\n102 => 7,From 
                           st.sampled_from(VM_CONTEXTS),
                           st.sampled_from(["[{n}]", "[{n}]", "[{n}]", "[{n}](!)", "[{n}](+)", "[{n}](tv)"]),
                           st.lists(st.one_of(vm_line, vm_line, vm_line, st.sampled_from(NOISE[:5])),
-                                   min_size=1, max_size=4)),
-                          min_size=2, max_size=7))
+                                   min_size=1, max_size=4)), min_size=2, max_size=7))
 GENERATED = {"pjsip": pj_corpus, "iax": iax_corpus, "voicemail": vm_corpus}
 # each kind gets its share of DIFFERENTIAL_EXAMPLES (a pjsip reload costs more than a manager one)
 KIND_EXAMPLES = max(1, int(os.environ.get("DIFFERENTIAL_EXAMPLES", "40")) // 2)
