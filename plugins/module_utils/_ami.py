@@ -147,7 +147,7 @@ def hand_written_users(path, cfg):
     seen = set([os.path.realpath(path)])
     for inc in cfg.includes():
         for p in resolve_include(base, inc.argument):
-            for c in load_tree(p, seen):
+            for c in load_tree(p, seen, base):
                 for s in c.sections:
                     if s.name != "general":
                         found.setdefault(fold(s.name), "%s:%d" % (c.path, s.header.number))

@@ -24,7 +24,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy a
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
-    ConfigFile, load_tree, resolve_include, make_option, OPTION,
+    ConfigFile, load_config, fold, make_option, NAME_MAX, OPTION,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     run_cli, ASTERISK_LOG, log_offset, log_since,
@@ -51,8 +51,15 @@ def validate(params):
     """All checks before anything is read or written; one message listing
     every problem, each naming extensions[i] (number).option and the rule."""
     errors = []
-    context = _err(errors, policy.check_name, params.get("context"), "context")
-    vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context")
+    # names Asterisk keeps in 80-byte buffers (config.c category names, AST_MAX_CONTEXT,
+    # AST_MAX_EXTENSION): a longer one would be cut, and two names equal in their
+    # first 79 characters would be the same object
+    context = _err(errors, policy.check_name, params.get("context"), "context", NAME_MAX)
+    vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context", NAME_MAX)
+    if vm_context is not None and fold(vm_context) in VM_RESERVED:
+        errors.append("voicemail_context: '%s' is voicemail.conf's %s section (app_voicemail compares it "
+                      "case-insensitively and reads no mailboxes from it)" % (vm_context, fold(vm_context)))
+        vm_context = None
     if vm_context is not None:
         # app_voicemail keeps each box under /var/spool/asterisk/voicemail/CONTEXT/
         vm_context = _err(errors, policy.path_component, vm_context, "voicemail_context")
@@ -75,7 +82,8 @@ def validate(params):
         state = e.get("state") or "present"
         x = {"number": number, "state": state, "index": i, "label": label}
         n_err = len(errors)
-        x["username"] = _err(errors, policy.check_name, e.get("username") or number, label + ".username")
+        x["username"] = _err(errors, policy.check_name, e.get("username") or number, label + ".username",
+                             NAME_MAX)
         if x["username"] and x["username"] in seen_users and state == "present":
             errors.append("%s.username: '%s' is already used by extensions[%d]"
                           % (label, x["username"], seen_users[x["username"]]))
@@ -108,6 +116,10 @@ def validate(params):
                             if e.get("context") else context)
             iax = e.get("iax") or {}
             x["iax"] = None
+            if iax.get("enabled") and x["username"] and fold(x["username"]) in IAX_RESERVED:
+                errors.append("%s.username: '%s' names a section of iax.conf that chan_iax2 never reads as a "
+                              "peer (compared case-insensitively); choose another username for IAX"
+                              % (label, x["username"]))
             if iax.get("enabled"):
                 auth = iax.get("auth") or "md5"
                 if auth == "rc4":
@@ -183,23 +195,137 @@ def render_iax(x, secret):
 
 
 # ------------------------------------------------------------- existing state
-def hand_written_objects(conf_path, data, managed_name):
-    """{(name, type): 'file:line'} of objects outside the managed file."""
-    found = {}
-    if data is None:
-        return found
-    cfg = ConfigFile.from_bytes(data, conf_path)
-    seen = set([os.path.realpath(conf_path)])
-    trees = [cfg]
-    for inc in cfg.includes():
-        for p in resolve_include(os.path.dirname(conf_path), inc.argument):
-            if os.path.basename(p) == managed_name:
+# What Asterisk builds from the files, read as its modules read them: the
+# consumer's view of config.c (_asterisk_config.load_config: #include relative
+# to /etc/asterisk, templates, inheritance, (+) appends, names cut at 79), then
+# the rules of the module that loads it. The lab's differential test
+# (tests/lab/test_config_differential.py) compares these readers with what the
+# real Asterisk reports.
+PJSIP_TYPES = ("endpoint", "auth", "aor")
+# chan_iax2 set_config(): sections it never reads as peers/users (strcasecmp)
+IAX_RESERVED = ("general", "callnumberlimits")
+# app_voicemail load_users(): sections that hold no mailboxes (strcasecmp);
+# an empty aliasescontext (the default) makes '[]' one of them
+VM_RESERVED = ("general", "zonemessages")
+VM_ID_MAX = 79  # ast_vm_user.mailbox[AST_MAX_EXTENSION], .context[AST_MAX_CONTEXT], .fullname[80]
+
+
+def file_reader(known):
+    """read(path) for load_config: ``known`` {path: bytes or None} first (what
+    the plan was given, or b'' to leave a file out), else the file on disk."""
+    def read(path):
+        if path in known:
+            return known[path]
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except (IOError, OSError):
+            return None
+    return read
+
+
+def pjsip_objects(cfg):
+    """res_sorcery_config over a loaded pjsip.conf: {type: {id: Category}}
+    for every type named. An object's type is the *first* ``type`` variable
+    (inherited ones come first; the name folds, the value does not:
+    ast_sorcery_changeset_create / ast_variable_find_in_list + strcmp); its id
+    is the category name, compared with strcmp (case-sensitive). A type with
+    one id twice is None: Asterisk rejects every object of that type ("a
+    duplicate object") and keeps the ones it had."""
+    out = {}
+    for c in cfg.browse():
+        t = c.find_first("type")
+        if t is None:
+            continue
+        objs = out.setdefault(t, {})
+        if objs is None:
+            continue
+        if c.name in objs:
+            out[t] = None
+        else:
+            objs[c.name] = c
+    return out
+
+
+def pjsip_option(c, name):
+    """An option as ast_sorcery_objectset_apply leaves it: the last value of
+    ``name`` (option names fold, as aco matches them)."""
+    return c.last(name)
+
+
+def pjsip_endpoint_auths(c, auths):
+    """[(auth id, its username)] of an endpoint's ``auth`` list that exist as
+    auth objects (``pjsip show endpoints`` InAuth lines)."""
+    out = []
+    for a in (pjsip_option(c, "auth") or "").split(","):
+        a = a.strip()
+        if a and auths and a in auths:
+            out.append((a, pjsip_option(auths[a], "username") or ""))
+    return out
+
+
+def iax_objects(cfg):
+    """chan_iax2 set_config() over a loaded iax.conf: ({peer name: Category},
+    {user name: Category}). ``type`` is the first one (ast_variable_retrieve
+    of Asterisk 22), compared with strcasecmp; names with strcmp (peer_cmp_cb/user_cmp_cb): a
+    second section of the same name updates the first object."""
+    peers, users = {}, {}
+    for c in cfg.browse():
+        if fold(c.name) in IAX_RESERVED:
+            continue
+        t = c.retrieve("type")
+        if t is None:
+            continue
+        t = fold(t)
+        if t in ("user", "friend"):
+            users.setdefault(c.name, c)
+        if t in ("peer", "friend"):
+            peers.setdefault(c.name, c)
+    return peers, users
+
+
+def voicemail_boxes(cfg):
+    """app_voicemail load_users() over a loaded voicemail.conf: the mailboxes in
+    the order Asterisk keeps them, as dicts (context, mailbox, fullname, where).
+    find_or_create(): '*' at the start is refused; a box equal (strcasecmp) to
+    one already kept in the same context - or in any context when
+    ``searchcontexts`` is on - is ignored; the comparison takes the new name
+    whole against the kept one cut at 79 characters."""
+    general = cfg.get("general")
+    search = bool(general is not None and ast_true(general.retrieve("searchcontexts")))
+    aliases = (general.retrieve("aliasescontext") if general is not None else None) or ""
+    boxes = []
+    # the kept boxes, folded as strcasecmp compares them: one lookup per box instead of
+    # find_or_create's walk over the list (10,000 boxes)
+    kept, kept_boxes = set(), set()
+    for c in cfg.browse():
+        if fold(c.name) in VM_RESERVED or fold(c.name) == fold(aliases):
+            continue
+        context = fold(c.name[:VM_ID_MAX])
+        for v in c.variables:
+            box, data = v[0], v[1]
+            if box.startswith("*"):
                 continue
-            trees.extend(load_tree(p, seen))
-    for c in trees:
-        for s in c.sections:
-            found.setdefault((s.name, s.type), "%s:%d" % (c.path, s.header.number))
-    return found
+            if (search and fold(box) in kept_boxes) or (context, fold(box)) in kept:
+                continue
+            kept.add((context, fold(box[:VM_ID_MAX])))
+            kept_boxes.add(fold(box[:VM_ID_MAX]))
+            parts = data.split(",")
+            boxes.append({"context": c.name[:VM_ID_MAX], "mailbox": box[:VM_ID_MAX],
+                          "fullname": parts[1][:VM_ID_MAX] if len(parts) > 1 else "", "where": v[3]})
+    return boxes
+
+
+def ast_true(value):
+    """ast_true(): yes, true, y, t, 1, on (case-insensitive)."""
+    return value is not None and fold(value.strip()) in ("yes", "true", "y", "t", "1", "on")
+
+
+def hand_written_objects(conf_path, data, managed_path):
+    """The objects Asterisk builds from ``conf_path`` (bytes ``data``) and its
+    includes, the managed file left out: (the loaded config, its problems)."""
+    return load_config(conf_path, file_reader({conf_path: data or b"", managed_path: b""}),
+                       config_dir=os.path.dirname(conf_path))
 
 
 def ensure_include(data, managed_name, label="extensions"):
@@ -262,29 +388,60 @@ def plan(s, exts, purge, files):
     pj_secrets = _secrets(pj_cfg, "auth", "password")
     iax_secrets = _secrets(iax_cfg, "friend", "secret")
     managed = set(pj_blocks) | set(iax_blocks)
-    pj_hand = hand_written_objects(paths["pjsip_conf"], files["pjsip_conf"], os.path.basename(paths["pjsip_managed"]))
-    iax_hand = hand_written_objects(paths["iax_conf"], files["iax_conf"], os.path.basename(paths["iax_managed"]))
-    iax_hand_names = dict((k[0], w) for k, w in iax_hand.items())
+    pj_loaded = hand_written_objects(paths["pjsip_conf"], files["pjsip_conf"], paths["pjsip_managed"])
+    iax_loaded = hand_written_objects(paths["iax_conf"], files["iax_conf"], paths["iax_managed"])
+    pj_hand = pjsip_objects(pj_loaded)
+    iax_peers, iax_users_hand = iax_objects(iax_loaded)
     vm_cfg = ConfigFile.from_bytes(files["voicemail"] or b"", paths["voicemail"])
     vm_sec = vm_cfg.first(vm_ctx)
     vm_idx = _vm_index(vm_sec)
+    vm_loaded = load_config(paths["voicemail"], file_reader({paths["voicemail"]: files["voicemail"] or b""}),
+                            config_dir=os.path.dirname(paths["voicemail"]))
+    vm_by_box = {}
+    for b in voicemail_boxes(vm_loaded):
+        # a kept box is cut at 79 characters; an extension number (at most 15 digits) compares whole
+        vm_by_box.setdefault(fold(b["mailbox"]), []).append(b)
+    vm_general = vm_loaded.get("general")
+    vm_search = vm_general is not None and ast_true(vm_general.retrieve("searchcontexts"))
 
     present = [x for x in exts if x["state"] == "present"]
     named = set(x["number"] for x in exts)
     errors = []
     for x in present:
         u = x["username"]
-        for t in ("endpoint", "auth", "aor"):
-            if (u, t) in pj_hand:
-                errors.append("%s.username: a PJSIP %s '%s' is defined by hand at %s; remove or rename it "
-                              "there (this module does not take over hand-written objects)"
-                              % (x["label"], t, u, pj_hand[(u, t)]))
-        if x["iax"] and u in iax_hand_names:
-            errors.append("%s.username: an IAX peer/user '%s' is defined by hand at %s"
-                          % (x["label"], u, iax_hand_names[u]))
-        if x["pin"] and x["number"] in vm_idx and x["number"] not in managed:
-            errors.append("%s.pin: mailbox %s@%s is defined by hand at %s:%d; remove it there first"
-                          % (x["label"], x["number"], vm_ctx, paths["voicemail"], vm_idx[x["number"]][0].number))
+        for t in PJSIP_TYPES:
+            objs = pj_hand.get(t) or {}
+            if u in objs:
+                c = objs[u]
+                errors.append("%s.username: a PJSIP %s '%s' is defined by hand at %s:%d; remove or rename it "
+                              "there (this module does not take over hand-written objects; Asterisk "
+                              "rejects every %s of the file when one id is there twice)"
+                              % (x["label"], t, u, c.path, c.lineno, t))
+        if x["iax"]:
+            for kind, objs in (("peer", iax_peers), ("user", iax_users_hand)):
+                if u in objs:
+                    errors.append("%s.username: an IAX %s '%s' is defined by hand at %s:%d (chan_iax2 "
+                                  "would merge the two into one object)"
+                                  % (x["label"], kind, u, objs[u].path, objs[u].lineno))
+                    break
+        if x["pin"]:
+            # the box's own line in the managed context is ours; every other box
+            # Asterisk would take for the same one is a clash (app_voicemail
+            # find_or_create: strcasecmp on context and box, or on the box alone
+            # with searchcontexts=yes)
+            ours = set()
+            if x["number"] in managed:
+                ours = set("%s:%d" % (paths["voicemail"], ln.number) for ln in vm_idx.get(x["number"], []))
+            for b in vm_by_box.get(fold(x["number"]), ()):
+                if b["where"] in ours:
+                    continue
+                if vm_search or fold(b["context"]) == fold(vm_ctx):
+                    errors.append("%s.pin: mailbox %s@%s is defined by hand at %s as %s@%s; remove it there "
+                                  "first (Asterisk compares mailbox contexts and numbers case-insensitively%s "
+                                  "and keeps only the first)"
+                                  % (x["label"], x["number"], vm_ctx, b["where"], b["mailbox"], b["context"],
+                                     ", across all contexts with searchcontexts=yes," if vm_search else ""))
+                    break
     if errors:
         raise policy.PolicyError("\n".join(errors))
 

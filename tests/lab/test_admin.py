@@ -395,3 +395,44 @@ def test_hand_planted_ari_secrets_never_in_vvv_diff(lab, pw, monkeypatch):
         lab.cli("module reload res_ari.so")
         r = lab.playbook([admin(lab, pw["main"])])
         assert not r.failed, r.raw[-2000:]
+
+
+def test_key_values_are_taken_only_as_sshd_reads_them(lab, pw, keys, tmp_path):
+    """A key value is written as given, so it is accepted only when sshd's
+    reading of that line is exactly its key: a tab and a two-word comment
+    are fine (the real sshd lets the key log in); a second key behind a
+    U+2028, blanks in front, key options in front, or a no-break space
+    between the fields (sshd splits at blanks and tabs only) are refused
+    naming the option and the rule, every file byte-identical, and the key
+    inside the bad value cannot log in."""
+    path = str(tmp_path / "desk")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "desk", "-f", path], check=True)
+    with open(path + ".pub") as f:
+        ktype, blob, _comment = f.read().split()
+    listed = [keys["laptop"]["pub"], keys["phone"]["pub"]]
+    bad = [
+        ("%s\u2028%s %s desk" % (keys["laptop"]["pub"], ktype, blob), "must be one line (contains U+2028"),
+        (" %s %s desk" % (ktype, blob), "starts with a blank"),
+        ('command="/bin/sh" %s %s desk' % (ktype, blob), "starts with key options"),
+        ("%s\u00a0%s desk" % (ktype, blob), "is not a public key line"),
+        ("%s %s\u00a0desk" % (ktype, blob), "not valid base64"),
+    ]
+    for value, rule in bad:
+        shas = [lab.sha(p) for p in WATCHED]
+        r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [value], "exclusive": True})])
+        assert r.failed, value
+        msg = r.last.get("msg", "")
+        assert "ssh_keys.present[2]: " in msg and rule in msg, (value, msg)
+        assert [lab.sha(p) for p in WATCHED] == shas, value
+        assert ssh(lab, "key", key=path)[0] != 0, value
+    good = "%s\t%s desk key" % (ktype, blob)
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [good], "exclusive": True})])
+    try:
+        assert not r.failed, r.raw[-2000:]
+        assert (good + "\n").encode() in lab.read(KEYS)
+        rc, out = ssh(lab, "key", key=path)
+        assert rc == 0, out
+    finally:
+        r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed, "exclusive": True})])
+        assert not r.failed, r.raw[-2000:]
+    assert ssh(lab, "key", key=path)[0] != 0

@@ -197,3 +197,79 @@ def test_masker_hides_every_box_pin_form():
     data = "[default]\n1008 => 5150,Desk\n1009=>-6093 , x\n[zonemessages]\neastern=America/New_York|x\n"
     masked = Masker().text(data, path="/etc/asterisk/voicemail.conf")
     assert "5150" not in masked and "6093" not in masked and "America/New_York" in masked
+
+
+def _disk_with(pjsip=None, iax=None, vm=None):
+    disk = debian_disk()
+    own = ("asterisk", "asterisk", 0o640)
+    for path, data in ((PJSIP, pjsip), (IAX, iax), (VM, vm)):
+        if data is not None:
+            disk.files[path] = (data,) + own
+    return disk
+
+
+def test_a_clash_asterisk_would_merge_is_refused_naming_option_and_rule():
+    """Objects Asterisk builds through templates, (+) appends and folded
+    names: each a clear error before anything is written."""
+    cases = [
+        # an endpoint whose type comes from a template
+        (dict(pjsip=b"[t](!)\ntype=endpoint\n[1008](t)\n"), "a PJSIP endpoint '1008' is defined by hand at %s:3" % PJSIP),
+        # a context differing only in case: app_voicemail's strcasecmp makes it the same box
+        (dict(vm=b"[general]\n[Default]\n1008 => 1111,Old\n"), "mailbox 1008@default is defined by hand at %s:3 as "
+                                                               "1008@Default" % VM),
+        # searchcontexts=yes: the box number alone
+        (dict(vm=b"[general]\nsearchcontexts=yes\n[other]\n1008 => 1111\n"), "across all contexts"),
+        # an IAX peer made by appending type=peer to a section
+        (dict(iax=b"[general]\n[1009]\ncontext=x\n[1009](+)\ntype=peer\n"), "an IAX peer '1009' is defined by hand"),
+    ]
+    for files, want in cases:
+        disk = _disk_with(**files)
+        r, module, host = run(base_exts(), disk)
+        assert r.failed and want in r.result["msg"], (files, r.result.get("msg"))
+        assert not any(e[0] == "write" for e in disk.log)
+
+
+def test_templates_and_other_types_are_no_clash():
+    # a template named like the extension builds no object; type=Endpoint is no endpoint (strcmp)
+    disk = _disk_with(pjsip=b"[1008](!)\ntype=endpoint\n[1009]\ntype=Endpoint\n",
+                      vm=b"[general]\n[zonemessages]\n1008 => 1\n")
+    r, module, host = run(base_exts(), disk)
+    assert not r.failed, r.result.get("msg")
+
+
+@pytest.mark.parametrize("kw, want", [
+    (dict(voicemail_context="General"), "voicemail_context: 'General' is voicemail.conf's general section"),
+    (dict(voicemail_context="c" * 80), "voicemail_context: longer than 79 characters"),
+])
+def test_names_asterisk_would_not_read_as_given(kw, want):
+    disk = debian_disk()
+    r, module, host = run(base_exts(), disk, **kw)
+    assert r.failed and want in r.result["msg"], r.result.get("msg")
+    assert disk.log == []
+
+
+def test_long_and_reserved_usernames():
+    disk = debian_disk()
+    exts = [dict(number="1", username="u" * 80, secret=S1008),
+            dict(number="2", username="callNumberLimits", secret=S1009, iax=dict(enabled=True))]
+    r, module, host = run(exts, disk)
+    msg = r.result["msg"]
+    assert "extensions[0] (1).username: longer than 79 characters" in msg
+    assert "extensions[1] (2).username: 'callNumberLimits' names a section of iax.conf" in msg
+    assert disk.log == []
+
+
+def test_readers_follow_the_consumers():
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import load_config
+    text = {"/e/p.conf": b"[t](!)\ntype=aor\n[a](t)\ntype=endpoint\nauth=x, y\n[x]\ntype=auth\nusername=u1\n"
+                         b"UserName=u2\n[d]\ntype=aor\n[d]\ntype=aor\n"}
+    objs = ext.pjsip_objects(load_config("/e/p.conf", text.get))
+    assert sorted(objs) == ["aor", "auth"]  # 'a' is an aor: the inherited type comes first
+    assert objs["aor"] is None  # '[d]' twice: Asterisk rejects every aor
+    assert ext.pjsip_option(objs["auth"]["x"], "username") == "u2"
+    vm = {"/e/v.conf": b"[general]\n[c]\n" + b"B" * 85 + b" => 1,Name\n" + b"b" * 85 + b" => 2\n*9 => 3\n9 => 4\n"
+                       b"[C]\n9 => 5\n"}
+    boxes = ext.voicemail_boxes(load_config("/e/v.conf", vm.get))
+    # an 85-character box is kept cut at 79; the next one is compared whole against the cut one: kept too
+    assert [(b["context"], b["mailbox"], b["fullname"]) for b in boxes] == [
+        ("c", "B" * 79, "Name"), ("c", "b" * 79, ""), ("c", "9", "")]
