@@ -22,10 +22,21 @@ def main():
 
     def _run(self):
         prof = cProfile.Profile()
-        try:
-            return prof.runcall(original, self)
-        finally:
-            prof.dump_stats(os.path.join(out, "worker-%d.prof" % os.getpid()))
+        send = self._final_q.send_task_result
+
+        def send_then_dump(*args, **kwargs):
+            # the result's pickling included; written before the main process
+            # can finish the play and reap this worker
+            try:
+                return send(*args, **kwargs)
+            finally:
+                prof.disable()
+                path = os.path.join(out, "worker-%d.prof" % os.getpid())
+                prof.dump_stats(path + ".part")
+                os.rename(path + ".part", path)
+
+        self._final_q.send_task_result = send_then_dump
+        return prof.runcall(original, self)
 
     worker.WorkerProcess._run = _run
     from ansible.cli.playbook import main as playbook_main
