@@ -24,7 +24,8 @@ entries printed.
 Usage: [LAB_PREFIX=bench LAB_NET=40] tests/bench/bench_extension.py [N ...]
 (as root, after `make venv collection image`). BENCH_OUT=FILE also writes
 the report there (make bench: docs/bench-extension.txt). PROFILE=0 skips the
-profiles; KEEP_LAB=1 leaves the lab host up."""
+profiles; KEEP_LAB=1 leaves the lab host up; HAND_MAX (default 10000) is the
+largest N run with the hand-written objects."""
 import glob
 import json
 import os
@@ -43,6 +44,8 @@ SIZES = [int(a) for a in sys.argv[1:]] or [10000]
 # a lab slot of its own; LAB_PREFIX/LAB_NET choose another (e.g. beside other labs)
 PREFIX, NET = os.environ.get("LAB_PREFIX") or "bench", os.environ.get("LAB_NET") or "40"
 PROFILE = os.environ.get("PROFILE", "1") != "0"
+# the hand-written variant only up to this N (at 50,000 it alone would take most of an hour here)
+HAND_MAX = int(os.environ.get("HAND_MAX") or 10000)
 ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
            ANSIBLE_DEPRECATION_WARNINGS="false",
@@ -251,9 +254,9 @@ class Bench(object):
         self.record("template+reload one change" + tag, play(self.tpl, self.vars_one))
         self.record("  of which the reload (one)" + tag, (self.reload_seconds(), 0.0))
 
-    def run(self, repeat):
+    def run(self, repeat, with_hand):
         for r in range(repeat):
-            for hand in (False, True):
+            for hand in ((False, True) if with_hand else (False,)):
                 if r % 2 == 0:
                     self.module_round(hand)
                     self.template_round(hand)
@@ -264,7 +267,7 @@ class Bench(object):
     def med(self, key):
         return statistics.median(v[0] for v in self.times[key])
 
-    def report(self, loop100):
+    def report(self, loop100, with_hand):
         say("")
         say("== %d extensions (%d round(s); seconds: median wall, spread of the rounds, controller CPU) =="
             % (self.n, len(self.times["module first"])))
@@ -276,7 +279,7 @@ class Bench(object):
             say("  %-36s %7.2f  %5.0f%%  %6s  %s" % (key, m, spread, "%.2f" % cpu if cpu else "",
                                                      " ".join("%.2f" % w for w in walls)))
         loop_n = loop100 * self.n / 100.0
-        for tag, label in (("", "empty host"), (" hand", "with %d hand-written objects" % self.n)):
+        for tag, label in (("", "empty host"), (" hand", "with %d hand-written objects" % self.n))[:2 if with_hand else 1]:
             mf, tf = self.med("module first" + tag), self.med("template+reload first" + tag)
             mr, tr = self.med("module rerun" + tag), self.med("template rerun" + tag)
             mo = self.med("module one change" + tag)
@@ -298,8 +301,8 @@ class Bench(object):
             say("    round by round %-30s %s" % (key_m + " / " + key_t.split()[0] + ":", " ".join(pairs)))
 
 
-def asterisk_costs(host, n):
-    say("  Asterisk's own costs at %d PJSIP extensions (seconds, 3 tries each):" % n)
+def asterisk_costs(host, what):
+    say("  Asterisk's own costs with %s (seconds, 3 tries each):" % what)
     for command in ("module reload res_pjsip.so", "pjsip show endpoints", "pjsip show endpoint 100000"):
         say("    %-34s %s" % (command, " ".join("%.2f" % t for t in host.cli_time(command))))
 
@@ -381,11 +384,14 @@ def main():
         for n in SIZES:
             b = Bench(host, work, n)
             repeat = int(os.environ.get("REPEAT") or (2 if n <= 10000 else 1))
-            b.run(repeat)
-            b.report(loop100)
+            with_hand = n <= HAND_MAX
+            b.run(repeat, with_hand)
+            b.report(loop100, with_hand)
+            if with_hand:  # the last round left both sets live
+                asterisk_costs(host, "%d managed + %d hand-written PJSIP extensions" % (n, n))
             host.reset(n)
             play(b.mod, b.vars)
-            asterisk_costs(host, n)
+            asterisk_costs(host, "%d PJSIP extensions" % n)
             if PROFILE:
                 profile_module(host, b)
                 profile_controller(host, b)
@@ -400,6 +406,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         if os.environ.get("BENCH_OUT") and REPORT:
             with open(os.environ["BENCH_OUT"], "w") as f:
+                f.write("# written by `make bench` (tests/bench/bench_extension.py); regenerate, do not edit\n\n")
                 f.write("\n".join(REPORT) + "\n")
 
 
