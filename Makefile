@@ -72,8 +72,9 @@ ee-context: venv
 reliability-report: venv
 	$(BIN)/python scripts/reliability-report
 
+# 10,000 and 50,000 extensions: the module against a template + reload; report in docs/bench-extension.txt
 bench: deps venv collection image
-	$(BIN)/python tests/bench/bench_extension.py 10000
+	BENCH_OUT=docs/bench-extension.txt $(BIN)/python tests/bench/bench_extension.py 10000 50000
 
 # the baseline on 20 lab hosts: first converge, no-op rerun vs one ping task (heavy: run it alone)
 bench-fleet: deps venv collection image

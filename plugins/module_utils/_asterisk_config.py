@@ -70,26 +70,19 @@ NAME_MAX = 79  # ast_category.name[80], ast_manager_user.username[80]
 def physical_lines(text):
     """Lines as fgets() splits them: at LF only (str.splitlines also splits at
     VT, FF, \\x1c-\\x1e, NEL, U+2028/9, which Asterisk keeps inside a line)."""
-    out = []
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            out.append(text[start:])
-            break
-        out.append(text[start:end + 1])
-        start = end + 1
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
     return out
+
+
+_BELOW_33 = "".join(chr(c) for c in range(33))
 
 
 def ast_strip(text):
     """ast_strip(): drops every char below 33 at both ends (not only whitespace)."""
-    i, j = 0, len(text)
-    while i < j and ord(text[i]) < 33:
-        i += 1
-    while j > i and ord(text[j - 1]) < 33:
-        j -= 1
-    return text[i:j]
+    return text.strip(_BELOW_33)
 
 
 def consume_comments(buf, level):
@@ -99,6 +92,18 @@ def consume_comments(buf, level):
     goes), ``;--`` opens a block comment anywhere in a line unless a third
     ``-`` follows, ``--;`` closes one - and, as in Asterisk, a ``--;`` outside
     any block drives the level below zero, so every later line is ignored."""
+    if "\0" not in buf:
+        # Fast paths, the same result as the loop below for the lines that make
+        # up nearly every file (a per-character walk cost ~10 us a line: 2.7 s
+        # for a 10,000-extension file). No ';': the loop breaks at once.
+        p = buf.find(";")
+        if p < 0:
+            return (None if level else buf), level
+        # first ';' plainly starts a comment: not escaped, not ';--' opening
+        # a block, not the end of '--;'
+        if (not level and (p == 0 or buf[p - 1] != "\\") and buf[p + 1:p + 3] != "--"
+                and not (p >= 2 and buf[p - 2:p] == "--")):
+            return buf[:p], level
     s = list(buf) + ["\0"]
 
     def at(i):
@@ -262,9 +267,24 @@ def _line_from(raw, processed, number):
     """The Line for ``raw`` given what config.c's comment loop handed on."""
     if not raw.strip():
         return Line(raw, BLANK, number=number)
-    t = ast_strip(processed) if processed is not None else ""
+    t = processed.strip(_BELOW_33) if processed is not None else ""
     if not t:
         return Line(raw, COMMENT, number=number)
+    if t[0] not in "[#\\":
+        # classify()'s variable branch inlined for the common 'key = value'
+        # line (a function call and a tuple per line cost ~1 s at 200,000 lines)
+        c = t.find("=")
+        if c > 0:
+            if t[c - 1] == "+":
+                name, value, arrow = t[:c - 1].strip(_BELOW_33), t[c + 1:], False
+            else:
+                name, value = t[:c].strip(_BELOW_33), t[c + 1:]
+                arrow = value[:1] == ">"
+                if arrow:
+                    value = value[1:]
+            if name:
+                return Line(raw, OPTION, name, value.strip(_BELOW_33), arrow, None, None, number)
+        return Line(raw, OTHER, number=number)
     entry = classify(t)
     if entry[0] == "category":
         return Line(raw, SECTION, key=entry[1], value=entry[2], number=number)
