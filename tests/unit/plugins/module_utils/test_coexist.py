@@ -238,3 +238,45 @@ def test_audit_pam_stack_has_totp():
     files = {"/etc/pam.d/sshd": b"@include common-auth\n", "/etc/pam.d/common-auth": b"auth required pam_google_authenticator.so\n"}
     assert audit.pam_stack_has_totp(files.get)
     assert not audit.pam_stack_has_totp({"/etc/pam.d/sshd": DEBIAN_PAM}.get)
+
+
+def test_admin_fails_in_the_plan_when_sshd_config_has_no_include():
+    """devsec.hardening first, then the admin module: the refusal comes before
+    useradd and before any write (before: account created, password set)."""
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _admin as admin
+    from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils import test_admin_change as tac
+    for change, params in ((admin.AdminChange(), tac.admin_params(totp=dict(state="enabled", methods="password"))),
+                           (admin.AdminChange(), tac.admin_params(allowed_networks=[], api_access=False,
+                                                                  totp=dict(state="enabled", methods="password")))):
+        disk = tac.fresh_disk()
+        disk.files[sshd.SSHD_CONFIG] = (DEVSEC_SSHD, "root", "root", 0o600)
+        before = dict(disk.files)
+        r, host = tac.drive(change, params, disk)
+        assert r.failed and "sshd does not read /etc/ssh/sshd_config.d/pbxguard-" in r.result["msg"]
+        assert "sshd_custom_options" in r.result["msg"] and "nothing was changed" in r.result["msg"]
+        assert disk.files == before and not [e for e in disk.log if e[0] != "run" or e[1] != "sshd"]
+        assert tac.USER not in host.accounts
+
+
+def test_noop_run_fails_when_an_earlier_line_turns_keyboard_interactive_off():
+    from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils import test_admin_change as tac
+
+    class KbdOff(tac.SshdHost):
+        def run_command(self, args, **kw):
+            rc, out, err = tac.SshdHost.run_command(self, args, **kw)
+            if args[:2] == ["sshd", "-T"]:
+                out = out.replace("kbdinteractiveauthentication yes", "kbdinteractiveauthentication no")
+            return rc, out, err
+    disk, accounts = tac.enrolled_disk()
+    tac.drive(totp.TotpChange(), tac.totp_params(), disk, accounts)
+    disk.files[sshd.SSHD_CONFIG] = (b"KbdInteractiveAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\n",
+                                    "root", "root", 0o644)
+    before = dict(disk.files)
+    module = tac.FakeModule()
+    t = tac.tx.Transaction(module, totp.TotpChange(), host=KbdOff(module, disk, accounts), writer=tac.FakeWriter(disk))
+    with pytest.raises(tac.Exit) as e:
+        t.run(tac.totp_params())
+    msg = e.value.result["msg"]
+    assert e.value.failed and "kbdinteractiveauthentication is 'no'" in msg, msg
+    assert "/etc/ssh/sshd_config:1 'kbdinteractiveauthentication no' is read first" in msg and "nothing was changed" in msg
+    assert disk.files == before
