@@ -1,0 +1,279 @@
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The baseline beside dev-sec's devsec.hardening ssh_hardening role (10.6.0,
+pinned in tests/lab/devsec.py), in both orders, as a user runs them:
+
+- pbx1: baseline first (admin with allowed networks + TOTP), then dev-sec. dev-sec
+  writes an sshd_config without an Include of sshd_config.d and rewrites
+  /etc/pam.d/sshd in community.general.pamd's spacing. The baseline's rerun must
+  fail naming the cause and the fix, with nothing changed; the audit names the
+  drop-ins sshd does not read. With dev-sec's documented fix (sshd_custom_options
+  carrying the Include) the rerun changes nothing: the rewritten PAM rule is
+  recognised, no second one (the code asked once).
+- pbx2: dev-sec first, then the baseline: refused in the plan, before the account
+  or any file exists. With the fix: applied; a rerun changes nothing; a line of
+  dev-sec's turning keyboard-interactive off above the Include fails the next no-op
+  run naming that line.
+
+Every "works" is a real SSH login (paramiko) from an allowed address with password
+and TOTP code, every "refused" one without the code and one from the outside
+namespace."""
+import copy
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+
+import pyotp
+import pytest
+import yaml
+
+from conftest import CLIENTS, ROOT, Result
+
+USER = "pbxadmin"
+DEVSEC = os.path.join(ROOT, "tests", "lab", "devsec.py")
+COLLECTIONS = os.path.join(ROOT, ".cache", "coexist-collections")
+INCLUDE = "Include /etc/ssh/sshd_config.d/*.conf"
+ADMIN_DROPIN = "/etc/ssh/sshd_config.d/pbxguard-admin-%s.conf" % USER
+TOTP_DROPIN = "/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf" % USER
+# what the admin/totp modules own or touch: byte-identical after a refused run
+WATCHED = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/pam.d/sshd", ADMIN_DROPIN, TOTP_DROPIN,
+           "/home/%s/.google_authenticator" % USER, "/etc/pbxguard/admin/%s.json" % USER,
+           "/etc/asterisk/ari.conf", "/etc/ssh/sshd_config")
+
+# devsec.hardening as a user of a PBX would set it, offline. Everything else is the
+# role's default (AuthenticationMethods publickey, PasswordAuthentication no,
+# KbdInteractiveAuthentication no through ChallengeResponseAuthentication, MaxAuthTries 2,
+# the pam_motd removal through community.general.pamd).
+DEVSEC_VARS = {
+    # the controller connects as root with a key (the role's default "no" locks it out)
+    "ssh_permit_root_login": "without-password",
+    # no package installs: the lab has no network (the apt module would first try to
+    # install python3-apt); openssh-server and -client are in the image
+    "ssh_pkgs": [],
+    # the image's host keys (ssh-keygen -A): skips crypto_hostkeys.yml, which regenerates
+    # a 4096-bit RSA key with community.crypto (not installed, and CPU this test does not need)
+    "ssh_host_key_files": ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                           "/etc/ssh/ssh_host_ed25519_key"],
+}
+# The lab image is Debian sid, whose major version "forky/sid" makes the role's
+# `version('12', '>=')` test fail ("Version comparison failed"); dev-sec supports
+# Debian stable, which production PBXs run: the facts say what Debian 13 says.
+DEBIAN_13_FACTS = {"name": "The facts of Debian 13 (the role's version tests fail on sid's 'forky/sid')",
+                   "ansible.builtin.set_fact": {"ansible_distribution_major_version": "13",
+                                                "ansible_distribution_version": "13.2", "cacheable": True}}
+
+
+@pytest.fixture(scope="module")
+def devsec():
+    """devsec.hardening (pinned) and community.general in COLLECTIONS, or a skip saying why."""
+    p = subprocess.run([sys.executable, DEVSEC, COLLECTIONS], capture_output=True, text=True, timeout=600, check=False)
+    if p.returncode == 3:
+        pytest.skip(p.stdout.strip())
+    assert p.returncode == 0, "installing devsec.hardening failed:\n%s%s" % (p.stdout, p.stderr)
+    return p.stdout.strip()
+
+
+class Host(object):
+    """One lab host of the inventory, with what the suite keeps about it."""
+
+    def __init__(self, lab, name, creds):
+        self.lab = copy.copy(lab)
+        self.lab.name = name
+        self.lab.host = lab.hosts[name]
+        self.lab.ip = self.lab.host["ansible_host"]
+        self.lab.pid1 = self.lab.host["lab_pid1"]
+        self.name = name
+        self.password = "Adm%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4))
+        self.secret_path = os.path.join(creds, name + ".totp")
+        self.qr_path = os.path.join(creds, name + ".png")
+        self.used_codes = set()
+        self.last_round = 0.0
+
+    def play(self, play):
+        """ansible-playbook of one play on this host, results as JSON (tests/lab/callback_plugins)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(ROOT, ".cache")) as f:
+            yaml.safe_dump([dict(play, hosts=self.name)], f)
+            pb = f.name
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"),
+                   ANSIBLE_COLLECTIONS_PATH=COLLECTIONS + ":" + os.environ.get(
+                       "ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections")))
+        try:
+            p = subprocess.run(["ansible-playbook", "-i", self.lab.inventory, pb], text=True, capture_output=True,
+                               env=env, timeout=600, check=False)
+        finally:
+            os.unlink(pb)
+        try:
+            data = json.loads(p.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (p.stdout, p.stderr))
+        results = [t["hosts"].get(self.name, {}) for pl in data["plays"] for t in pl["tasks"]]
+        return Result(p.returncode, results, data.get("stats", {}).get(self.name, {}), p.stdout)
+
+    def devsec(self, custom_options=None):
+        v = dict(DEVSEC_VARS)
+        if custom_options is not None:
+            v["sshd_custom_options"] = custom_options
+        r = self.play({"name": "devsec.hardening ssh_hardening", "gather_facts": True, "vars": v,
+                       "pre_tasks": [DEBIAN_13_FACTS], "roles": ["devsec.hardening.ssh_hardening"]})
+        assert not r.failed, r.raw[-3000:]
+        return r
+
+    def baseline(self):
+        return self.play({"name": "pbxguard baseline", "gather_facts": False, "vars": {
+            "pbx_admin": {"username": USER, "password": self.password,
+                          "allowed_networks": ["%s/32" % self.lab.controller_ip]},
+            "pbx_totp": {"methods": "password", "secret_path": self.secret_path, "qr_path": self.qr_path}},
+            "roles": ["pbxguard.asterisk.baseline"]})
+
+    def shas(self):
+        return dict((p, self.lab.sha(p)) for p in WATCHED)
+
+    def code(self):
+        """A TOTP code not used yet (DISALLOW_REUSE; WINDOW_SIZE 3 takes the step before and after)."""
+        with open(self.secret_path) as f:
+            totp = pyotp.TOTP(f.read().strip())
+        now = time.time()
+        for at in (now, now - 30, now + 30):
+            c = totp.at(at)
+            if c not in self.used_codes:
+                self.used_codes.add(c)
+                return c
+        raise AssertionError("no unused TOTP code in the window")
+
+    def login(self, code, ns=None):
+        cmd = [sys.executable, os.path.join(CLIENTS, "ssh_login.py"), self.lab.ip, USER, "kbd"]
+        if ns:
+            cmd = ["ip", "netns", "exec", ns] + cmd
+        p = subprocess.run(cmd, input="%s\n%s\n" % (self.password, code), text=True, capture_output=True,
+                           timeout=60, check=False, env=dict(os.environ, SSH_LOGIN_PROMPTS="1"))
+        return p.returncode, p.stdout.strip()
+
+    def prove_logins(self):
+        """Password + code from the allowed address logs in, asked for the code once;
+        without the code refused; from the outside namespace refused (DenyUsers)."""
+        # RATE_LIMIT 3 30: at most 3 attempts reach the module in 30 s; a round makes 2
+        wait = self.last_round + 31 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        self.last_round = time.time()
+        rc, out = self.login(self.code())
+        assert rc == 0 and out.splitlines()[0] == "OK " + USER, out
+        prompts = out.splitlines()[-1]
+        assert prompts.startswith("PROMPTS 2 ") and sum("code" in x.lower() for x in prompts.split("|")) == 1, out
+        rc, out = self.login("")
+        assert rc == 1 and out.startswith("FAIL"), out
+        rc, out = self.login(self.code(), ns=self.lab.outside_ns)
+        assert rc == 1 and out.startswith("FAIL"), out
+
+    def effective(self, addr):
+        return self.lab.sh("sshd -T -C user=%s,host=x.invalid,addr=%s,laddr=%s,lport=22" % (USER, addr, self.lab.ip))
+
+    def ga_rules(self):
+        return [ln for ln in self.lab.read("/etc/pam.d/sshd").decode().splitlines()
+                if "pam_google_authenticator" in ln.split("#", 1)[0]]
+
+
+def failure(r):
+    failed = [x for x in r.results if x.get("failed")]
+    assert r.failed and failed, r.raw[-3000:]
+    return failed[0]
+
+
+@pytest.fixture(scope="module")
+def hosts(lab, devsec, tmp_path_factory):
+    creds = str(tmp_path_factory.mktemp("creds"))
+    return dict((n, Host(lab, n, creds)) for n in ("pbx1", "pbx2"))
+
+
+# ------------------------------------------------ pbx1: baseline, then dev-sec
+def test_pbx1_baseline_first(hosts):
+    h = hosts["pbx1"]
+    r = h.baseline()
+    assert not r.failed and r.changed, r.raw[-3000:]
+    h.prove_logins()
+
+
+def test_pbx1_devsec_drops_the_include_and_rewrites_pam(hosts):
+    h = hosts["pbx1"]
+    h.devsec()
+    conf = h.lab.read("/etc/ssh/sshd_config").decode()
+    assert "Generated by Ansible role ssh_hardening" in conf and "Include" not in conf
+    # the condition is real: sshd no longer applies the admin's drop-in (no deny from outside)
+    assert "denyusers" not in h.effective(h.lab.vars["lab_outside_ip"])
+    # community.general.pamd wrote our rule in its own spacing
+    assert h.ga_rules() == ["auth       required pam_google_authenticator.so nullok"]
+
+
+def test_pbx1_rerun_fails_naming_cause_and_fix_nothing_changed(hosts):
+    h = hosts["pbx1"]
+    before = h.shas()
+    r = h.baseline()
+    f = failure(r)
+    assert "sshd does not read %s" % ADMIN_DROPIN in f["msg"], f["msg"]
+    assert "sshd_custom_options: ['%s']" % INCLUDE in f["msg"] and "nothing was changed" in f["msg"], f["msg"]
+    assert r.changed == 0
+    assert h.shas() == before
+
+
+def test_pbx1_audit_names_the_dropins_sshd_does_not_read(hosts):
+    h = hosts["pbx1"]
+    r = h.play({"name": "audit", "gather_facts": False, "tasks": [{"pbxguard.asterisk.audit": {}}]})
+    assert not r.failed, r.raw[-2000:]
+    got = sorted((x["file"], x["severity"]) for x in r.last["findings"] if x["id"] == "SSH-DROPIN-NOT-INCLUDED")
+    assert got == [(ADMIN_DROPIN, "high"), (TOTP_DROPIN, "high")], r.last["findings"]
+
+
+def test_pbx1_devsec_with_the_include_then_a_noop_rerun(hosts):
+    h = hosts["pbx1"]
+    h.devsec(custom_options=[INCLUDE])
+    assert h.lab.read("/etc/ssh/sshd_config").decode().count(INCLUDE) == 1
+    r = h.baseline()
+    # the rule dev-sec rewrote is recognised: nothing to change, no second rule
+    assert not r.failed and r.changed == 0, r.raw[-3000:]
+    assert len(h.ga_rules()) == 1
+    assert "denyusers %s" % USER in h.effective(h.lab.vars["lab_outside_ip"])
+    h.prove_logins()
+
+
+# ------------------------------------------------ pbx2: dev-sec, then baseline
+def test_pbx2_devsec_first_then_baseline_refused_before_anything(hosts):
+    h = hosts["pbx2"]
+    h.devsec()
+    before = h.shas()
+    r = h.baseline()
+    f = failure(r)
+    assert "sshd does not read %s" % ADMIN_DROPIN in f["msg"] and "nothing was changed" in f["msg"], f["msg"]
+    assert "sshd_custom_options" in f["msg"], f["msg"]
+    assert not f.get("changed")
+    assert h.lab.sh("getent passwd %s || true" % USER).strip() == ""
+    assert h.shas() == before
+
+
+def test_pbx2_devsec_with_the_include_then_baseline(hosts):
+    h = hosts["pbx2"]
+    h.devsec(custom_options=[INCLUDE])
+    r = h.baseline()
+    assert not r.failed and r.changed, r.raw[-3000:]
+    assert len(h.ga_rules()) == 1
+    h.prove_logins()
+    r = h.baseline()
+    assert not r.failed and r.changed == 0, r.raw[-3000:]
+
+
+def test_pbx2_an_earlier_line_turning_keyboard_interactive_off_fails_the_noop_run(hosts):
+    """What is live counts on a run with nothing to write: sshd keeps the first
+    value, so dev-sec's custom line above the Include disables the second factor."""
+    h = hosts["pbx2"]
+    h.devsec(custom_options=["KbdInteractiveAuthentication no", INCLUDE])
+    before = h.shas()
+    r = h.baseline()
+    f = failure(r)
+    assert "kbdinteractiveauthentication is 'no'" in f["msg"], f["msg"]
+    assert "/etc/ssh/sshd_config:" in f["msg"] and "is read first" in f["msg"], f["msg"]
+    assert r.changed == 0 and h.shas() == before
+    h.devsec(custom_options=[INCLUDE])  # back to the working pair
