@@ -139,10 +139,10 @@ def pam_problem(read, pam_new, enable):
     rules = [r for r in pam.stack(read, "sshd", "auth", {PAM_SSHD: pam_new}) if r.module == GA_MODULE]
     if enable and len(rules) > 1:
         others = [r for r in rules if r.meaning != pam.rule_of(PAM_LINE).meaning] or rules[1:]
+        where = ", ".join("%s:%d" % (r.path, r.number) for r in others)
         return ("PAM: sshd's auth stack would ask for the google-authenticator code %d times (%s); another "
                 "rule than this module's '%s' is at %s; nothing was changed. Remove that rule (this module "
-                "keeps one rule in %s)" % (len(rules), "; ".join(repr(r) for r in rules), PAM_LINE,
-                                            ", ".join("%s:%d" % (r.path, r.number) for r in others), PAM_SSHD))
+                "keeps one rule in %s)" % (len(rules), "; ".join(repr(r) for r in rules), PAM_LINE, where, PAM_SSHD))
     if enable and not rules:
         return "PAM: sshd's auth stack would not ask for the code (no %s rule reached)" % GA_MODULE
     return None
