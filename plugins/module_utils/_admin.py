@@ -543,6 +543,9 @@ class AdminChange(Change):
             if factor is not None:
                 answer.update(totp_stored=factor.stored, totp_final=False)
                 result["totp"] = factor.result
+            elif two is not None:
+                # the factor's own plan refused: the real run refuses again, with the words
+                answer.update(totp_stored=dict(secret=None), totp_final=False)
             return Plan(dict(result, **{action_plan.PROBE: answer}))
 
     def _plan(self, host, spec, user, account, owner, cur_hash, ari_old, stored, factor):
