@@ -531,6 +531,12 @@ class AdminChange(Change):
         two = spec["totp"]
         factor = None
         try:
+            if spec["allowed_networks"]:
+                # what is live counts: found here, before the account or any file is touched
+                # (and before the second factor's own check, so one message names both)
+                what = "allowed networks" + (" and the second factor" if two and two["state"] == "enabled" else "")
+                sshd.require_included(host, os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user),
+                                      "the %s of %s" % (what, user), "allowed_networks: ")
             if two is not None:
                 factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
                                           spec["plan"]["totp_secret"], probe, prefix="totp: ")
@@ -566,9 +572,6 @@ class AdminChange(Change):
 
         dropin = os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user)
         dropin_file = sshd.config_file(host, dropin, render_sshd(user, networks))
-        if dropin_file.new is not None:
-            # what is live counts: found here, before the account or any file is touched
-            sshd.require_included(host, dropin, "the allowed networks of %s" % user, "allowed_networks: ")
 
         def network_problems(h):
             """sshd -T -C from an allowed and an outside address: the drop-in in effect."""

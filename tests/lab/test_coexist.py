@@ -171,7 +171,8 @@ class Host(object):
         assert rc == 1 and out.startswith("FAIL"), out
 
     def effective(self, addr):
-        return self.lab.sh("sshd -T -C user=%s,host=x.invalid,addr=%s,laddr=%s,lport=22" % (USER, addr, self.lab.ip))
+        """sshd -T -C for the admin from ``addr``, lower-cased (sshd 10 prints e.g. "DenyUsers")."""
+        return self.lab.sh("sshd -T -C user=%s,host=x.invalid,addr=%s,laddr=%s,lport=22 2>/dev/null" % (USER, addr, self.lab.ip)).lower()
 
     def ga_rules(self):
         return [ln for ln in self.lab.read("/etc/pam.d/sshd").decode().splitlines()
