@@ -87,7 +87,13 @@ class Host(object):
         self.lab.ip = self.lab.host["ansible_host"]
         self.lab.pid1 = self.lab.host["lab_pid1"]
         self.name = name
-        self.password = "Adm%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4))
+        # kept beside the TOTP secret for the lab's life (a suite rerun on the same hosts sees no change)
+        pw_path = os.path.join(creds, name + ".password")
+        if not os.path.exists(pw_path):
+            with open(pw_path, "w") as f:
+                f.write("Adm%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4)))
+        with open(pw_path) as f:
+            self.password = f.read().strip()
         self.secret_path = os.path.join(creds, name + ".totp")
         self.qr_path = os.path.join(creds, name + ".png")
         self.used_codes = set()
@@ -186,8 +192,9 @@ def failure(r):
 
 
 @pytest.fixture(scope="module")
-def hosts(lab, devsec, tmp_path_factory):
-    creds = str(tmp_path_factory.mktemp("creds"))
+def hosts(lab, devsec):
+    creds = os.path.join(ROOT, ".cache", "coexist-creds", lab.hosts["pbx1"]["lab_netns"].rsplit("-", 1)[0])
+    os.makedirs(creds, mode=0o700, exist_ok=True)
     return dict((n, Host(lab, n, creds)) for n in ("pbx1", "pbx2"))
 
 
