@@ -68,7 +68,7 @@ DEBIAN_13_FACTS = {"name": "The facts of Debian 13 (the role's version tests fai
 
 
 @pytest.fixture(scope="module")
-def devsec():
+def devsec_installed():
     """devsec.hardening (pinned) and community.general in COLLECTIONS, or a skip saying why."""
     p = subprocess.run([sys.executable, DEVSEC, COLLECTIONS], capture_output=True, text=True, timeout=600, check=False)
     if p.returncode == 3:
@@ -99,42 +99,10 @@ class Host(object):
         self.used_codes = set()
         self.last_round = 0.0
 
-    def play(self, play):
-        """ansible-playbook of one play on this host, results as JSON (tests/lab/callback_plugins)."""
-        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(ROOT, ".cache")) as f:
-            yaml.safe_dump([dict(play, hosts=self.name)], f)
-            pb = f.name
-        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
-                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"),
-                   ANSIBLE_COLLECTIONS_PATH=COLLECTIONS + ":" + os.environ.get(
-                       "ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections")))
-        try:
-            p = subprocess.run(["ansible-playbook", "-i", self.lab.inventory, pb], text=True, capture_output=True,
-                               env=env, timeout=600, check=False)
-        finally:
-            os.unlink(pb)
-        try:
-            data = json.loads(p.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (p.stdout, p.stderr))
-        results = [t["hosts"].get(self.name, {}) for pl in data["plays"] for t in pl["tasks"]]
-        return Result(p.returncode, results, data.get("stats", {}).get(self.name, {}), p.stdout)
-
-    def devsec(self, custom_options=None):
-        v = dict(DEVSEC_VARS)
-        if custom_options is not None:
-            v["sshd_custom_options"] = custom_options
-        r = self.play({"name": "devsec.hardening ssh_hardening", "gather_facts": True, "vars": v,
-                       "pre_tasks": [DEBIAN_13_FACTS], "roles": ["devsec.hardening.ssh_hardening"]})
-        assert not r.failed, r.raw[-3000:]
-        return r
-
-    def baseline(self):
-        return self.play({"name": "pbxguard baseline", "gather_facts": False, "vars": {
-            "pbx_admin": {"username": USER, "password": self.password,
-                          "allowed_networks": ["%s/32" % self.lab.controller_ip]},
-            "pbx_totp": {"methods": "password", "secret_path": self.secret_path, "qr_path": self.qr_path}},
-            "roles": ["pbxguard.asterisk.baseline"]})
+    def baseline_vars(self):
+        return {"pbx_admin": {"username": USER, "password": self.password,
+                              "allowed_networks": ["%s/32" % self.lab.controller_ip]},
+                "pbx_totp": {"methods": "password", "secret_path": self.secret_path, "qr_path": self.qr_path}}
 
     def shas(self):
         return dict((p, self.lab.sha(p)) for p in WATCHED)
@@ -168,21 +136,76 @@ class Host(object):
             time.sleep(wait)
         self.last_round = time.time()
         rc, out = self.login(self.code())
-        assert rc == 0 and out.splitlines()[0] == "OK " + USER, out
+        assert rc == 0 and out.splitlines()[0] == "OK " + USER, (self.name, out)
         prompts = out.splitlines()[-1]
         assert prompts.startswith("PROMPTS 2 ") and sum("code" in x.lower() for x in prompts.split("|")) == 1, out
         rc, out = self.login("")
-        assert rc == 1 and out.startswith("FAIL"), out
+        assert rc == 1 and out.startswith("FAIL"), (self.name, out)
         rc, out = self.login(self.code(), ns=self.lab.outside_ns)
-        assert rc == 1 and out.startswith("FAIL"), out
+        assert rc == 1 and out.startswith("FAIL"), (self.name, out)
+        # and sshd itself says so for that address
+        assert "denyusers %s" % USER in self.effective(self.lab.vars["lab_outside_ip"])
 
     def effective(self, addr):
         """sshd -T -C for the admin from ``addr``, lower-cased (sshd 10 prints e.g. "DenyUsers")."""
-        return self.lab.sh("sshd -T -C user=%s,host=x.invalid,addr=%s,laddr=%s,lport=22 2>/dev/null" % (USER, addr, self.lab.ip)).lower()
+        return self.lab.sh("sshd -T -C user=%s,host=x.invalid,addr=%s,laddr=%s,lport=22 2>/dev/null"
+                           % (USER, addr, self.lab.ip)).lower()
 
     def ga_rules(self):
         return [ln for ln in self.lab.read("/etc/pam.d/sshd").decode().splitlines()
                 if "pam_google_authenticator" in ln.split("#", 1)[0]]
+
+
+def play(hosts, plays):
+    """One ansible-playbook run of ``plays`` (each with its hosts), results as JSON
+    (tests/lab/callback_plugins): {host name: Result}. Both lab hosts in one run: the
+    two orders advance side by side."""
+    first = next(iter(hosts.values()))
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(ROOT, ".cache")) as f:
+        yaml.safe_dump(plays, f)
+        pb = f.name
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"),
+               ANSIBLE_COLLECTIONS_PATH=COLLECTIONS + ":" + os.environ.get(
+                   "ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections")))
+    try:
+        p = subprocess.run(["ansible-playbook", "-i", first.lab.inventory, pb], text=True, capture_output=True,
+                           env=env, timeout=600, check=False)
+    finally:
+        os.unlink(pb)
+    try:
+        data = json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (p.stdout, p.stderr))
+    out = {}
+    for name in hosts:
+        results = [t["hosts"][name] for pl in data["plays"] for t in pl["tasks"] if name in t["hosts"]]
+        failed = any(r.get("failed") for r in results)
+        out[name] = Result(1 if failed else 0, results, data.get("stats", {}).get(name, {}), p.stdout)
+    return out
+
+
+def devsec(hosts, names):
+    """devsec.hardening's ssh_hardening on ``names`` ({name: sshd_custom_options or
+    None for the role's default}), one play on all of them (the hosts side by side)."""
+    v = dict(DEVSEC_VARS, _pbx_custom=dict((n, o or []) for n, o in names.items()),
+             sshd_custom_options="{{ _pbx_custom[inventory_hostname] }}")
+    res = play(dict((n, hosts[n]) for n in names), [
+        {"name": "devsec.hardening ssh_hardening", "hosts": ",".join(names), "gather_facts": True, "vars": v,
+         "pre_tasks": [DEBIAN_13_FACTS], "roles": ["devsec.hardening.ssh_hardening"]}])
+    for name, r in res.items():
+        assert not r.failed, (name, r.raw[-3000:])
+    return res
+
+
+def baseline(hosts, names):
+    """The baseline (admin with allowed networks + TOTP) on ``names``, one play."""
+    per_host = dict((n, hosts[n].baseline_vars()) for n in names)
+    return play(dict((n, hosts[n]) for n in names), [
+        {"name": "pbxguard baseline", "hosts": ",".join(names), "gather_facts": False,
+         "vars": {"_pbx_host": per_host, "pbx_admin": "{{ _pbx_host[inventory_hostname].pbx_admin }}",
+                  "pbx_totp": "{{ _pbx_host[inventory_hostname].pbx_totp }}"},
+         "roles": ["pbxguard.asterisk.baseline"]}])
 
 
 def failure(r):
@@ -192,97 +215,84 @@ def failure(r):
 
 
 @pytest.fixture(scope="module")
-def hosts(lab, devsec):
+def hosts(lab, devsec_installed):
     creds = os.path.join(ROOT, ".cache", "coexist-creds", lab.hosts["pbx1"]["lab_netns"].rsplit("-", 1)[0])
     os.makedirs(creds, mode=0o700, exist_ok=True)
     return dict((n, Host(lab, n, creds)) for n in ("pbx1", "pbx2"))
 
 
-# ------------------------------------------------ pbx1: baseline, then dev-sec
 def test_pbx1_baseline_first(hosts):
     h = hosts["pbx1"]
-    r = h.baseline()
+    r = baseline(hosts, ["pbx1"])["pbx1"]
     assert not r.failed and r.changed, r.raw[-3000:]
     h.prove_logins()
 
 
-def test_pbx1_devsec_drops_the_include_and_rewrites_pam(hosts):
+def test_devsec_drops_the_include_and_rewrites_pam(hosts):
+    """pbx1 after the baseline, pbx2 before it: dev-sec's defaults."""
+    devsec(hosts, {"pbx1": None, "pbx2": None})
+    for h in hosts.values():
+        conf = h.lab.read("/etc/ssh/sshd_config").decode()
+        assert "Generated by Ansible role devsec.hardening.ssh_hardening" in conf
+        assert not [ln for ln in conf.splitlines() if ln.strip().lower().startswith("include")], conf
     h = hosts["pbx1"]
-    h.devsec()
-    conf = h.lab.read("/etc/ssh/sshd_config").decode()
-    assert "Generated by Ansible role devsec.hardening.ssh_hardening" in conf
-    assert not [ln for ln in conf.splitlines() if ln.strip().lower().startswith("include")], conf
     # the condition is real: sshd no longer applies the admin's drop-in (no deny from outside)
     assert "denyusers" not in h.effective(h.lab.vars["lab_outside_ip"])
+    # (dev-sec's global methods, not the admin's Match: its drop-ins are not read at all)
+    assert "authenticationmethods publickey" in h.effective(h.lab.vars["lab_outside_ip"])
     # community.general.pamd wrote our rule in its own spacing
     assert h.ga_rules() == ["auth       required pam_google_authenticator.so nullok"]
 
 
-def test_pbx1_rerun_fails_naming_cause_and_fix_nothing_changed(hosts):
-    h = hosts["pbx1"]
-    before = h.shas()
-    r = h.baseline()
-    f = failure(r)
-    assert "sshd does not read %s" % ADMIN_DROPIN in f["msg"], f["msg"]
-    assert "sshd_custom_options: ['%s']" % INCLUDE in f["msg"] and "nothing was changed" in f["msg"], f["msg"]
-    assert r.changed == 0
-    assert h.shas() == before
+def test_baseline_refused_in_the_plan_naming_cause_and_fix(hosts):
+    """pbx1: the rerun (before: changed=1 and success). pbx2: the first run (before:
+    the account created and its password set). Both: nothing changed."""
+    before = dict((n, h.shas()) for n, h in hosts.items())
+    res = baseline(hosts, ["pbx1", "pbx2"])
+    for name, r in res.items():
+        f = failure(r)
+        assert "allowed_networks: sshd does not read %s" % ADMIN_DROPIN in f["msg"], (name, f["msg"])
+        assert "the allowed networks and the second factor of pbxadmin" in f["msg"], f["msg"]
+        assert "sshd_custom_options: ['%s']" % INCLUDE in f["msg"] and "nothing was changed" in f["msg"], f["msg"]
+        assert not f.get("changed") and hosts[name].shas() == before[name], name
+    assert res["pbx1"].changed == 0
+    assert hosts["pbx2"].lab.sh("getent passwd %s || true" % USER).strip() == ""
 
 
-def test_pbx1_audit_names_the_dropins_sshd_does_not_read(hosts):
-    h = hosts["pbx1"]
-    r = h.play({"name": "audit", "gather_facts": False, "tasks": [{"pbxguard.asterisk.audit": {}}]})
+def test_audit_names_the_dropins_sshd_does_not_read(hosts):
+    r = play({"pbx1": hosts["pbx1"]}, [{"name": "audit", "hosts": "pbx1", "gather_facts": False,
+                                        "tasks": [{"pbxguard.asterisk.audit": {}}]}])["pbx1"]
     assert not r.failed, r.raw[-2000:]
     got = sorted((x["file"], x["severity"]) for x in r.last["findings"] if x["id"] == "SSH-DROPIN-NOT-INCLUDED")
     assert got == [(ADMIN_DROPIN, "high"), (TOTP_DROPIN, "high")], r.last["findings"]
 
 
-def test_pbx1_devsec_with_the_include_then_a_noop_rerun(hosts):
-    h = hosts["pbx1"]
-    h.devsec(custom_options=[INCLUDE])
-    assert h.lab.read("/etc/ssh/sshd_config").decode().count(INCLUDE) == 1
-    r = h.baseline()
-    # the rule dev-sec rewrote is recognised: nothing to change, no second rule
-    assert not r.failed and r.changed == 0, r.raw[-3000:]
-    assert len(h.ga_rules()) == 1
-    assert "denyusers %s" % USER in h.effective(h.lab.vars["lab_outside_ip"])
-    h.prove_logins()
+def test_devsec_with_the_include_then_the_baseline(hosts):
+    """dev-sec's documented fix: pbx1's rerun changes nothing (the rule dev-sec
+    rewrote is recognised, no second one), pbx2 is applied; logins prove both;
+    a further run changes nothing on either."""
+    devsec(hosts, {"pbx1": [INCLUDE], "pbx2": [INCLUDE]})
+    for h in hosts.values():
+        assert h.lab.read("/etc/ssh/sshd_config").decode().count(INCLUDE) == 1
+    res = baseline(hosts, ["pbx1", "pbx2"])
+    assert not res["pbx1"].failed and res["pbx1"].changed == 0, res["pbx1"].raw[-3000:]
+    assert not res["pbx2"].failed and res["pbx2"].changed, res["pbx2"].raw[-3000:]
+    for h in hosts.values():
+        assert len(h.ga_rules()) == 1, h.ga_rules()
+        h.prove_logins()
+    res = baseline(hosts, ["pbx1", "pbx2"])
+    for name, r in res.items():
+        assert not r.failed and r.changed == 0, (name, r.raw[-3000:])
 
 
-# ------------------------------------------------ pbx2: dev-sec, then baseline
-def test_pbx2_devsec_first_then_baseline_refused_before_anything(hosts):
-    h = hosts["pbx2"]
-    h.devsec()
-    before = h.shas()
-    r = h.baseline()
-    f = failure(r)
-    assert "sshd does not read %s" % ADMIN_DROPIN in f["msg"] and "nothing was changed" in f["msg"], f["msg"]
-    assert "sshd_custom_options" in f["msg"], f["msg"]
-    assert not f.get("changed")
-    assert h.lab.sh("getent passwd %s || true" % USER).strip() == ""
-    assert h.shas() == before
-
-
-def test_pbx2_devsec_with_the_include_then_baseline(hosts):
-    h = hosts["pbx2"]
-    h.devsec(custom_options=[INCLUDE])
-    r = h.baseline()
-    assert not r.failed and r.changed, r.raw[-3000:]
-    assert len(h.ga_rules()) == 1
-    h.prove_logins()
-    r = h.baseline()
-    assert not r.failed and r.changed == 0, r.raw[-3000:]
-
-
-def test_pbx2_an_earlier_line_turning_keyboard_interactive_off_fails_the_noop_run(hosts):
+def test_an_earlier_line_turning_keyboard_interactive_off_fails_the_noop_run(hosts):
     """What is live counts on a run with nothing to write: sshd keeps the first
-    value, so dev-sec's custom line above the Include disables the second factor."""
+    value, so a custom line of dev-sec's above the Include turns the second factor off."""
     h = hosts["pbx2"]
-    h.devsec(custom_options=["KbdInteractiveAuthentication no", INCLUDE])
+    devsec(hosts, {"pbx2": ["KbdInteractiveAuthentication no", INCLUDE]})
     before = h.shas()
-    r = h.baseline()
+    r = baseline(hosts, ["pbx2"])["pbx2"]
     f = failure(r)
     assert "kbdinteractiveauthentication is 'no'" in f["msg"], f["msg"]
     assert "/etc/ssh/sshd_config:" in f["msg"] and "is read first" in f["msg"], f["msg"]
     assert r.changed == 0 and h.shas() == before
-    h.devsec(custom_options=[INCLUDE])  # back to the working pair
