@@ -541,6 +541,15 @@ PROFILE_DIR = "/etc/pbxguard/admin"
 OUTSIDE = "192.0.2.1"
 
 
+def allowed_address(networks):
+    """An address inside the first allowed network (its first host), or None."""
+    import ipaddress
+    if not networks:
+        return None
+    net = ipaddress.ip_network(networks[0], strict=False)
+    return str(net[1] if net.num_addresses > 2 else net.network_address)
+
+
 def describe(state):
     return "\n".join("%s: %s" % (k, state[k]) for k in sorted(state)) + "\n"
 
@@ -613,6 +622,12 @@ class AdminChange(Change):
         two = spec["totp"]
         factor = None
         try:
+            if spec["allowed_networks"]:
+                # what is live counts: found here, before the account or any file is touched
+                # (and before the second factor's own check, so one message names both)
+                what = "allowed networks" + (" and the second factor" if two and two["state"] == "enabled" else "")
+                sshd.require_included(host, os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user),
+                                      "the %s of %s" % (what, user), "allowed_networks: ")
             if two is not None:
                 factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
                                           spec["plan"]["totp_secret"], probe, prefix="totp: ")
@@ -625,6 +640,9 @@ class AdminChange(Change):
             if factor is not None:
                 answer.update(totp_stored=factor.stored, totp_final=False)
                 result["totp"] = factor.result
+            elif two is not None:
+                # the factor's own plan refused: the real run refuses again, with the words
+                answer.update(totp_stored=dict(secret=None), totp_final=False)
             return Plan(dict(result, **{action_plan.PROBE: answer}))
 
     def _plan(self, host, spec, user, account, owner, cur_hash, ari_old, stored, factor):
@@ -645,6 +663,25 @@ class AdminChange(Change):
 
         dropin = os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user)
         dropin_file = sshd.config_file(host, dropin, render_sshd(user, networks))
+
+        def network_problems(h):
+            """sshd -T -C from an allowed and an outside address: the drop-in in effect."""
+            out = []
+            inside = conn[0] if conn and sshd.address_allowed(conn[0], networks) else allowed_address(networks)
+            if inside and sshd.user_denied(sshd.effective(h, user, inside), user):
+                out.append("sshd -T -C user=%s,addr=%s: denied from an allowed address%s"
+                           % (user, inside, " (the controller's)" if conn and inside == conn[0] else ""))
+            if not sshd.address_allowed(OUTSIDE, networks) and \
+                    not sshd.user_denied(sshd.effective(h, user, OUTSIDE), user):
+                out.append("sshd -T -C user=%s,addr=%s: an outside address is not denied (another setting read "
+                           "before this module's drop-in %s wins)" % (user, OUTSIDE, dropin))
+            return out
+
+        if dropin_file.new is not None and not dropin_file.content_changed and account is not None:
+            problems = network_problems(host)
+            if problems:
+                raise policy.PolicyError("allowed_networks: not in effect: %s; nothing was changed"
+                                         % "; ".join(problems))
         keys_path = os.path.join(home, ".ssh", "authorized_keys")
         keys_disk = host.read(keys_path)
         # a new account's keys are the task's alone (not a leftover file's), yet the file
@@ -742,12 +779,8 @@ class AdminChange(Change):
 
         def verify(h):
             problems = []
-            if dropin_file.content_changed:
-                if conn and sshd.user_denied(sshd.effective(h, user, conn[0]), user):
-                    problems.append("sshd -T after reload: the controller's address %s is denied" % conn[0])
-                if not sshd.address_allowed(OUTSIDE, networks) and \
-                        not sshd.user_denied(sshd.effective(h, user, OUTSIDE), user):
-                    problems.append("sshd -T after reload: an outside address (%s) is not denied" % OUTSIDE)
+            if dropin_file.new is not None:
+                problems += ["after reload: " + p for p in network_problems(h)]
             if factor is not None:
                 problems += factor.verify(h)
             if asterisk_reload:
