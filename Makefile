@@ -66,6 +66,29 @@ lint: venv collection
 	$(BIN)/yamllint -s .
 	mkdir -p .cache/lint-home
 	HOME=$(CURDIR)/.cache/lint-home $(BIN)/ansible-lint --offline -q
+	$(MAKE) --no-print-directory docs-lint changelog-lint
+
+# the plugins' DOCUMENTATION and role argument specs as the Ansible docsite renders them
+# (schema, markup, every M()/O()/R() reference resolved) - on the installed copy, as
+# antsibull-docs needs an ansible_collections/ path
+docs-lint: collection
+	cd $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/pbxguard/asterisk && \
+	  $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all \
+	  --disallow-unknown-collection-refs --check-extra-docs-refs .
+	@echo "docs-lint: antsibull-docs lint-collection-docs clean"
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+	@echo "changelog-lint: changelogs/ clean"
+
+# docs site: antsibull-docs sphinx-init + sphinx -> .cache/docs/build/html/index.html
+docs: collection
+	scripts/build-docs
+
+# CHANGELOG.md from changelogs/changelog.yaml (after adding fragments or a release:
+# antsibull-changelog release --version X.Y.Z)
+changelog: collection
+	$(BIN)/antsibull-changelog generate
 
 # the collection as users get it (ansible-galaxy build): no development file, all of the
 # plugins/roles/playbooks, ansible-builder's introspection finds only libpass, pyotp, segno
@@ -112,7 +135,7 @@ lab-down:
 
 test: deps venv image
 	@rm -f tests/output/units.log tests/output/lab-summary.txt; rc=0; \
-	$(MAKE) --no-print-directory unit sanity lint ee-context ee-jobs lab || rc=$$?; \
+	$(MAKE) --no-print-directory unit sanity lint docs ee-context ee-jobs lab || rc=$$?; \
 	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
 	scripts/test-summary $$rc; exit $$rc
 
