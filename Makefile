@@ -18,7 +18,7 @@ TEST_NET := $(or $(LAB_NET),20)
 EE_LAB_PREFIX ?= $(shell echo $(TEST_PREFIX) | cut -c1-4)e
 EE_LAB_NET ?= $(shell echo $$(( $(TEST_NET) + 9 )))
 
-.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context ee ee-jobs deps-ee docs docs-lint changelog-lint bench bench-fleet reliability-report
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context ee ee-jobs deps-ee docs docs-lint changelog-lint changelog matrix bench bench-fleet reliability-report
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
@@ -80,6 +80,11 @@ docs-lint: collection
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 	@echo "changelog-lint: changelogs/ clean"
+
+# the ansible-core range of meta/runtime.yml: unit tests + the ami scenario on each minor
+# 2.16..2.21, one venv each (.cache/matrix); MATRIX="2.16 2.21", MATRIX_LAB=0 narrow it
+matrix: deps venv collection image
+	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) $(BIN)/python scripts/matrix
 
 # docs site: antsibull-docs sphinx-init + sphinx -> .cache/docs/build/html/index.html
 docs: collection
