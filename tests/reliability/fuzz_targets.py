@@ -1,0 +1,178 @@
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What test_fuzz.py fuzzes, per module: a valid task (base), the files the
+module writes, and per option a strategy, where the value goes in the task,
+what to ask the consumer after an accepted run, and how the consumer's answer
+must match the value asked for. To cover another option: add an Opt."""
+import copy
+import ipaddress
+import re
+import secrets
+
+import corpus
+import fuzz_strategies as fs
+from hypothesis import strategies as st
+
+
+class FuzzCtx(object):
+    def __init__(self, lab):
+        self.ip = lab.ip
+        self.controller = lab.controller_ip
+        self.net = lab.ip.rsplit(".", 1)[0] + ".0/24"
+        self.secret = "Fz%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4))
+
+    def host(self, last):
+        return "%s.%d" % (self.ip.rsplit(".", 1)[0], last)
+
+
+class Opt(object):
+    """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
+
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None):
+        self.path = path
+        self.strategy = strategy
+        self._check = check
+        self._readback = readback
+        self.rule_words = tuple(rule_words)
+        self.names = names
+
+    def fragments(self):
+        return self.names or corpus.option_fragments(self.path)
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        corpus._set(args, self.path, value)
+        return args
+
+    def readback(self, value, args, ctx):
+        return self._readback(value, args, ctx) if self._readback else []
+
+    def check(self, value, args, out):
+        return self._check(value, args, out)
+
+
+class Target(object):
+    def __init__(self, module, base, files, options, prepare=None):
+        self.module = module
+        self.base = base
+        self.files = list(files)
+        self.options = options
+        self._prepare = prepare
+
+    def prepare(self, lab, ctx):
+        if self._prepare:
+            self._prepare(lab, ctx)
+
+
+def restore_services(lab):
+    """After the saved files are back: the daemons read them again."""
+    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh nftables vsftpd tftpd-hpa; true",
+           check=False)
+    lab.sh("asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; for i in $(seq 60); do "
+           "asterisk -rx 'pjsip show transports' 2>/dev/null | grep -q Transport && break; sleep 0.5; done; true",
+           check=False)
+
+
+# ------------------------------------------------------------ consumer parsing
+def colon_value(text, key):
+    """The value of ``key: value`` in an Asterisk CLI answer (first match)."""
+    for line in (text or "").splitlines():
+        k, sep, v = line.partition(":")
+        if sep and k.strip().lower() == key.lower():
+            return v.strip()
+    return None
+
+
+def acl_networks(text, action="permit"):
+    """The networks of an ACL as ``manager show user`` lists it
+    ("  2: allow - 198.18.0.0/255.255.255.0")."""
+    nets = []
+    for line in (text or "").splitlines():
+        m = re.match(r"^\s*\d+:\s+(permit|allow|deny)\s+-\s+(\S+)/(\S+)\s*$", line)
+        if m and m.group(1).replace("allow", "permit") == action:
+            addr = ipaddress.ip_address(m.group(2))
+            mask = int(ipaddress.ip_address(m.group(3)))
+            prefix = bin(mask).count("1")
+            nets.append(ipaddress.ip_network("%s/%d" % (addr, prefix)))
+    return nets
+
+
+def asked_network(value):
+    """The network the task asked for, read by Python's ipaddress (an
+    independent reading: strict, so host bits set are not a network)."""
+    return ipaddress.ip_network(value, strict=True)
+
+
+def _mismatch(what, want, got):
+    return "%s: asked %r, the consumer has %r" % (what, want, got)
+
+
+# ------------------------------------------------------------------------ ami
+AMI_FILES = ["/etc/asterisk/manager.conf"]
+
+
+def _ami_base(c):
+    return dict(enabled=True, bind_address="127.0.0.1", port=5038, purge_users=True,
+                users=[{"name": "fzami", "secret": c.secret, "permit": ["127.0.0.1/32"], "read": ["system"],
+                        "write": ["originate"]}])
+
+
+def _ami_show(value, args, c):
+    return [["cli", "manager show user %s" % args["users"][0]["name"]]]
+
+
+def _ami_name(value, args, out):
+    got = colon_value(out[0], "username")
+    return None if got == value else _mismatch("manager show user: username", value, got)
+
+
+def _ami_secret(value, args, out):
+    said = out[0]
+    return None if "Response: Success" in said else "a real AMI login with the secret: %r" % said[:200]
+
+
+def _ami_permit(value, args, out):
+    want = asked_network(value)
+    got = acl_networks(out[0])
+    return None if got == [want] else _mismatch("manager show user: ACL permit", str(want), [str(n) for n in got])
+
+
+def _ami_perm(key):
+    def check(value, args, out):
+        got = colon_value(out[0], key)
+        want = value.strip().lower()
+        shown = set((got or "").split(","))
+        if want == "all":
+            return None if len(shown) > 5 else _mismatch("manager show user: " + key, value, got)
+        return None if shown == set([want]) else _mismatch("manager show user: " + key, value, got)
+    return check
+
+
+def _ami_bind(value, args, out):
+    got = colon_value(out[0], "TCP Bindaddress")
+    want = ipaddress.ip_address(value)
+    addr = (got or "").rsplit(":", 1)[0].strip("[]")
+    try:
+        ok = ipaddress.ip_address(addr) == want
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("manager show settings: TCP Bindaddress", value, got)
+
+
+AMI = Target("ami", _ami_base, AMI_FILES, [
+    Opt("users.0.name", fs.field(fs.name(max_size=85)), _ami_name, _ami_show),
+    Opt("users.0.secret", fs.field(fs.secret), _ami_secret,
+        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]]),
+    Opt("users.0.permit.0", fs.field(fs.network), _ami_permit, _ami_show),
+    Opt("users.0.read.0", fs.field(st.sampled_from(["system", "call", "CALL", " agent", "user", "cdr", "all", "bogus"])),
+        _ami_perm("read perm"), _ami_show),
+    Opt("users.0.write.0", fs.field(st.sampled_from(["originate", "system", "Command", "config", "all", "dtmf"])),
+        _ami_perm("write perm"), _ami_show),
+    Opt("bind_address", fs.field(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "::", "127.000.0.1"]), fs.ip_text),
+        _ami_bind, lambda v, a, c: [["cli", "manager show settings"]]),
+])
+
+TARGETS = {"ami": AMI}
+ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
+         "snapshot"]
+ORDER = [m for m in ORDER if m in TARGETS]
