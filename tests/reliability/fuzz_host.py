@@ -130,14 +130,16 @@ def main():
         res = run_module(req["module"], r["args"])
         took = time.time() - t0
         after = fingerprint(r.get("files", []))
-        changed = sorted(p for p in before if before[p] != after[p])
+        # bytes or mode differ / the file was rewritten (inode, mtime) even with the same bytes
+        changed = sorted(p for p in before if (before[p] and before[p][::3]) != (after[p] and after[p][::3]))
+        rewritten = sorted(p for p in before if before[p] != after[p])
         back = None
         if not res.get("crash") and not res.get("failed") and r.get("readback"):
             back = readback(r["readback"])
         # the module's own result keys that the controller may need, nothing more
         keep = dict((k, res.get(k)) for k in ("failed", "changed", "msg", "crash", "stdout", "exception")
                     if k in res)
-        results.append({"result": keep, "files_changed": changed, "readback": back, "seconds": round(took, 3)})
+        results.append({"result": keep, "files_changed": changed, "files_rewritten": rewritten, "readback": back, "seconds": round(took, 3)})
     sys.stdout.write(json.dumps(results))
 
 

@@ -28,9 +28,10 @@ class FuzzCtx(object):
 class Opt(object):
     """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
 
-    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None):
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False):
         self.path = path
-        self.strategy = strategy
+        # an optional option given as "" is the option left out (the module's documented default)
+        self.strategy = strategy.filter(lambda v: v != "") if optional else strategy
         self._check = check
         self._readback = readback
         self.rule_words = tuple(rule_words)
@@ -172,7 +173,123 @@ AMI = Target("ami", _ami_base, AMI_FILES, [
         _ami_bind, lambda v, a, c: [["cli", "manager show settings"]]),
 ])
 
-TARGETS = {"ami": AMI}
+# ------------------------------------------------------------------ extension
+EXT_FILES = ["/etc/asterisk/pjsip.conf", "/etc/asterisk/iax.conf", "/etc/asterisk/voicemail.conf",
+             "/etc/asterisk/pjsip_pbxguard.conf", "/etc/asterisk/iax_pbxguard.conf"]
+
+
+def _ext_base(c):
+    return dict(context="from-internal", voicemail_context="default", purge=True,
+                extensions=[{"number": "3901", "name": "Fz Desk", "username": "fz3901", "authname": "fz3901a",
+                             "secret": c.secret, "permit": [c.net], "email": "desk@example.org", "pin": "8474",
+                             "pin_update": "always", "context": "from-internal"}])
+
+
+def _ext(args):
+    e = args["extensions"][0]
+    return e, e.get("username") or e["number"]
+
+
+def _vm(field):
+    def steps(value, args, c):
+        e, user = _ext(args)
+        return [["cli", "pjsip show endpoint %s" % user], ["cli", "pjsip show auth %s" % user],
+                ["cli", "dialplan eval function VM_INFO(%s@%s,%s)" % (e["number"], args["voicemail_context"], field)]]
+    return steps
+
+
+def _endpoint_field(key, want):
+    def check(value, args, out):
+        got = _param(out[0], key)
+        w = want(value, args)
+        return None if got == w else _mismatch("pjsip show endpoint: " + key, w, got)
+    return check
+
+
+def _param(text, key):
+    """``key : value`` of a ``pjsip show endpoint/auth`` parameter table."""
+    for line in (text or "").splitlines():
+        k, sep, v = line.partition(" : ")
+        if sep and k.strip() == key:
+            return v.strip()
+    return None
+
+
+def _vm_result(out):
+    for line in (out or "").splitlines():
+        if line.startswith("Result:"):
+            return line[len("Result:"):].strip()
+    return None
+
+
+def _callerid(name, number):
+    """callerid as pjsip show endpoint prints it (ast_callerid_merge: "name" <num>)."""
+    return '"%s" <%s>' % (name, number)
+
+
+def _ext_number(value, args, out):
+    e, user = _ext(args)
+    got = (_param(out[0], "callerid"), _param(out[0], "mailboxes"), _vm_result(out[2]))
+    want = (_callerid(e["name"], value), "%s@default" % value, "1")
+    return None if got == want else _mismatch("endpoint callerid, mailboxes, VM_INFO(exists)", want, got)
+
+
+def _ext_name(value, args, out):
+    got = (_param(out[0], "callerid"), _vm_result(out[2]))
+    want = (_callerid(value, "3901"), value)
+    return None if got == want else _mismatch("endpoint callerid, VM_INFO(fullname)", want, got)
+
+
+def _ext_username(value, args, out):
+    got = _param(out[0], "aors")
+    return None if got == value else _mismatch("pjsip show endpoint %s: aors" % value, value, got)
+
+
+def _ext_auth(value, args, out):
+    got = _param(out[1], "username")
+    return None if got == value else _mismatch("pjsip show auth: username", value, got)
+
+
+def _ext_secret(value, args, out):
+    got = _param(out[1], "password")
+    return None if got == value else "pjsip show auth: password differs from the one asked for"
+
+
+def _ext_vm(value, args, out):
+    got = _vm_result(out[2])
+    return None if got == value else _mismatch("VM_INFO", value, got)
+
+
+def _ext_permit(value, args, out):
+    # pjsip prints an endpoint's ACL only as "deny/permit"; the network text itself is
+    # policy.parse_network's, read back exactly by manager.c in the ami target
+    got = _param(out[0], "acl")
+    return None if got and "permit" in got else _mismatch("pjsip show endpoint: acl", value, got)
+
+
+def _ext_vmctx(value, args, out):
+    got = (_param(out[0], "mailboxes"), _vm_result(out[2]))
+    want = ("3901@%s" % value, "1")
+    return None if got == want else _mismatch("endpoint mailboxes, VM_INFO(exists)", want, got)
+
+
+EXTENSION = Target("extension", _ext_base, EXT_FILES, [
+    Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
+    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from(['Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)",
+                                                                        "x" * 81, "US$ 5", "${CALLERID(num)}"])),
+        _ext_name, _vm("fullname"), optional=True),
+    Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
+    Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
+    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
+    Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
+    Opt("extensions.0.pin", fs.field(st.from_regex(r"\A[0-9]{4}\Z", fullmatch=True), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+    Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
+        _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
+    Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
+    Opt("voicemail_context", fs.field(fs.name(max_size=85)), _ext_vmctx, _vm("exists")),
+])
+
+TARGETS = {"ami": AMI, "extension": EXTENSION}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

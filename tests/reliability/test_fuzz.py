@@ -110,6 +110,8 @@ def judge(opt, value, args, got):
             problems.append("an internal error")
         if got["files_changed"]:
             problems.append("files changed although refused: %s" % ", ".join(got["files_changed"]))
+        elif got["files_rewritten"] and "restored" not in msg:
+            problems.append("files rewritten (same bytes) although refused: %s" % ", ".join(got["files_rewritten"]))
         if problems:
             return "finding", "refused badly (%s): %s" % ("; ".join(problems), msg[:600])
         return "refused", None
@@ -150,14 +152,19 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     @given(values=st.lists(opt.strategy, min_size=size, max_size=size))
     def batch(values):
+        # a value already judged is not run again: Hypothesis's first example repeats its
+        # simplest value, and while shrinking most values of a step are known
+        todo = []
+        for v in values:
+            if json.dumps(v) not in memo and v not in todo:
+                todo.append(v)
         if not seen_failure:
-            # generation: EXAMPLES values in all, then Hypothesis's further examples are no-ops
+            # generation: EXAMPLES distinct values in all, then further examples are no-ops
             if left[0] <= 0:
                 return
-            values = values[:left[0]]
-            left[0] -= len(values)
-        # while shrinking, a value already judged is not run again (most of a shrink step's are)
-        todo = [v for v in values if json.dumps(v) not in memo]
+            todo = todo[:left[0]]
+            left[0] -= len(todo)
+            values = [v for v in values if v in todo or json.dumps(v) in memo]
         runs = []
         for v in todo:
             args = opt.place(base, v)
@@ -168,6 +175,9 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
         for v, run, g in zip(todo, runs, got):
             verdict, problem = judge(opt, v, run["args"], g)
             memo[json.dumps(v)] = (verdict, problem)
+            samples = o_stats.setdefault("samples", {})
+            if len(samples.setdefault(verdict, [])) < 3:
+                samples[verdict].append([v, (g["result"].get("msg") or "")[:300]])
             if seen_failure:
                 stats["shrink_runs"] += 1
             else:
