@@ -282,14 +282,79 @@ EXTENSION = Target("extension", _ext_base, EXT_FILES, [
     Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
     Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
     Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
-    Opt("extensions.0.pin", fs.field(st.from_regex(r"\A[0-9]{4}\Z", fullmatch=True), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
     Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
     Opt("voicemail_context", fs.field(fs.name(max_size=85)), _ext_vmctx, _vm("exists")),
 ])
 
-TARGETS = {"ami": AMI, "extension": EXTENSION}
+# ----------------------------------------------------------------------- mail
+MAIL_FILES = ["/etc/msmtprc", "/etc/asterisk/voicemail.conf", "/etc/asterisk/modules.conf"]
+
+
+def _mail_base(c):
+    return dict(server="smtp.example.org", port=587, tls="starttls", sender_address="pbx@example.org",
+                sender_name="PBX Fz", client_hostname="pbx.example.org", username="fzuser", password=c.secret)
+
+
+def _mail_steps(value, args, c):
+    # msmtp's own reading of /etc/msmtprc, and voicemail.conf through Asterisk's config.c (AST_CONFIG)
+    return [["sh", "msmtp --pretend -a pbxguard </dev/null"],
+            ["cli", "dialplan eval function AST_CONFIG(voicemail.conf,general,fromstring)"],
+            ["cli", "dialplan eval function AST_CONFIG(voicemail.conf,general,serveremail)"]]
+
+
+def _msmtp(out, key):
+    for line in (out[0][1] if out and isinstance(out[0], list) else "").splitlines():
+        k, sep, v = line.partition(" = ")
+        if sep and k == key:
+            return v
+    return None
+
+
+def _mail_field(key, vm=None, want=lambda v: v):
+    def check(value, args, out):
+        got = _msmtp(out, key)
+        problems = []
+        if got != want(value):
+            problems.append(_mismatch("msmtp --pretend: " + key, want(value), got))
+        if vm is not None and _vm_result(out[vm]) != value:
+            problems.append(_mismatch("AST_CONFIG(voicemail.conf)", value, _vm_result(out[vm])))
+        return "; ".join(problems) or None
+    return check
+
+
+def _mail_name(value, args, out):
+    got = _vm_result(out[1])
+    return None if got == value else _mismatch("AST_CONFIG(voicemail.conf,general,fromstring)", value, got)
+
+
+MAIL = Target("mail", _mail_base, MAIL_FILES, [
+    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=lambda v: _canon_host(v)),
+        _mail_steps),
+    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=lambda v: _canon_host(v)),
+        _mail_steps),
+    Opt("sender_address", fs.field(fs.email), _mail_field("from", vm=2), _mail_steps),
+    Opt("sender_name", fs.field(fs.free_text, st.sampled_from(['A "B"', "O'Neil", "US$ 5", "${SHELL(id)}", "a\\b"])),
+        _mail_name, _mail_steps),
+    Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
+    # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
+    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
+    Opt("tls_ca_file", fs.field(st.sampled_from(["/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem",
+                                                  "relative.pem", "/etc/ssl/certs/../certs/ca-certificates.crt"])),
+        _mail_field("tls_trust_file"), _mail_steps),
+])
+
+
+def _canon_host(v):
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        return v
+
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]
