@@ -94,6 +94,28 @@ def ami_login(user, secret, host="127.0.0.1", port=5038):
         s.close()
 
 
+def kea(command, path="/run/kea/kea4-ctrl-socket"):
+    """Kea's own view of its configuration: a command on its control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect(path)
+        s.sendall(json.dumps({"command": command}).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            try:
+                return json.loads(data.decode())
+            except ValueError:
+                continue
+        return json.loads(data.decode())
+    finally:
+        s.close()
+
+
 def readback(steps):
     out = []
     for step in steps:
@@ -109,6 +131,8 @@ def readback(steps):
             elif kind == "read":
                 with open(arg, "rb") as f:
                     out.append(f.read().decode("utf-8", "surrogateescape"))
+            elif kind == "kea":
+                out.append(kea(arg))
             elif kind == "ami_login":
                 out.append(ami_login(*arg))
             elif kind == "sleep":

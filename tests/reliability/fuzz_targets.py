@@ -28,8 +28,11 @@ class FuzzCtx(object):
 class Opt(object):
     """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
 
-    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False):
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=()):
         self.path = path
+        # options a refusal may name instead: the value is fine alone but breaks a rule
+        # it shares with them (a netmask that leaves range_end outside the subnet)
+        self.also = tuple(also)
         # an optional option given as "" is the option left out (the module's documented default)
         self.strategy = strategy.filter(lambda v: v != "") if optional else strategy
         self._check = check
@@ -354,7 +357,115 @@ def _canon_host(v):
         return v
 
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL}
+# ----------------------------------------------------------------------- dhcp
+DHCP_FILES = ["/etc/kea/kea-dhcp4.conf"]
+
+
+def _dhcp_base(c):
+    return dict(enabled=True, interface="eth0", gateway=c.controller, subnet_mask="255.255.255.0",
+                dns=[c.controller, "9.9.9.9"], range_start=c.host(100), range_end=c.host(199), lease_time=3600,
+                tftp_server=c.ip, vendor_format="raw_ip", ntp_server=c.controller,
+                reservations=[{"mac": "00:0b:82:aa:bb:cc", "address": c.host(150)}],
+                vendor_classes=[{"name": "yealink", "match": "yealink", "vendor_format": "tftp_url"},
+                                {"name": "polycom", "mac_prefix": "00:04:f2", "vendor_format": "raw_ip"}])
+
+
+def _kea_steps(value, args, c):
+    return [["kea", "config-get"], ["sh", "kea-dhcp4 -t /etc/kea/kea-dhcp4.conf >/dev/null 2>&1; echo $?"]]
+
+
+def _kea(out):
+    try:
+        return out[0]["arguments"]["Dhcp4"]
+    except (TypeError, KeyError, IndexError):
+        return {}
+
+
+def _opt(options, name):
+    for o in options or []:
+        if o.get("name") == name:
+            return o.get("data")
+    return None
+
+
+def _subnet(out):
+    subs = _kea(out).get("subnet4") or [{}]
+    return subs[0]
+
+
+def _kea_check(what, get, want=lambda v, a: v):
+    def check(value, args, out):
+        if not (isinstance(out[1], list) and out[1][1].strip() == "0"):
+            return "kea-dhcp4 -t refuses the written file: %r" % (out[1],)
+        try:
+            got = get(out, value, args)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            got = "unreadable (%s)" % e
+        w = want(value, args)
+        return None if got == w else _mismatch("Kea config-get: " + what, w, got)
+    return check
+
+
+def _classes(out):
+    return dict((c.get("name"), c) for c in _kea(out).get("client-classes") or [])
+
+
+DHCP_CTX = {}
+
+
+def _lab_ip():
+    return st.integers(2, 254).map(lambda n: "198.18.%d.%d" % (DHCP_CTX.get("net", 20), n))
+
+
+DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
+    Opt("interface", fs.field(st.sampled_from(["eth0", "lo", "eth9", "eth0.100", "*"])),
+        _kea_check("interfaces", lambda o, v, a: _kea(o)["interfaces-config"]["interfaces"], lambda v, a: [v]),
+        _kea_steps),
+    Opt("gateway", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("routers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "routers"),
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("subnet_mask", fs.field(st.sampled_from(["255.255.255.0", "255.255.0.0", "255.255.255.128", "255.0.255.0",
+                                                 "255.255.255.255", "0.0.0.0", "24"])),
+        _kea_check("subnet", lambda o, v, a: _subnet(o)["subnet"],
+                   lambda v, a: str(ipaddress.ip_network("%s/%s" % (a["gateway"], v), strict=False))), _kea_steps,
+        rule_words=("leaves no room",), also=("range_start", "range_end", "reservations[0].address", "gateway")),
+    Opt("dns.0", fs.field(st.deferred(_lab_ip), fs.ipv4, fs.ip_text),
+        _kea_check("domain-name-servers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "domain-name-servers"),
+                   lambda v, a: ", ".join(str(ipaddress.ip_address(x)) for x in a["dns"])), _kea_steps),
+    Opt("range_start", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("pool", lambda o, v, a: _subnet(o)["pools"][0]["pool"],
+                   lambda v, a: "%s-%s" % (ipaddress.ip_address(v), a["range_end"])), _kea_steps),
+    Opt("range_end", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("pool", lambda o, v, a: _subnet(o)["pools"][0]["pool"],
+                   lambda v, a: "%s-%s" % (a["range_start"], ipaddress.ip_address(v))), _kea_steps),
+    Opt("tftp_server", fs.field(fs.ipv4, fs.hostname, fs.ip_text),
+        _kea_check("tftp-server-name", lambda o, v, a: _opt(_kea(o).get("option-data"), "tftp-server-name"),
+                   lambda v, a: _canon_host(v)), _kea_steps),
+    Opt("ntp_server", fs.field(fs.ipv4, fs.ip_text),
+        _kea_check("ntp-servers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "ntp-servers"),
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("reservations.0.mac", fs.field(st.binary(min_size=6, max_size=6).map(lambda b: ":".join("%02x" % x for x in b)),
+                                       st.binary(min_size=6, max_size=6).map(lambda b: "-".join("%02X" % x for x in b))),
+        _kea_check("reservation hw-address", lambda o, v, a: _subnet(o)["reservations"][0]["hw-address"],
+                   lambda v, a: v.lower().replace("-", ":")), _kea_steps),
+    Opt("reservations.0.address", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("reservation ip-address", lambda o, v, a: _subnet(o)["reservations"][0]["ip-address"],
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from(["ALL", "KNOWN", "UNKNOWN", "DROP",
+                                                                               "VENDOR_CLASS_x", "HA_server1"])),
+        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
+        _kea_steps),
+    Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
+                                           st.sampled_from(["yea'link", "a' or 'b' == 'b", "x\\"])),
+        _kea_check("client-class test", lambda o, v, a: _classes(o)["yealink"]["test"],
+                   lambda v, a: "substring(option[60].text,0,%d) == '%s'" % (len(v.encode()), v)), _kea_steps),
+    Opt("vendor_classes.1.mac_prefix", fs.field(st.binary(min_size=3, max_size=3).map(
+        lambda b: ":".join("%02x" % x for x in b))),
+        _kea_check("client-class test", lambda o, v, a: _classes(o)["polycom"]["test"],
+                   lambda v, a: "substring(pkt4.mac,0,3) == 0x%s" % v.replace(":", "").lower()), _kea_steps),
+], prepare=lambda lab, c: DHCP_CTX.update(net=int(c.ip.split(".")[2])))
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]
