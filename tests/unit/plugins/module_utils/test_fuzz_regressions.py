@@ -50,11 +50,18 @@ def test_extension_name_with_backslash_is_refused():
 
 
 class _Asterisk(te.Asterisk):
-    """Voicemail lists every live box (the shared fake lists 1008 only)."""
+    """``live`` is (username, number): the endpoint is printed as Asterisk
+    prints it, 'username/number' (the caller-ID number), and voicemail lists
+    the number's box (the shared fake lists 1008 only)."""
 
     def run_command(self, args, **kw):
+        if args[:1] == ["timeout"] and args[-1] == "pjsip show endpoints":
+            self.disk.log.append(("run",) + tuple(args))
+            user, number = self.live
+            return 0, te.endpoints_listing([(user, number, user, 1)]), ""
         if args[:1] == ["timeout"] and args[-1] == "voicemail show users for default":
-            return 0, "".join("default   %s   x\n" % n for n in self.live), ""
+            self.disk.log.append(("run",) + tuple(args))
+            return 0, "default   %s   x\n" % self.live[1], ""
         return te.Asterisk.run_command(self, args, **kw)
 
 
