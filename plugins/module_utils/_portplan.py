@@ -23,6 +23,7 @@ import os
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, load_tree
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, RESERVED_PORTS
 
@@ -196,24 +197,9 @@ def manager_bindings(data, path="manager.conf"):
     return out
 
 
-def sshd_ports(texts):
-    """Ports of sshd: ``texts`` is [(path, text)] in the order sshd reads them
-    (drop-ins at the place of their Include). Every Port line counts (sshd
-    accumulates them); no Port at all means 22."""
-    ports = []
-    for _path, text in texts:
-        for line in text.splitlines():
-            words = line.strip().split()
-            if len(words) >= 2 and words[0].lower() == "match":
-                break  # Port is not allowed in Match blocks
-            if len(words) >= 2 and words[0].lower() == "port" and re.match(r"^[0-9]+\Z", words[1]):
-                if int(words[1]) not in ports:
-                    ports.append(int(words[1]))
-    return ports or [22]
-
-
-def sshd_bindings(texts, path="sshd_config"):
-    return [Binding(SSH, "tcp", p, WILDCARD, SSH, path) for p in sshd_ports(texts)]
+def sshd_bindings(ports, path="sshd_config"):
+    """``ports``: sshd's ports as ``_sshd.ports_or_default`` reads them."""
+    return [Binding(SSH, "tcp", p, WILDCARD, SSH, path) for p in ports]
 
 
 def vsftpd_bindings(text, path="vsftpd.conf"):
@@ -281,31 +267,6 @@ def _read_text(path, files):
     return None if data is None else data.decode("utf-8", "replace")
 
 
-def sshd_texts(path="/etc/ssh/sshd_config", _depth=0, files=None):
-    """[(path, text)] of sshd_config with its Include directives expanded in
-    place. Lines end at LF only, as sshd's getline() reads them."""
-    files = files or LOCAL
-    text = _read_text(path, files)
-    if text is None or _depth > 8:
-        return []
-    out = []
-    chunk = []
-    for line in text.split("\n"):
-        words = line.strip().split()
-        if len(words) >= 2 and words[0].lower() == "include":
-            out.append((path, "\n".join(chunk) + "\n" if chunk else ""))
-            chunk = []
-            for pattern in words[1:]:
-                if not os.path.isabs(pattern):
-                    pattern = os.path.join("/etc/ssh", pattern)
-                for p in files.glob(pattern):
-                    out.extend(sshd_texts(p, _depth + 1, files))
-        else:
-            chunk.append(line)
-    out.append((path, "\n".join(chunk)))
-    return out
-
-
 def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
             vsftpd_conf="/etc/vsftpd.conf", enabled=None,
             redirect_unit="/etc/systemd/system/pbxguard-web-redirect.service", files=None):
@@ -322,7 +283,7 @@ def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
         if files.exists(path):
             out.extend(fn(load_tree(path, files=files), path))
     if enabled.get(SSH, True) and files.exists(sshd_config):
-        out.extend(sshd_bindings(sshd_texts(sshd_config, files=files), sshd_config))
+        out.extend(sshd_bindings(sshd.ports_or_default(files.read, files.glob, sshd_config), sshd_config))
     text = _read_text(vsftpd_conf, files)
     if text is not None and enabled.get(FTP, True):
         out.extend(vsftpd_bindings(text, vsftpd_conf))

@@ -194,41 +194,59 @@ def include_patterns(args):
     return [a if a.startswith(("/", "~")) else "%s/%s" % (SSHDIR, a) for a in args if a]
 
 
-def find_include(read, glob, target, main=SSHD_CONFIG):
-    """How sshd reaches the file ``target`` from ``main``: dict(found, where,
-    conditional) - ``where`` the (file, line, pattern) of the Include that
-    covers it, ``conditional`` True when that Include stands in a Match block
-    (then the file applies only to the connections the Match selects).
-    ``read(path)`` returns bytes or None, ``glob(pattern)`` the sorted existing
-    paths; ``target`` need not exist yet. Pure apart from those two readers."""
+def directives(read, glob, main=SSHD_CONFIG):
+    """Every directive of sshd's configuration in the order sshd reads it:
+    (file, line number, keyword, args, match) with ``match`` None outside a
+    Match block, else that Match line's arguments; an Include is yielded, then
+    the directives of the files it names (glob(3) order, depth and loops
+    limited as servconf.c limits them). Lines end at LF only (servconf.c
+    splits the file it read at '\\n'). ``read(path)`` returns bytes or None,
+    ``glob(pattern)`` the sorted existing paths. The one reader of
+    sshd_config here: drop-in checks, first settings, the port plan."""
     seen = set()
 
-    def walk(path, depth, in_match):
+    def walk(path, depth, match):
         if depth > INCLUDE_DEPTH or path in seen:
-            return None
+            return
         seen.add(path)
         data = read(path)
         if data is None:
-            return None
-        match = in_match
-        for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            return
+        for number, raw in enumerate(data.decode("utf-8", "replace").split("\n"), 1):
             words = split_line(raw)
             if words is None:
                 continue
             keyword, args = words
             if keyword == "match":
-                match = [a.lower() for a in args] != ["all"]
-            elif keyword == "include":
+                match = args
+            yield path, number, keyword, args, match
+            if keyword == "include":
                 for pattern in include_patterns(args):
-                    if glob_matches(pattern, target):
-                        return dict(found=True, where=(path, number, pattern), conditional=match)
                     for sub in glob(pattern):
-                        got = walk(sub, depth + 1, match)
-                        if got:
-                            return got
-        return None
+                        for d in walk(sub, depth + 1, match):
+                            yield d
 
-    return walk(main, 0, False) or dict(found=False, where=None, conditional=False)
+    return walk(main, 0, None)
+
+
+def _conditional(match):
+    """Whether a directive under this Match applies to some connections only."""
+    return match is not None and [a.lower() for a in match] != ["all"]
+
+
+def find_include(read, glob, target, main=SSHD_CONFIG):
+    """How sshd reaches the file ``target`` from ``main``: dict(found, where,
+    conditional) - ``where`` the (file, line, pattern) of the Include that
+    covers it, ``conditional`` True when that Include stands in a Match block
+    (then the file applies only to the connections the Match selects).
+    ``target`` need not exist yet. Pure apart from the two readers (see
+    ``directives``)."""
+    for path, number, keyword, args, match in directives(read, glob, main):
+        if keyword == "include":
+            for pattern in include_patterns(args):
+                if glob_matches(pattern, target):
+                    return dict(found=True, where=(path, number, pattern), conditional=_conditional(match))
+    return dict(found=False, where=None, conditional=False)
 
 
 def not_included_problem(read, glob, target, what, main=SSHD_CONFIG):
@@ -271,34 +289,29 @@ def first_setting(read, glob, keywords, main=SSHD_CONFIG):
     reads): (file, line, keyword, args) or None. ``keywords``: lower-case
     names, aliases included (kbdinteractiveauthentication and
     challengeresponseauthentication are one option)."""
-    seen = set()
+    for path, number, keyword, args, match in directives(read, glob, main):
+        if keyword in keywords and match is None:
+            return (path, number, keyword, args)
+    return None
 
-    def walk(path, depth, in_match):
-        if depth > INCLUDE_DEPTH or path in seen:
-            return None
-        seen.add(path)
-        data = read(path)
-        if data is None:
-            return None
-        match = in_match
-        for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            words = split_line(raw)
-            if words is None:
-                continue
-            keyword, args = words
-            if keyword == "match":
-                match = True
-            elif keyword == "include":
-                for pattern in include_patterns(args):
-                    for sub in glob(pattern):
-                        got = walk(sub, depth + 1, match)
-                        if got:
-                            return got
-            elif keyword in keywords and not match:
-                return (path, number, keyword, args)
-        return None
 
-    return walk(main, 0, False)
+def ports(read, glob, main=SSHD_CONFIG, skip=()):
+    """[(port, file)] of every Port line sshd reads (it accumulates them; Port
+    is not allowed in a Match block), files in ``skip`` left out. No Port at
+    all means 22 (``ports_or_default``)."""
+    out = []
+    for path, _number, keyword, args, match in directives(read, glob, main):
+        if keyword == "port" and match is None and path not in skip and args and args[0].isdigit():
+            out.append((int(args[0]), path))
+    return out
+
+
+def ports_or_default(read, glob, main=SSHD_CONFIG):
+    found = []
+    for port, _path in ports(read, glob, main):
+        if port not in found:
+            found.append(port)
+    return found or [22]
 
 
 KBD_KEYWORDS = ("kbdinteractiveauthentication", "challengeresponseauthentication")
