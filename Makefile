@@ -8,8 +8,8 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync chromium
-DEMO_PREFIX := pbxd
-DEMO_NET := 10
+DEMO_PREFIX ?= pbxd
+DEMO_NET ?= 10
 TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)
 TEST_NET := $(or $(LAB_NET),20)
 
