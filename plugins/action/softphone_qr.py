@@ -39,6 +39,17 @@ def write_private(path, data):
     os.rename(path + ".tmp", path)
 
 
+def make_private_dirs(path):
+    """``path`` and every missing parent, each 0700 (os.makedirs gives only the last its mode)."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for d in reversed(missing):
+        os.mkdir(d, 0o700)
+        os.chmod(d, 0o700)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
@@ -60,6 +71,7 @@ class ActionModule(ActionBase):
         dest = os.path.expanduser(spec["dest_dir"])
         if not os.path.isabs(dest) and self._loader is not None:
             dest = os.path.join(self._loader.get_basedir(), dest)
+        dest = os.path.normpath(dest)
         if os.path.exists(dest) and not os.path.isdir(dest):
             result.update(failed=True, msg="dest_dir: %s exists and is not a directory" % dest)
             return result
@@ -78,11 +90,10 @@ class ActionModule(ActionBase):
                 continue
             changed.append(ext["number"])
             if not check_mode:
-                if not os.path.isdir(dest):
-                    os.makedirs(dest, 0o700)
+                make_private_dirs(dest)
                 write_private(path, png)
-        result.update(changed=bool(changed), files=files, written=changed, format=spec["format"],
-                      msg="%d QR code(s) in %s (%s, mode 0600)%s: %s" % (
+        result.update(changed=bool(changed), files=files, written=changed, format=spec["format"])
+        result["summary"] = result["msg"] = ("%d QR code(s) in %s (%s, mode 0600)%s: %s" % (
                           len(files), dest, spec["format"], " - would write" if check_mode and changed else "",
                           ", ".join(sorted(files.values()))))
         return result

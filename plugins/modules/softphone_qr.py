@@ -127,8 +127,12 @@ format:
   description: The format used.
   returned: always
   type: str
+summary:
+  description: One line saying where the files are.
+  returned: always
+  type: str
 msg:
-  description: Where the files are (never what is in them).
+  description: Where the files are (never what is in them); RV(summary) says the same.
   returned: always
   type: str
 """

@@ -114,6 +114,13 @@ def test_rerun_changes_nothing_and_a_wrong_mode_is_fixed(tmp_path):
     assert r["written"] == ["1001"] and softphone.parse_grandstream_wave(decode(path))["AuthPass"] == "N3w-Secret_value"
 
 
+def test_missing_parents_are_private_too(tmp_path):
+    r = run(args(tmp_path, dest_dir=str(tmp_path / "a" / "b" / "qr")))
+    assert not r.get("failed"), r
+    for d in ("a", "a/b", "a/b/qr"):
+        assert stat.S_IMODE(os.stat(str(tmp_path / d)).st_mode) == 0o700
+
+
 def test_check_mode_writes_nothing(tmp_path):
     r = run(args(tmp_path), check_mode=True)
     assert r["changed"] and r["written"] == ["1001", "1002"] and "would write" in r["msg"]
