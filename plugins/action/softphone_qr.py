@@ -93,7 +93,7 @@ class ActionModule(ActionBase):
                 make_private_dirs(dest)
                 write_private(path, png)
         result.update(changed=bool(changed), files=files, written=changed, format=spec["format"])
-        result["summary"] = result["msg"] = ("%d QR code(s) in %s (%s, mode 0600)%s: %s" % (
-                          len(files), dest, spec["format"], " - would write" if check_mode and changed else "",
-                          ", ".join(sorted(files.values()))))
+        result["summary"] = result["msg"] = "%d QR code(s) in %s (%s, mode 0600)%s: %s" % (
+            len(files), dest, spec["format"], " - would write" if check_mode and changed else "",
+            ", ".join(sorted(files.values())))
         return result

@@ -96,7 +96,7 @@ def plan_voicemail(data, path="voicemail.conf"):
     cfg = ConfigFile.from_bytes(data, path)
     removed, kept = [], []
     for context, header, text, label in VOICEMAIL_LINES:
-        key = text.split("=>")[0].strip()
+        key = text.split("=>", 1)[0].strip()
         for sec in cfg.sections:
             if sec.name != context:
                 continue
@@ -217,9 +217,12 @@ class SamplesChange(Change):
         result = dict(removed=removed, kept=kept, reloaded=[])
         if spec["state"] == "present":
             result["present"] = removed_if
-        result["summary"] = ("samples: removed %s" % ", ".join(removed) if removed
-                   else "samples: none of Debian's sample objects left to remove" if spec["state"] == "absent"
-                   else "samples: kept as shipped (%d sample objects)" % len(removed_if))
+        if removed:
+            result["summary"] = "samples: removed %s" % ", ".join(removed)
+        elif spec["state"] == "absent":
+            result["summary"] = "samples: none of Debian's sample objects left to remove"
+        else:
+            result["summary"] = "samples: kept as shipped (%d sample objects)" % len(removed_if)
         return Plan(result, files,
                     apply=apply, verify=verify, revert=revert,
                     said=lambda: log_since(ASTERISK_LOG, offset[0] if offset else None) or [x for x in said if x],

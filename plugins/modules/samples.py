@@ -20,7 +20,7 @@ description:
   - With O(state=absent) each of them is removed only when its lines are byte for byte the ones Debian
     ships (header and every non-comment line, spacing and line endings included). One changed byte (a
     PIN changed from the phone, a secret added, a comment at the end of a line, CRLF line endings, a
-    C([guest](+)) in an included file) makes it a hand edit: it is kept and listed in RV(kept).
+    C([guest](+)) in an included file) makes it a hand edit, which is kept and listed in RV(kept).
     Comments, blank lines and context headers stay.
   - Every other uncommented account of Debian's sample set was checked and is not live - C(users.conf)
     holds only C([general]) defaults, the sample connections of C(res_odbc.conf) are C(enabled => no) -
