@@ -17,7 +17,7 @@ TEST_NET := $(or $(LAB_NET),20)
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
-	@echo "make demo-down  remove the demo lab host"
+	@echo "make demo-down  remove the demo lab host and the demo's files under .cache/"
 	@echo "make test       unit tests, ansible-test sanity, lint, lab scenarios (molecule)"
 	@echo "make reliability-report  docs/reliability.md from the last reliability run"
 
@@ -45,8 +45,11 @@ demo: deps venv collection image
 	LAB_PREFIX=$(DEMO_PREFIX) LAB_NET=$(DEMO_NET) python3 tests/lab/labctl.py up --hosts pbx1 --reuse --inventory .cache/demo-inventory.yml
 	scripts/demo-report .cache/demo-inventory.yml
 
+# the lab host, its namespaces and overlay, and what the demo made for it on the controller
+# (its secrets, TOTP and softphone QR codes, lab PKI, reports, inventory)
 demo-down:
 	LAB_PREFIX=$(DEMO_PREFIX) python3 tests/lab/labctl.py down
+	rm -rf .cache/credentials .cache/softphone-qr .cache/demo .cache/reports .cache/demo-inventory.yml
 
 unit: venv collection
 	@mkdir -p tests/output
