@@ -39,6 +39,8 @@ FIXES = {
     "SIP-TLS-OLD": "pbx_sip_transport.tls.security_level: high (pbxguard.asterisk.sip_transport)",
     "SIP-TLS-SYSTEM-MIN": "pbx_sip_transport.tls.security_level: high (pbxguard.asterisk.sip_transport)",
     "SIP-WEAK-SECRET": "pbx_extensions.list[].secret (pbxguard.asterisk.extension)",
+    "SSH-DROPIN-NOT-INCLUDED": BY_HAND + ("put 'Include /etc/ssh/sshd_config.d/*.conf' back as the first line of "
+                                          "/etc/ssh/sshd_config (devsec.hardening: sshd_custom_options, see the README)"),
     "SSH-PASSWORD-ENABLED": "pbx_totp.methods (pbxguard.asterisk.totp methods; keys only: PasswordAuthentication no by hand)",
     "SSH-PASSWORD-NO-2FA": "pbx_totp / pbx_admin with pbx_totp (pbxguard.asterisk.totp, admin totp)",
     "SSH-ROOT-PASSWORD": BY_HAND + "PermitRootLogin prohibit-password in an sshd_config.d drop-in",
