@@ -5,6 +5,7 @@ module writes, and per option a strategy, where the value goes in the task,
 what to ask the consumer after an accepted run, and how the consumer's answer
 must match the value asked for. To cover another option: add an Opt."""
 import copy
+import json
 import ipaddress
 import re
 import secrets
@@ -70,8 +71,11 @@ class Target(object):
 
 def restore_services(lab):
     """After the saved files are back: the daemons read them again."""
-    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh nftables vsftpd tftpd-hpa; true",
+    lab.sh("asterisk -rx "core reload" >/dev/null; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
            check=False)
+    # the kernel's rules: web_access's table as the saved files have it, or none
+    lab.sh("nft delete table inet pbxguard 2>/dev/null; [ ! -f /etc/nftables.d/pbxguard.nft ] || "
+           "nft -f /etc/nftables.d/pbxguard.nft; true", check=False)
     lab.sh("asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; for i in $(seq 60); do "
            "asterisk -rx 'pjsip show transports' 2>/dev/null | grep -q Transport && break; sleep 0.5; done; true",
            check=False)
@@ -465,7 +469,49 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
                    lambda v, a: "substring(pkt4.mac,0,3) == 0x%s" % v.replace(":", "").lower()), _kea_steps),
 ], prepare=lambda lab, c: DHCP_CTX.update(net=int(c.ip.split(".")[2])))
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP}
+# ----------------------------------------------------------------- web_access
+WA_FILES = ["/etc/nftables.d/pbxguard.nft", "/etc/nftables.conf"]
+
+
+def _wa_base(c):
+    # ssh: its port is always live (web's exist only while Asterisk's HTTP server runs)
+    return dict(mode="permitted", permitted=[c.net], services=["ssh"])
+
+
+def _nft_sets(out):
+    """The networks in table inet pbxguard's allowed sets, as the kernel holds them."""
+    nets = []
+    try:
+        data = json.loads(out[0][1])["nftables"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    for obj in data:
+        st_ = obj.get("set")
+        if not st_ or not st_.get("name", "").startswith("allowed"):
+            continue
+        for e in st_.get("elem", []):
+            if isinstance(e, str):
+                nets.append(ipaddress.ip_network(e))
+            elif "prefix" in e:
+                nets.append(ipaddress.ip_network("%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"])))
+            else:
+                nets.append(repr(e))
+    return nets
+
+
+def _wa_permitted(value, args, out):
+    want = [asked_network(value)]
+    got = _nft_sets(out)
+    return None if got == want else _mismatch("nft list table inet pbxguard: allowed sets", [str(n) for n in want],
+                                              [str(n) for n in got or []])
+
+
+WEB_ACCESS = Target("web_access", _wa_base, WA_FILES, [
+    Opt("permitted.0", fs.field(fs.network), _wa_permitted,
+        lambda v, a, c: [["sh", "nft -j list table inet pbxguard"]]),
+])
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]
