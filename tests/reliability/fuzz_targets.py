@@ -71,7 +71,7 @@ class Target(object):
 
 def restore_services(lab):
     """After the saved files are back: the daemons read them again."""
-    lab.sh("asterisk -rx "core reload" >/dev/null; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
+    lab.sh("asterisk -rx 'core reload' >/dev/null; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
            check=False)
     # the kernel's rules: web_access's table as the saved files have it, or none
     lab.sh("nft delete table inet pbxguard 2>/dev/null; [ ! -f /etc/nftables.d/pbxguard.nft ] || "
