@@ -331,7 +331,8 @@ def plan_all(host, wants, connection):
               for p in plans for port in p["ports"]]
     states = portplan.unit_states(host, list(portplan.LIVE_UNITS) + [u for s in svcs for u in UNITS[s]])
     try:
-        plan = portplan.check(portplan.collect_live(host, states), svcs, wanted)
+        plan = portplan.check(portplan.collect_live(host, states), svcs, wanted,
+                              local=portplan.local_addresses(host))
     except policy.PolicyError as e:
         raise PlanError(str(e))
     for p in plans:

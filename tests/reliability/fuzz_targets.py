@@ -511,7 +511,33 @@ WEB_ACCESS = Target("web_access", _wa_base, WA_FILES, [
         lambda v, a, c: [["sh", "nft -j list table inet pbxguard"]]),
 ])
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS}
+# -------------------------------------------------------------- sip_transport
+SIP_FILES = ["/etc/asterisk/pjsip.conf", "/etc/asterisk/iax.conf"]
+SIP_CTX = {}
+
+
+def _sip_bind(value, args, out):
+    want = ipaddress.ip_address(value)
+    got = []
+    for line in (out[0] or "").splitlines():
+        m = re.match(r"^\s*Transport:\s+(pbxguard-\S+)\s+\S+\s+\d+\s+\d+\s+(\S+)\s*$", line)
+        if m:
+            got.append(m.group(2).rsplit(":", 1)[0].strip("[]"))
+    ok = len(got) == 2 and all(ipaddress.ip_address(g) == want for g in got)
+    return None if ok else _mismatch("pjsip show transports: bind", value, got)
+
+
+def _sip_addresses():
+    # mostly addresses the host has (those can be accepted), then foreign and malformed ones
+    return st.sampled_from(["0.0.0.0", "127.0.0.1", SIP_CTX.get("ip", "127.0.0.1"), "::", "203.0.113.9"])
+
+
+SIP_TRANSPORT = Target("sip_transport", lambda c: dict(bind_address="0.0.0.0"), SIP_FILES, [
+    Opt("bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _sip_bind,
+        lambda v, a, c: [["cli", "pjsip show transports"]]),
+], prepare=lambda lab, c: SIP_CTX.update(ip=c.ip))
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS, "sip_transport": SIP_TRANSPORT}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

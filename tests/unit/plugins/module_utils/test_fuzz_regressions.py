@@ -77,3 +77,19 @@ def test_renumbered_extension_keeping_its_username_is_no_removal():
     r = _run([dict(number="1009", username="desk", secret=te.S1008, pin="8474")], disk, ("desk", "1009"))
     assert not r.failed, r.result.get("msg")
     assert r.result["removed"] == ["1008"] and r.result["created"] == ["1009"]
+
+
+def test_a_bind_address_the_host_does_not_have_is_refused_before_writing():
+    # sip_transport bind_address = '203.0.113.9': written, refused by res_pjsip ("Cannot assign
+    # requested address"), rolled back - with a message that named no option
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+    local = portplan.parse_ip_addr('[{"addr_info": [{"local": "127.0.0.1"}, {"local": "::1"}]},'
+                                   ' {"addr_info": [{"local": "198.18.0.11"}]}]')
+    want = [portplan.Binding(portplan.PJSIP, "udp", 5060, "203.0.113.9", "transport", "task", "bind_address")]
+    with pytest.raises(PolicyError) as e:
+        portplan.check([], [portplan.PJSIP], want, local=local)
+    assert "bind_address: 203.0.113.9 is not an address of this host" in str(e.value)
+    for ok in ("198.18.0.11", "0.0.0.0", "::", "127.0.0.1"):
+        portplan.check([], [portplan.PJSIP], [portplan.Binding(portplan.PJSIP, "udp", 5060, ok)], local=local)
+    # ip told nothing: no check (not: every address foreign)
+    assert portplan.parse_ip_addr("") is None
