@@ -358,6 +358,20 @@ def check_choices(values, option, allowed):
     return list(values)
 
 
+# --------------------------------------------------------------- unit names
+_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]{1,240}\.(service|socket|timer|target|path|mount)\Z")
+
+
+def check_unit_name(value, option):
+    """A systemd unit name as systemd spells them (unit_name_is_valid):
+    ASCII letters, digits and ``: _ . \\ @ -``, with a type suffix."""
+    _require_str(value, option)
+    if not _UNIT_RE.match(value):
+        _fail(option, "is not a systemd unit name (letters, digits and : _ . \\ @ -, ending in "
+                      ".service, .socket, .timer, .target, .path or .mount)")
+    return value
+
+
 # --------------------------------------------------------------- host names
 _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 

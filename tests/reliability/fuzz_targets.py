@@ -606,7 +606,88 @@ WEB = Target("web", _web_base, WEB_FILES, [
     Opt("key_file", fs.field(_paths(WEB_KEY)), _web_file(2), _web_steps),
 ], prepare=_web_prepare)
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS, "sip_transport": SIP_TRANSPORT, "web": WEB}
+# --------------------------------------------------------------- host_service
+HS_FILES = ["/etc/systemd/system/tftpd-hpa.service.d/10-pbxguard.conf",
+            "/etc/systemd/system/tftpd-hpa.socket.d/10-pbxguard.conf", "/etc/vsftpd.conf"]
+
+
+def _hs_steps(value, args, c):
+    # systemd's own reading of the drop-ins it loaded
+    return [["sh", "systemctl show tftpd-hpa.socket -p Listen --value; systemctl show tftpd-hpa.service "
+                   "-p Environment --value"]]
+
+
+def _hs_address(value, args, out):
+    listen = out[0][1].splitlines()[0] if out[0][1] else ""
+    addr = listen.rsplit(":", 1)[0].strip("[]")
+    try:
+        ok = ipaddress.ip_address(addr) == ipaddress.ip_address(value) and listen.endswith(":69 (Datagram)")
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("systemctl show tftpd-hpa.socket: Listen", value, listen)
+
+
+def _hs_root(value, args, out):
+    import shlex
+    lines = out[0][1].splitlines()
+    env = dict(x.split("=", 1) for x in shlex.split(lines[1] if len(lines) > 1 else "") if "=" in x)
+    got = env.get("TFTPD_HOME")
+    return None if got == value else _mismatch("systemctl show tftpd-hpa.service: TFTPD_HOME", value, got)
+
+
+def _hs_prepare(lab, c):
+    lab.sh("mkdir -p /srv/tftp '/srv/tftp two' /srv/tftp%x")
+    SIP_CTX.update(ip=c.ip)
+
+
+HOST_SERVICE = Target("host_service", lambda c: dict(service="tftp", state="enabled", address=c.ip,
+                                                      root_dir="/srv/tftp"), HS_FILES, [
+    Opt("address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _hs_address, _hs_steps),
+    Opt("root_dir", fs.field(st.sampled_from(["/srv/tftp", "/srv/tftp two", "/srv/tftp%x", "/srv/tftp/",
+                                              "/srv/../srv/tftp", "/nonexistent", "relative", "/"])),
+        _hs_root, _hs_steps),
+], prepare=_hs_prepare)
+
+# ------------------------------------------------------------------- snapshot
+SNAP_DIR = "/var/backups/pbxguard-fuzz"
+
+
+def _snap_steps(value, args, c):
+    # the store as the filesystem has it, and the manifest that state=restored reads
+    return [["sh", "ls -1 %s" % SNAP_DIR], ["sh", "cat '%s/%s/manifest.json'" % (SNAP_DIR, args["name"].replace("'", ""))]]
+
+
+def _snap_name(value, args, out):
+    names = out[0][1].splitlines()
+    return None if value in names and out[1][0] == 0 else _mismatch("ls %s" % SNAP_DIR, value, names)
+
+
+def _snap_manifest(key):
+    def check(value, args, out):
+        try:
+            m = json.loads(out[1][1])
+        except ValueError:
+            return "manifest.json unreadable: %r" % out[1][1][:200]
+        got = m.get(key)
+        if key == "units":
+            got = sorted(u for u in (got or {}))
+        return None if got == [value] else _mismatch("manifest.json " + key, [value], got)
+    return check
+
+
+SNAPSHOT = Target("snapshot", lambda c: dict(name="fz", state="saved", directory=SNAP_DIR,
+                                              paths=["/etc/asterisk/manager.conf"], globs=["/etc/kea/*.conf"],
+                                              units=["vsftpd.service"]), [], [
+    Opt("name", fs.field(fs.name(max_size=90), st.sampled_from([".", "..", "a/b", "fz..x", "-x"])), _snap_name,
+        _snap_steps),
+    Opt("globs.0", fs.field(st.sampled_from(["/etc/kea/*.conf", "/etc/asterisk/m*.conf", "/etc/**/x", "relative/*",
+                                             "/etc/asterisk/[mp]*.conf"])), _snap_manifest("globs"), _snap_steps),
+    Opt("units.0", fs.field(st.sampled_from(["vsftpd.service", "tftpd-hpa.socket", "kea-dhcp4-server.service",
+                                             "ssh.service", "nonexistent.service", "../x.service"])),
+        _snap_manifest("units"), _snap_steps),
+])
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS, "sip_transport": SIP_TRANSPORT, "web": WEB, "host_service": HOST_SERVICE, "snapshot": SNAPSHOT}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

@@ -43,7 +43,7 @@ OUT = os.path.join(ROOT, "tests", "output", "fuzz.json")
 HOST_DIR = "/tmp/pbxfuzz"
 # what the fuzzing may change, saved before and put back after (the other suites keep their lab)
 SAVED = ("etc/asterisk", "etc/kea", "etc/ssh", "etc/msmtprc", "etc/nftables.conf", "etc/nftables.d", "etc/pam.d/sshd",
-         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system")
+         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system", "srv/tftp")
 STATS = {}
 PREPARED = set()
 # values per round trip to the host (one python3 there runs them all)
@@ -75,7 +75,7 @@ def fuzzhost(lab):
     yield lab
     # put the lab back as the other suites left it (files, then the daemons re-read them)
     lab.sh("cd / && rm -rf etc/asterisk etc/kea etc/nftables.d && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
-           " && rm -f /var/tmp/pbxfuzz-saved.tar /etc/msmtprc.pbxfuzz && rm -rf %s" % HOST_DIR)
+           " && rm -f /var/tmp/pbxfuzz-saved.tar && rm -rf %s /var/backups/pbxguard-fuzz && systemctl daemon-reload" % HOST_DIR)
     fuzz_targets.restore_services(lab)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

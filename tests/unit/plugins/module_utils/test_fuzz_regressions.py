@@ -93,3 +93,24 @@ def test_a_bind_address_the_host_does_not_have_is_refused_before_writing():
         portplan.check([], [portplan.PJSIP], [portplan.Binding(portplan.PJSIP, "udp", 5060, ok)], local=local)
     # ip told nothing: no check (not: every address foreign)
     assert portplan.parse_ip_addr("") is None
+
+
+@pytest.mark.parametrize("root", ["/", "/etc", "/etc/", "/root"])
+def test_tftp_root_dir_never_a_system_directory(root):
+    # host_service root_dir = '/': in.tftpd --jail / served every world-readable file
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
+    with pytest.raises(PolicyError) as e:
+        hs.validate(dict(service="tftp", state="enabled", root_dir=root))
+    assert "root_dir: " in str(e.value) and "system directory" in str(e.value)
+
+
+@pytest.mark.parametrize("unit", [";vsftpd.service", "kea-dhcp,#include4-server.service", "../x.service", "vsftpd"])
+def test_snapshot_unit_names_as_systemd_spells_them(unit):
+    # snapshot units[0] = ';vsftpd.service': taken into the manifest, handed to systemctl on restore
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _snapshot as snapshot
+    params = dict(name="fz", state="saved", directory="/var/backups/pbxguard", paths=[], globs=[],
+                  units=["vsftpd.service", unit])
+    with pytest.raises(PolicyError) as e:
+        snapshot.SnapshotChange().validate(params)
+    assert "units[1]: is not a systemd unit name" in str(e.value)
+    snapshot.SnapshotChange().validate(dict(params, units=["vsftpd.service", "getty@tty1.service"]))
