@@ -245,8 +245,11 @@ class SnapshotChange(Change):
                 problems.append(str(e))
         if problems:
             raise PolicyError("\n".join(problems))
-        if "ssh.service" in params["units"] or "sshd.service" in params["units"]:
-            raise PolicyError("units: ssh.service cannot be part of a snapshot (a rollback never stops the way in)")
+        for i, unit in enumerate(params["units"]):
+            if unit in ("ssh.service", "sshd.service"):
+                # the element is named (found by test_fuzz.py: the message said only 'units')
+                raise PolicyError("units[%d]: %s cannot be part of a snapshot (a rollback never stops the way in)"
+                                  % (i, unit))
         return dict(params, name=name, snap=os.path.join(params["directory"], name))
 
     def plan(self, host, spec):

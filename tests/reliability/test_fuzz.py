@@ -21,7 +21,7 @@ modules and ansible.module_utils are copied to the lab host once; one
 Hypothesis example is one batch - one value for every option of the module -
 run by one python3 on the host (the module's real main(), as AnsiballZ runs
 it, then the consumer read-back), one round trip through nsenter.
-FUZZ_EXAMPLES sets the values per option (default 8, which keeps the suite
+FUZZ_EXAMPLES sets the values per option (default 5, which keeps the suite
 short); counts go to tests/output/fuzz.json for docs/reliability.md."""
 import json
 import os
@@ -37,7 +37,7 @@ import fuzz_targets
 from conftest import ROOT, counts_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 ONLY = [m for m in os.environ.get("FUZZ_MODULES", "").split(",") if m]
 OUT = os.path.join(ROOT, "tests", "output", "fuzz.json")
 HOST_DIR = "/tmp/pbxfuzz"

@@ -114,3 +114,12 @@ def test_snapshot_unit_names_as_systemd_spells_them(unit):
         snapshot.SnapshotChange().validate(params)
     assert "units[1]: is not a systemd unit name" in str(e.value)
     snapshot.SnapshotChange().validate(dict(params, units=["vsftpd.service", "getty@tty1.service"]))
+
+
+def test_snapshot_ssh_refusal_names_the_element():
+    # snapshot units[0] = 'ssh.service': the message named 'units', not the element
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _snapshot as snapshot
+    with pytest.raises(PolicyError) as e:
+        snapshot.SnapshotChange().validate(dict(name="fz", state="saved", directory="/var/backups/pbxguard",
+                                                paths=[], globs=[], units=["vsftpd.service", "ssh.service"]))
+    assert str(e.value).startswith("units[1]: ssh.service cannot be part of a snapshot")
