@@ -282,14 +282,15 @@ def _ext_vmctx(value, args, out):
 
 EXTENSION = Target("extension", _ext_base, EXT_FILES, [
     Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
-    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from(['Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)",
-                                                                        "x" * 81, "US$ 5", "${CALLERID(num)}"])),
+    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from([
+        'Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)", "x" * 81, "US$ 5", "${CALLERID(num)}"])),
         _ext_name, _vm("fullname"), optional=True),
     Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
     Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
     Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
     Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
-    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n),
+                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
     Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
@@ -338,9 +339,9 @@ def _mail_name(value, args, out):
 
 
 MAIL = Target("mail", _mail_base, MAIL_FILES, [
-    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=lambda v: _canon_host(v)),
+    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=_canon_host),
         _mail_steps),
-    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=lambda v: _canon_host(v)),
+    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=_canon_host),
         _mail_steps),
     Opt("sender_address", fs.field(fs.email), _mail_field("from", vm=2), _mail_steps),
     Opt("sender_name", fs.field(fs.free_text, st.sampled_from(['A "B"', "O'Neil", "US$ 5", "${SHELL(id)}", "a\\b"])),
@@ -348,8 +349,9 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
     Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
     # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
     Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
-    Opt("tls_ca_file", fs.field(st.sampled_from(["/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem",
-                                                  "relative.pem", "/etc/ssl/certs/../certs/ca-certificates.crt"])),
+    Opt("tls_ca_file", fs.field(st.sampled_from([
+        "/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem", "relative.pem",
+        "/etc/ssl/certs/../certs/ca-certificates.crt"])),
         _mail_field("tls_trust_file"), _mail_steps),
 ])
 
@@ -455,8 +457,8 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
     Opt("reservations.0.address", fs.field(st.deferred(_lab_ip), fs.ip_text),
         _kea_check("reservation ip-address", lambda o, v, a: _subnet(o)["reservations"][0]["ip-address"],
                    lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
-    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from(["ALL", "KNOWN", "UNKNOWN", "DROP",
-                                                                               "VENDOR_CLASS_x", "HA_server1"])),
+    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from([
+        "ALL", "KNOWN", "UNKNOWN", "DROP", "VENDOR_CLASS_x", "HA_server1"])),
         _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
         _kea_steps),
     Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
@@ -640,8 +642,8 @@ def _hs_prepare(lab, c):
     SIP_CTX.update(ip=c.ip)
 
 
-HOST_SERVICE = Target("host_service", lambda c: dict(service="tftp", state="enabled", address=c.ip,
-                                                      root_dir="/srv/tftp"), HS_FILES, [
+HOST_SERVICE = Target("host_service", lambda c: dict(
+    service="tftp", state="enabled", address=c.ip, root_dir="/srv/tftp"), HS_FILES, [
     Opt("address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _hs_address, _hs_steps),
     Opt("root_dir", fs.field(st.sampled_from(["/srv/tftp", "/srv/tftp two", "/srv/tftp%x", "/srv/tftp/",
                                               "/srv/../srv/tftp", "/nonexistent", "relative", "/"])),
@@ -675,9 +677,9 @@ def _snap_manifest(key):
     return check
 
 
-SNAPSHOT = Target("snapshot", lambda c: dict(name="fz", state="saved", directory=SNAP_DIR,
-                                              paths=["/etc/asterisk/manager.conf"], globs=["/etc/kea/*.conf"],
-                                              units=["vsftpd.service"]), [], [
+SNAPSHOT = Target("snapshot", lambda c: dict(
+    name="fz", state="saved", directory=SNAP_DIR, paths=["/etc/asterisk/manager.conf"], globs=["/etc/kea/*.conf"],
+    units=["vsftpd.service"]), [], [
     Opt("name", fs.field(fs.name(max_size=90), st.sampled_from([".", "..", "a/b", "fz..x", "-x"])), _snap_name,
         _snap_steps),
     Opt("globs.0", fs.field(st.sampled_from(["/etc/kea/*.conf", "/etc/asterisk/m*.conf", "/etc/**/x", "relative/*",
@@ -687,7 +689,8 @@ SNAPSHOT = Target("snapshot", lambda c: dict(name="fz", state="saved", directory
         _snap_manifest("units"), _snap_steps),
 ])
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS, "sip_transport": SIP_TRANSPORT, "web": WEB, "host_service": HOST_SERVICE, "snapshot": SNAPSHOT}
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS,
+           "sip_transport": SIP_TRANSPORT, "web": WEB, "host_service": HOST_SERVICE, "snapshot": SNAPSHOT}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

@@ -192,7 +192,7 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
     try:
         batch()
     except AssertionError as e:
-        stats["shrunk"].append(str(e).split("\n")[0][:1500])
+        stats["shrunk"].append(str(e).split("\n", maxsplit=1)[0][:1500])
         raise
     finally:
         counts_line("fuzz/%s/%s" % (name, path), **dict((k, o_stats[k]) for k in ("tried", "refused", "accepted", "findings")))
