@@ -338,6 +338,13 @@ def _mail_name(value, args, out):
     return None if got == value else _mismatch("AST_CONFIG(voicemail.conf,general,fromstring)", value, got)
 
 
+def _canon_host(v):
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        return v
+
+
 MAIL = Target("mail", _mail_base, MAIL_FILES, [
     Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=_canon_host),
         _mail_steps),
@@ -354,13 +361,6 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
         "/etc/ssl/certs/../certs/ca-certificates.crt"])),
         _mail_field("tls_trust_file"), _mail_steps),
 ])
-
-
-def _canon_host(v):
-    try:
-        return str(ipaddress.ip_address(v))
-    except ValueError:
-        return v
 
 
 # ----------------------------------------------------------------------- dhcp
