@@ -408,7 +408,10 @@ def _kea_check(what, get, want=lambda v, a: v):
             got = get(out, value, args)
         except (KeyError, IndexError, TypeError, ValueError) as e:
             got = "unreadable (%s)" % e
-        w = want(value, args)
+        try:
+            w = want(value, args)
+        except ValueError as e:  # Kea took a value Python's ipaddress cannot read at all
+            return "Kea took %r, which ipaddress cannot read (%s)" % (value, e)
         return None if got == w else _mismatch("Kea config-get: " + what, w, got)
     return check
 
