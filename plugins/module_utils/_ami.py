@@ -322,7 +322,8 @@ class AmiChange(Change):
         if f.content_changed and general.get("enabled", True):
             # AMI's TCP listener must not clash with another service's (sshd on 22 ...)
             bindings = ([portplan.AMI], [portplan.Binding(portplan.AMI, "tcp", general["port"],
-                                                          general.get("bindaddr", ""), source="task")])
+                                                          general.get("bindaddr", ""), source="task",
+                                                          option="bind_address")])
         offset = []
 
         def apply(h):

@@ -51,6 +51,12 @@ UNITS = {
 }
 
 
+# directories that are never a TFTP root: serving them exposes the host's own files
+SYSTEM_DIRS = frozenset(["", "/etc", "/root", "/home", "/var", "/var/lib", "/usr", "/boot", "/proc", "/sys", "/dev",
+                         "/run", "/tmp", "/bin", "/sbin", "/lib", "/var/log", "/var/spool",
+                         "/var/lib/asterisk", "/etc/asterisk", "/var/backups"])
+
+
 def ssh_connection(environ=None):
     """(client_ip, server_port) of the SSH connection this module runs under, or None."""
     env = os.environ if environ is None else environ
@@ -95,6 +101,11 @@ def validate(params, prefix=""):
             errors.append("root_dir: only for tftp")
         elif not root.startswith("/") or re.search(r"[\s\"'\\$%;]", root) or "/../" in root + "/":
             errors.append("root_dir: must be an absolute path without spaces, quotes, '$', '%', ';' or '..'")
+        elif root.rstrip("/") in SYSTEM_DIRS:
+            # found by tests/reliability/test_fuzz.py: '/' was taken and systemd ran in.tftpd
+            # --jail / - every world-readable file of the PBX (passwd, configs) served by TFTP
+            errors.append("root_dir: must not be a system directory (%s): TFTP would serve every readable file "
+                          "under it; use a directory of its own, e.g. /srv/tftp" % (root.rstrip("/") or "/"))
     out["root_dir"] = root
     if errors:
         raise policy.PolicyError("\n".join(prefix + e for e in errors))
@@ -328,7 +339,8 @@ def plan_all(host, wants, connection):
               for p in plans for port in p["ports"]]
     states = portplan.unit_states(host, list(portplan.LIVE_UNITS) + [u for s in svcs for u in UNITS[s]])
     try:
-        plan = portplan.check(portplan.collect_live(host, states), svcs, wanted)
+        plan = portplan.check(portplan.collect_live(host, states), svcs, wanted,
+                              local=portplan.local_addresses(host))
     except policy.PolicyError as e:
         raise PlanError(str(e))
     for p in plans:

@@ -223,7 +223,7 @@ def check_ip(value, option, version=None):
     if addr is None:
         _fail(option, "is not an IP address")
     if addr.version == 6 and addr.ipv4_mapped is not None:
-        _fail(option, "an IPv4-mapped IPv6 address is not allowed (Asterisk reads it as IPv4); use %s" % addr.ipv4_mapped)
+        _fail(option, "an IPv4-mapped IPv6 address is not allowed; use its IPv4 form %s" % addr.ipv4_mapped)
     if version is not None and addr.version != version:
         _fail(option, "must be an IPv%d address" % version)
     return str(addr)
@@ -265,7 +265,7 @@ def parse_network(value, option):
         _fail(option, _NOT_NETWORK)
     if addr.version == 6 and addr.ipv4_mapped is not None and prefix >= 96:
         # Asterisk turns these into IPv4 rules (and refuses a /128 mask there)
-        _fail(option, "an IPv4-mapped IPv6 address is not allowed (Asterisk reads it as IPv4); use %s"
+        _fail(option, "an IPv4-mapped IPv6 address is not allowed; use its IPv4 form %s"
               % ipaddress.ip_network("%s/%d" % (addr.ipv4_mapped, prefix - 96), strict=False))
     net = ipaddress.ip_network("%s/%d" % (addr, prefix), strict=False)
     if net.network_address != addr:
@@ -364,6 +364,20 @@ def check_choices(values, option, allowed):
         _fail(option, "unknown %s; allowed: %s"
               % (", ".join(repr(u) for u in unknown), ", ".join(str(a) for a in shown)))
     return list(values)
+
+
+# --------------------------------------------------------------- unit names
+_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]{1,240}\.(service|socket|timer|target|path|mount)\Z")
+
+
+def check_unit_name(value, option):
+    """A systemd unit name as systemd spells them (unit_name_is_valid):
+    ASCII letters, digits and ``: _ . \\ @ -``, with a type suffix."""
+    _require_str(value, option)
+    if not _UNIT_RE.match(value):
+        _fail(option, "is not a systemd unit name (letters, digits and : _ . \\ @ -, ending in "
+                      ".service, .socket, .timer, .target, .path or .mount)")
+    return value
 
 
 # --------------------------------------------------------------- host names

@@ -44,10 +44,11 @@ class Binding(object):
     """One listener: ``service`` owns it, ``name`` tells it apart within the
     service (a transport, 'https'), ``source`` says where it was read."""
 
-    __slots__ = ("service", "name", "proto", "port", "address", "source")
+    __slots__ = ("service", "name", "proto", "port", "address", "source", "option")
 
-    def __init__(self, service, proto, port, address=WILDCARD, name=None, source="task"):
+    def __init__(self, service, proto, port, address=WILDCARD, name=None, source="task", option="address"):
         self.service = service
+        self.option = option  # the task option that set the address (named in a refusal)
         self.name = name or service
         self.proto = proto
         self.port = int(port)
@@ -228,13 +229,27 @@ def _overlap(a, b):
     return a == WILDCARD or b == WILDCARD or a == b
 
 
-def check(current, manages, want, reserved=RESERVED_PORTS):
+def check(current, manages, want, reserved=RESERVED_PORTS, local=None):
     """Pure. ``current``: the host's bindings read from the live files;
     ``manages``: service names (or (service, name) pairs) whose current
-    bindings the task replaces; ``want``: the bindings the task wants.
+    bindings the task replaces; ``want``: the bindings the task wants;
+    ``local``: the host's own addresses (local_addresses), when known.
     Returns the resulting plan (list of Binding); raises PolicyError listing
-    every clash and every reserved port."""
+    every clash, every reserved port and every address the host does not
+    have (the daemon could not listen there: found by tests/reliability/
+    test_fuzz.py, where a foreign bind_address was written, refused by the
+    daemon and rolled back, with a message naming no option)."""
     manages = set(manages)
+    if local is not None:
+        foreign = []
+        for b in want:
+            if b.address != WILDCARD and b.address not in local:
+                key = "%s: %s is not an address of this host (ip addr); %s could not listen there" % (
+                    b.option, b.address, b.owner)
+                if key not in foreign:
+                    foreign.append(key)
+        if foreign:
+            raise PolicyError("\n".join(foreign))
 
     def replaced(b):
         return b.service in manages or (b.service, b.name) in manages
@@ -259,6 +274,30 @@ def check(current, manages, want, reserved=RESERVED_PORTS):
 
 
 # ------------------------------------------------------------ reading (I/O)
+def parse_ip_addr(text):
+    """The addresses in ``ip -j addr show`` output (normalised as Binding does)."""
+    import json
+    out = set()
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return None
+    for link in data:
+        for a in link.get("addr_info", []):
+            if a.get("local"):
+                out.add(_norm_addr(a["local"]))
+    return out or None  # no address at all: ip did not tell (a host has at least lo)
+
+
+def local_addresses(host):
+    """The host's own addresses, or None when ``ip`` cannot tell (then no check)."""
+    try:
+        rc, out, err = host.run_command(["ip", "-j", "addr", "show"])
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return parse_ip_addr(out) if rc == 0 else None
+
+
 def _read_text(path, files):
     try:
         data = files.read(path)

@@ -238,7 +238,7 @@ def wanted_bindings(w):
         if t["enabled"]:
             l4 = "udp" if proto == "udp" else "tcp"
             out.append(portplan.Binding(portplan.PJSIP, l4, t["port"], w["bind_address"],
-                                        "transport %s (%s)" % (NAMES[proto], proto), "task"))
+                                        "transport %s (%s)" % (NAMES[proto], proto), "task", "bind_address"))
     if w["iax_port"] is not None:
         out.append(portplan.Binding(portplan.IAX, "udp", w["iax_port"], "", portplan.IAX, "task"))
     return out
@@ -490,7 +490,8 @@ class SipTransportChange(Change):
                 raise policy.PolicyError("\n".join(problems))
         # the whole host's port plan, also when nothing changes (returned as port_plan)
         current = portplan.collect_live(host, asterisk_dir=os.path.dirname(spec["pjsip_conf"]))
-        ports = portplan.check(current, managed_owners(w, current), wanted_bindings(w))
+        ports = portplan.check(current, managed_owners(w, current), wanted_bindings(w),
+                               local=portplan.local_addresses(host))
         result["port_plan"] = [b.as_dict() for b in ports]
         old = dict((k, host.read(v)) for k, v in paths.items())
         conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host)

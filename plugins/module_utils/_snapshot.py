@@ -24,7 +24,8 @@ import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, run_cli
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, check_name, path_component
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import (
+    PolicyError, check_name, check_unit_name, path_component)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import (
     SipTransportError, restart as restart_asterisk)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
@@ -234,8 +235,21 @@ class SnapshotChange(Change):
     def validate(self, params):
         # the name becomes a directory under the store: it can never leave it
         name = path_component(check_name(params["name"], "name"), "name")
-        if "ssh.service" in params["units"] or "sshd.service" in params["units"]:
-            raise PolicyError("units: ssh.service cannot be part of a snapshot (a rollback never stops the way in)")
+        # unit names go into the manifest and to systemctl on restore (found by test_fuzz.py:
+        # ';vsftpd.service' and '../x.service' were taken)
+        problems = []
+        for i, unit in enumerate(params["units"]):
+            try:
+                check_unit_name(unit, "units[%d]" % i)
+            except PolicyError as e:
+                problems.append(str(e))
+        if problems:
+            raise PolicyError("\n".join(problems))
+        for i, unit in enumerate(params["units"]):
+            if unit in ("ssh.service", "sshd.service"):
+                # the element is named (found by test_fuzz.py: the message said only 'units')
+                raise PolicyError("units[%d]: %s cannot be part of a snapshot (a rollback never stops the way in)"
+                                  % (i, unit))
         return dict(params, name=name, snap=os.path.join(params["directory"], name))
 
     def plan(self, host, spec):

@@ -296,7 +296,8 @@ class Transaction(object):
             from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 
             def check(host, manages, bindings):
-                portplan.check(portplan.collect_live(host), manages, bindings)
+                portplan.check(portplan.collect_live(host), manages, bindings,
+                               local=portplan.local_addresses(host))
         manages, bindings = plan.bindings
         check(self.host, manages, bindings)
 

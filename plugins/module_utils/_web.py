@@ -375,11 +375,13 @@ class WebChange(Change):
                 raise policy.PolicyError("\n".join(problems))
         wanted = []
         if w["enabled"]:
-            wanted = [portplan.Binding(portplan.HTTP, "tcp", w["port"], w["bind_address"], w["protocol"], "task")]
+            wanted = [portplan.Binding(portplan.HTTP, "tcp", w["port"], w["bind_address"], w["protocol"], "task",
+                                       "bind_address")]
         if w["redirect_http"]:
             wanted.append(portplan.Binding(portplan.WEB_REDIRECT, "tcp", redirect.PORT, w["bind_address"],
-                                           portplan.WEB_REDIRECT, "task"))
-        port_plan = portplan.check(portplan.collect_live(host), [portplan.HTTP, portplan.WEB_REDIRECT], wanted)
+                                           portplan.WEB_REDIRECT, "task", "bind_address"))
+        port_plan = portplan.check(portplan.collect_live(host), [portplan.HTTP, portplan.WEB_REDIRECT], wanted,
+                                   local=portplan.local_addresses(host))
         result = dict(reloaded=False, port_plan=[b.as_dict() for b in port_plan], summary=summary(w),
                       redirect=("301 to https://HOST:%d/PATH" % w["port"]) if w["redirect_http"] else "off")
         old = host.read(path)

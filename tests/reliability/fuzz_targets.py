@@ -5,6 +5,7 @@ module writes, and per option a strategy, where the value goes in the task,
 what to ask the consumer after an accepted run, and how the consumer's answer
 must match the value asked for. To cover another option: add an Opt."""
 import copy
+import json
 import ipaddress
 import re
 import secrets
@@ -70,8 +71,12 @@ class Target(object):
 
 def restore_services(lab):
     """After the saved files are back: the daemons read them again."""
-    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh nftables vsftpd tftpd-hpa; true",
+    # a restart: pjsip transports are not reloadable (sip_transport's fuzzing replaced lab-udp)
+    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
            check=False)
+    # the kernel's rules: web_access's table as the saved files have it, or none
+    lab.sh("nft delete table inet pbxguard 2>/dev/null; [ ! -f /etc/nftables.d/pbxguard.nft ] || "
+           "nft -f /etc/nftables.d/pbxguard.nft; true", check=False)
     lab.sh("asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; for i in $(seq 60); do "
            "asterisk -rx 'pjsip show transports' 2>/dev/null | grep -q Transport && break; sleep 0.5; done; true",
            check=False)
@@ -278,14 +283,15 @@ def _ext_vmctx(value, args, out):
 
 EXTENSION = Target("extension", _ext_base, EXT_FILES, [
     Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
-    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from(['Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)",
-                                                                        "x" * 81, "US$ 5", "${CALLERID(num)}"])),
+    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from([
+        'Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)", "x" * 81, "US$ 5", "${CALLERID(num)}"])),
         _ext_name, _vm("fullname"), optional=True),
     Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
     Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
     Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
     Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
-    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n),
+                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
     Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
@@ -333,10 +339,17 @@ def _mail_name(value, args, out):
     return None if got == value else _mismatch("AST_CONFIG(voicemail.conf,general,fromstring)", value, got)
 
 
+def _canon_host(v):
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        return v
+
+
 MAIL = Target("mail", _mail_base, MAIL_FILES, [
-    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=lambda v: _canon_host(v)),
+    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=_canon_host),
         _mail_steps),
-    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=lambda v: _canon_host(v)),
+    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=_canon_host),
         _mail_steps),
     Opt("sender_address", fs.field(fs.email), _mail_field("from", vm=2), _mail_steps),
     Opt("sender_name", fs.field(fs.free_text, st.sampled_from(['A "B"', "O'Neil", "US$ 5", "${SHELL(id)}", "a\\b"])),
@@ -344,17 +357,11 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
     Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
     # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
     Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
-    Opt("tls_ca_file", fs.field(st.sampled_from(["/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem",
-                                                  "relative.pem", "/etc/ssl/certs/../certs/ca-certificates.crt"])),
+    Opt("tls_ca_file", fs.field(st.sampled_from([
+        "/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem", "relative.pem",
+        "/etc/ssl/certs/../certs/ca-certificates.crt"])),
         _mail_field("tls_trust_file"), _mail_steps),
 ])
-
-
-def _canon_host(v):
-    try:
-        return str(ipaddress.ip_address(v))
-    except ValueError:
-        return v
 
 
 # ----------------------------------------------------------------------- dhcp
@@ -401,7 +408,10 @@ def _kea_check(what, get, want=lambda v, a: v):
             got = get(out, value, args)
         except (KeyError, IndexError, TypeError, ValueError) as e:
             got = "unreadable (%s)" % e
-        w = want(value, args)
+        try:
+            w = want(value, args)
+        except ValueError as e:  # Kea took a value Python's ipaddress cannot read at all
+            return "Kea took %r, which ipaddress cannot read (%s)" % (value, e)
         return None if got == w else _mismatch("Kea config-get: " + what, w, got)
     return check
 
@@ -451,8 +461,8 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
     Opt("reservations.0.address", fs.field(st.deferred(_lab_ip), fs.ip_text),
         _kea_check("reservation ip-address", lambda o, v, a: _subnet(o)["reservations"][0]["ip-address"],
                    lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
-    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from(["ALL", "KNOWN", "UNKNOWN", "DROP",
-                                                                               "VENDOR_CLASS_x", "HA_server1"])),
+    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from([
+        "ALL", "KNOWN", "UNKNOWN", "DROP", "VENDOR_CLASS_x", "HA_server1"])),
         _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
         _kea_steps),
     Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
@@ -465,7 +475,234 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
                    lambda v, a: "substring(pkt4.mac,0,3) == 0x%s" % v.replace(":", "").lower()), _kea_steps),
 ], prepare=lambda lab, c: DHCP_CTX.update(net=int(c.ip.split(".")[2])))
 
-TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP}
+# ----------------------------------------------------------------- web_access
+WA_FILES = ["/etc/nftables.d/pbxguard.nft", "/etc/nftables.conf"]
+
+
+def _wa_base(c):
+    # ssh: its port is always live (web's exist only while Asterisk's HTTP server runs)
+    return dict(mode="permitted", permitted=[c.net], services=["ssh"])
+
+
+def _nft_sets(out):
+    """The networks in table inet pbxguard's allowed sets, as the kernel holds them."""
+    nets = []
+    try:
+        data = json.loads(out[0][1])["nftables"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    for obj in data:
+        st_ = obj.get("set")
+        if not st_ or not st_.get("name", "").startswith("allowed"):
+            continue
+        for e in st_.get("elem", []):
+            if isinstance(e, str):
+                nets.append(ipaddress.ip_network(e))
+            elif "prefix" in e:
+                nets.append(ipaddress.ip_network("%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"])))
+            else:
+                nets.append(repr(e))
+    return nets
+
+
+def _wa_permitted(value, args, out):
+    want = [asked_network(value)]
+    got = _nft_sets(out)
+    return None if got == want else _mismatch("nft list table inet pbxguard: allowed sets", [str(n) for n in want],
+                                              [str(n) for n in got or []])
+
+
+WEB_ACCESS = Target("web_access", _wa_base, WA_FILES, [
+    Opt("permitted.0", fs.field(fs.network), _wa_permitted,
+        lambda v, a, c: [["sh", "nft -j list table inet pbxguard"]]),
+])
+
+# -------------------------------------------------------------- sip_transport
+SIP_FILES = ["/etc/asterisk/pjsip.conf", "/etc/asterisk/iax.conf"]
+SIP_CTX = {}
+
+
+def _sip_bind(value, args, out):
+    want = ipaddress.ip_address(value)
+    got = []
+    for line in (out[0] or "").splitlines():
+        m = re.match(r"^\s*Transport:\s+(pbxguard-\S+)\s+\S+\s+\d+\s+\d+\s+(\S+)\s*$", line)
+        if m:
+            got.append(m.group(2).rsplit(":", 1)[0].strip("[]"))
+    ok = len(got) == 2 and all(ipaddress.ip_address(g) == want for g in got)
+    return None if ok else _mismatch("pjsip show transports: bind", value, got)
+
+
+def _sip_addresses():
+    # mostly addresses the host has (those can be accepted), then foreign and malformed ones
+    return st.sampled_from(["0.0.0.0", "127.0.0.1", SIP_CTX.get("ip", "127.0.0.1"), "::", "203.0.113.9"])
+
+
+def _sip_prepare(lab, c):
+    """The other suites' hand-written lab-udp transport (conftest.TRANSPORT) holds 5060: out of
+    the files while sip_transport is fuzzed (the saved files and a restart bring it back)."""
+    SIP_CTX.update(ip=c.ip)
+    lab.sh("sed -i '/pjsip_lab.conf/d' /etc/asterisk/pjsip.conf; rm -f /etc/asterisk/pjsip_lab.conf")
+
+
+SIP_TRANSPORT = Target("sip_transport", lambda c: dict(bind_address="0.0.0.0"), SIP_FILES, [
+    Opt("bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _sip_bind,
+        lambda v, a, c: [["cli", "pjsip show transports"]]),
+], prepare=_sip_prepare)
+
+
+# ------------------------------------------------------------------------ web
+WEB_FILES = ["/etc/asterisk/http.conf"]
+WEB_CERT, WEB_KEY = "/etc/asterisk/keys/fz.crt", "/etc/asterisk/keys/fz.key"
+
+
+def _web_prepare(lab, c):
+    import subprocess
+    import tempfile
+    d = tempfile.mkdtemp()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key", "-out",
+                    d + "/crt", "-days", "30", "-subj", "/CN=%s" % c.ip], check=True, capture_output=True)
+    lab.sh("mkdir -p /etc/asterisk/keys")
+    for src, dst, mode in (("crt", WEB_CERT, "644"), ("key", WEB_KEY, "640")):
+        with open(d + "/" + src) as f:
+            lab.sh("cat > %s && chown root:asterisk %s && chmod %s %s" % (dst, dst, mode, dst), input=f.read())
+    SIP_CTX.update(ip=c.ip)
+
+
+def _web_base(c):
+    return dict(enabled=True, protocol="https", port=8088, bind_address="0.0.0.0", cert_file=WEB_CERT,
+                key_file=WEB_KEY, security_level="high", auto_logout=15)
+
+
+def _web_steps(value, args, c):
+    # http show status prints no HTTPS line in 22.10 when only TLS listens: the kernel's listener
+    # (ss, owned by asterisk) is the live bind address; the files as config.c reads http.conf
+    return [["sh", "sleep 0.3; ss -Hltnp sport = :8088"],
+            ["cli", "dialplan eval function AST_CONFIG(http.conf,general,tlscertfile)"],
+            ["cli", "dialplan eval function AST_CONFIG(http.conf,general,tlsprivatekey)"]]
+
+
+def _ss_local(out):
+    """The local address of asterisk's listener in ``ss -Hltnp`` output."""
+    for line in (out[0][1] if isinstance(out[0], list) else "").splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and "asterisk" in line:
+            return cols[3].rsplit(":", 1)[0].strip("[]").replace("*", "0.0.0.0")
+    return None
+
+
+def _web_bind(value, args, out):
+    got = _ss_local(out)
+    try:
+        ok = got is not None and ipaddress.ip_address(got) == ipaddress.ip_address(value)
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("ss -ltnp: asterisk's listener on 8088", value, got)
+
+
+def _web_file(index):
+    def check(value, args, out):
+        got = _vm_result(out[index])
+        if _ss_local(out) is None:
+            return "ss: asterisk does not listen on 8088"
+        return None if got == value else _mismatch("AST_CONFIG(http.conf)", value, got)
+    return check
+
+
+def _paths(real):
+    return st.sampled_from([real, real + ".missing", "relative.pem", real.replace("/keys/", "/keys/../keys/"),
+                            "/etc/asterisk/keys/", "/etc/shadow"])
+
+
+WEB = Target("web", _web_base, WEB_FILES, [
+    Opt("bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _web_bind, _web_steps),
+    Opt("cert_file", fs.field(_paths(WEB_CERT)), _web_file(1), _web_steps),
+    Opt("key_file", fs.field(_paths(WEB_KEY)), _web_file(2), _web_steps),
+], prepare=_web_prepare)
+
+# --------------------------------------------------------------- host_service
+HS_FILES = ["/etc/systemd/system/tftpd-hpa.service.d/10-pbxguard.conf",
+            "/etc/systemd/system/tftpd-hpa.socket.d/10-pbxguard.conf", "/etc/vsftpd.conf"]
+
+
+def _hs_steps(value, args, c):
+    # systemd's own reading of the drop-ins it loaded
+    return [["sh", "systemctl show tftpd-hpa.socket -p Listen --value; systemctl show tftpd-hpa.service "
+                   "-p Environment --value"]]
+
+
+def _hs_address(value, args, out):
+    listen = out[0][1].splitlines()[0] if out[0][1] else ""
+    addr = listen.rsplit(":", 1)[0].strip("[]")
+    try:
+        ok = ipaddress.ip_address(addr) == ipaddress.ip_address(value) and listen.endswith(":69 (Datagram)")
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("systemctl show tftpd-hpa.socket: Listen", value, listen)
+
+
+def _hs_root(value, args, out):
+    import shlex
+    lines = out[0][1].splitlines()
+    env = dict(x.split("=", 1) for x in shlex.split(lines[1] if len(lines) > 1 else "") if "=" in x)
+    got = env.get("TFTPD_HOME")
+    return None if got == value else _mismatch("systemctl show tftpd-hpa.service: TFTPD_HOME", value, got)
+
+
+def _hs_prepare(lab, c):
+    lab.sh("mkdir -p /srv/tftp '/srv/tftp two' /srv/tftp%x")
+    SIP_CTX.update(ip=c.ip)
+
+
+HOST_SERVICE = Target("host_service", lambda c: dict(
+    service="tftp", state="enabled", address=c.ip, root_dir="/srv/tftp"), HS_FILES, [
+    Opt("address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _hs_address, _hs_steps),
+    Opt("root_dir", fs.field(st.sampled_from(["/srv/tftp", "/srv/tftp two", "/srv/tftp%x", "/srv/tftp/",
+                                              "/srv/../srv/tftp", "/nonexistent", "relative", "/"])),
+        _hs_root, _hs_steps),
+], prepare=_hs_prepare)
+
+# ------------------------------------------------------------------- snapshot
+SNAP_DIR = "/var/backups/pbxguard-fuzz"
+
+
+def _snap_steps(value, args, c):
+    # the store as the filesystem has it, and the manifest that state=restored reads
+    return [["sh", "ls -1 %s" % SNAP_DIR], ["sh", "cat '%s/%s/manifest.json'" % (SNAP_DIR, args["name"].replace("'", ""))]]
+
+
+def _snap_name(value, args, out):
+    names = out[0][1].splitlines()
+    return None if value in names and out[1][0] == 0 else _mismatch("ls %s" % SNAP_DIR, value, names)
+
+
+def _snap_manifest(key):
+    def check(value, args, out):
+        try:
+            m = json.loads(out[1][1])
+        except ValueError:
+            return "manifest.json unreadable: %r" % out[1][1][:200]
+        got = m.get(key)
+        if key == "units":
+            got = sorted(u for u in (got or {}))
+        return None if got == [value] else _mismatch("manifest.json " + key, [value], got)
+    return check
+
+
+SNAPSHOT = Target("snapshot", lambda c: dict(
+    name="fz", state="saved", directory=SNAP_DIR, paths=["/etc/asterisk/manager.conf"], globs=["/etc/kea/*.conf"],
+    units=["vsftpd.service"]), [], [
+    Opt("name", fs.field(fs.name(max_size=90), st.sampled_from([".", "..", "a/b", "fz..x", "-x"])), _snap_name,
+        _snap_steps),
+    Opt("globs.0", fs.field(st.sampled_from(["/etc/kea/*.conf", "/etc/asterisk/m*.conf", "/etc/**/x", "relative/*",
+                                             "/etc/asterisk/[mp]*.conf"])), _snap_manifest("globs"), _snap_steps),
+    Opt("units.0", fs.field(st.sampled_from(["vsftpd.service", "tftpd-hpa.socket", "kea-dhcp4-server.service",
+                                             "ssh.service", "nonexistent.service", "../x.service"])),
+        _snap_manifest("units"), _snap_steps),
+])
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS,
+           "sip_transport": SIP_TRANSPORT, "web": WEB, "host_service": HOST_SERVICE, "snapshot": SNAPSHOT}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

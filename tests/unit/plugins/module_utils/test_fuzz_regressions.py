@@ -84,3 +84,49 @@ def test_renumbered_extension_keeping_its_username_is_no_removal():
     r = _run([dict(number="1009", username="desk", secret=te.S1008, pin="8474")], disk, ("desk", "1009"))
     assert not r.failed, r.result.get("msg")
     assert r.result["removed"] == ["1008"] and r.result["created"] == ["1009"]
+
+
+def test_a_bind_address_the_host_does_not_have_is_refused_before_writing():
+    # sip_transport bind_address = '203.0.113.9': written, refused by res_pjsip ("Cannot assign
+    # requested address"), rolled back - with a message that named no option
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+    local = portplan.parse_ip_addr('[{"addr_info": [{"local": "127.0.0.1"}, {"local": "::1"}]},'
+                                   ' {"addr_info": [{"local": "198.18.0.11"}]}]')
+    want = [portplan.Binding(portplan.PJSIP, "udp", 5060, "203.0.113.9", "transport", "task", "bind_address")]
+    with pytest.raises(PolicyError) as e:
+        portplan.check([], [portplan.PJSIP], want, local=local)
+    assert "bind_address: 203.0.113.9 is not an address of this host" in str(e.value)
+    for ok in ("198.18.0.11", "0.0.0.0", "::", "127.0.0.1"):
+        portplan.check([], [portplan.PJSIP], [portplan.Binding(portplan.PJSIP, "udp", 5060, ok)], local=local)
+    # ip told nothing: no check (not: every address foreign)
+    assert portplan.parse_ip_addr("") is None
+
+
+@pytest.mark.parametrize("root", ["/", "/etc", "/etc/", "/root"])
+def test_tftp_root_dir_never_a_system_directory(root):
+    # host_service root_dir = '/': in.tftpd --jail / served every world-readable file
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _host_service as hs
+    with pytest.raises(PolicyError) as e:
+        hs.validate(dict(service="tftp", state="enabled", root_dir=root))
+    assert "root_dir: " in str(e.value) and "system directory" in str(e.value)
+
+
+@pytest.mark.parametrize("unit", [";vsftpd.service", "kea-dhcp,#include4-server.service", "../x.service", "vsftpd"])
+def test_snapshot_unit_names_as_systemd_spells_them(unit):
+    # snapshot units[0] = ';vsftpd.service': taken into the manifest, handed to systemctl on restore
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _snapshot as snapshot
+    params = dict(name="fz", state="saved", directory="/var/backups/pbxguard", paths=[], globs=[],
+                  units=["vsftpd.service", unit])
+    with pytest.raises(PolicyError) as e:
+        snapshot.SnapshotChange().validate(params)
+    assert "units[1]: is not a systemd unit name" in str(e.value)
+    snapshot.SnapshotChange().validate(dict(params, units=["vsftpd.service", "getty@tty1.service"]))
+
+
+def test_snapshot_ssh_refusal_names_the_element():
+    # snapshot units[0] = 'ssh.service': the message named 'units', not the element
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _snapshot as snapshot
+    with pytest.raises(PolicyError) as e:
+        snapshot.SnapshotChange().validate(dict(name="fz", state="saved", directory="/var/backups/pbxguard",
+                                                paths=[], globs=[], units=["vsftpd.service", "ssh.service"]))
+    assert str(e.value).startswith("units[1]: ssh.service cannot be part of a snapshot")

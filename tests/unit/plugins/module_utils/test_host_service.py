@@ -188,7 +188,7 @@ def test_ftp_on_writes_enables_restarts_and_proves_the_banner(monkeypatch):
     assert not r.failed and r.result["changed"] and r.result["ports"] == [2121], r.result
     assert r.result["units_changed"] == ["vsftpd.service"]
     assert disk.read(hs.VSFTPD_CONF) == b"listen=YES\nanonymous_enable=NO\nlisten_port=2121\n"
-    assert [e for e in disk.log if e[0] == "run"] == [
+    assert [e for e in disk.log if e[0] == "run" and e[1] != "ip"] == [
         ("run", "systemctl", "enable", "--now", "vsftpd.service"), ("run", "systemctl", "restart", "vsftpd.service")]
 
 
@@ -200,7 +200,7 @@ def test_ftp_not_answering_restores_the_file_and_the_unit_state(monkeypatch):
         "the change did not take; the previous configuration was restored. Live state: "
         "ftp does not answer on port(s) 2121 after the change"), r.result["msg"]
     assert disk.files[hs.VSFTPD_CONF] == (old, "root", "root", 0o600)
-    runs = [e for e in disk.log if e[0] == "run"]
+    runs = [e for e in disk.log if e[0] == "run" and e[1] != "ip"]
     assert runs[-2:] == [("run", "systemctl", "disable", "vsftpd.service"), ("run", "systemctl", "stop", "vsftpd.service")]
 
 
@@ -209,7 +209,7 @@ def test_services_list_names_the_failing_entry_and_check_mode_writes_nothing(mon
     params = single(services=[entry("ftp")])
     r = run_change(params, disk, FTP_OFF, monkeypatch, check_mode=True)
     assert not r.failed and r.result["changed"] and r.result["services"][0]["units_changed"] == ["vsftpd.service"]
-    assert disk.log == []
+    assert [e for e in disk.log if e[:2] != ("run", "ip")] == []  # ip -j addr: a read
     r = run_change(params, disk, FTP_OFF, monkeypatch, answers=False)
     assert r.failed and "ftp: ftp does not answer on port(s) 21" in r.result["msg"]
     assert disk.read(hs.VSFTPD_CONF) == b"anonymous_enable=YES\n"
