@@ -22,6 +22,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _call_policy as call_policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_tree, resolve_include, make_option, OPTION,
@@ -51,7 +52,9 @@ def validate(params):
     """All checks before anything is read or written; one message listing
     every problem, each naming extensions[i] (number).option and the rule."""
     errors = []
-    context = _err(errors, policy.check_name, params.get("context"), "context")
+    # None: the call policy's default context, else from-internal (call_policy.resolve_contexts)
+    context = (_err(errors, policy.check_name, params["context"], "context")
+               if params.get("context") is not None else None)
     vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context")
     if vm_context is not None:
         # app_voicemail keeps each box under /var/spool/asterisk/voicemail/CONTEXT/
@@ -106,6 +109,7 @@ def validate(params):
             x["pin_update"] = e.get("pin_update") or "on_create"
             x["context"] = (_err(errors, policy.check_name, e["context"], label + ".context")
                             if e.get("context") else context)
+            x["policy"] = _err(errors, call_policy.check_policy_option, e, label)
             iax = e.get("iax") or {}
             x["iax"] = None
             if iax.get("enabled"):
@@ -559,6 +563,8 @@ class ExtensionChange(Change):
             base["iax_conf"], r_iax = samples.remove_iax_samples(old["iax_conf"], paths["iax_conf"])
             base["voicemail"], r_vm = samples.remove_voicemail_samples(old["voicemail"], paths["voicemail"])
             removed_samples = r_iax + r_vm
+        # policy -> context from the call policy file, before anything is written
+        call_policy.resolve_contexts(spec["exts"], host.read(call_policy.managed_path(paths["pjsip_conf"])))
         planned = plan(spec["settings"], spec["exts"], spec["purge"], base)
         planned["samples_removed"] = removed_samples
         new = dict((k, old[k] if v is None else v) for k, v in planned["files"].items())
