@@ -166,7 +166,8 @@ def _at(p, j):
 
 
 def _example(p, q, length):
-    return "".join(sorted(_at(p, j) & _at(q, j))[0] for j in range(length))
+    # the lowest digit of each position (a digit before * and #: it reads as a number)
+    return "".join(sorted(_at(p, j) & _at(q, j), key=lambda c: (c not in DIGITS, c))[0] for j in range(length))
 
 
 def overlap(p, q):

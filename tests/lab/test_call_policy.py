@@ -270,3 +270,93 @@ def test_lobby_internal_only(lab, s, carrier):
         r = call(lab, s, "2004", number)
         assert r["answer"] == 403, (number, r)
     assert carrier.total() == before
+
+
+# ------------------------------------------------- check, diff, bad input, restore
+def test_check_mode_predicts_and_writes_nothing(lab, s):
+    before = [lab.sha(f) for f in FILES]
+    lobby = dict(LOBBY, allow=["internal", "local"])
+    r = lab.playbook([policy_task(policies=[STAFF, lobby])], check=True, diff=True)
+    assert not r.failed and r.changed == 1, r.raw[-2000:]
+    assert r.last["reloaded"] is False
+    diff = r.last["diff"]
+    text = "".join(d["after"] for d in (diff if isinstance(diff, list) else [diff]))
+    assert "local,allow" in text and "lobby" in text
+    assert [lab.sha(f) for f in FILES] == before
+    # the real run does what check mode said, and reloads once
+    r = lab.playbook([policy_task(policies=[STAFF, lobby])])
+    assert not r.failed and r.changed == 1 and r.last["reloaded"] is True, r.raw[-2000:]
+    assert "local,allow" in lab.cli("dialplan show pbxguard-policy-lobby")
+    r = lab.playbook([policy_task()])
+    assert not r.failed and r.changed == 1
+
+
+BAD = [
+    (dict(classes={"premium": ["_0900X."], "satellite": ["_00881X."]}), "classes.satellite: unknown class"),
+    (dict(classes={"premium": ["_0[1-5]X."], "national": ["_0[3-9]X."]}), "overlap: number 03"),
+    (dict(classes={"premium": ["_0900X."], "mobile": ["_0900X."]}), "overlap"),
+    (dict(policies=[dict(STAFF, allow=[]), LOBBY]), "policies[0] (staff).allow: allows nothing"),
+    (dict(policies=[dict(STAFF, allow=["national", "satellite"]), LOBBY]), "unknown class 'satellite'"),
+    (dict(policies=[dict(STAFF, max_call_seconds=-1), LOBBY]), "policies[0] (staff).max_call_seconds: must not be negative"),
+    (dict(policies=[dict(STAFF, max_concurrent=-2), LOBBY]), "max_concurrent: must not be negative"),
+    (dict(trunk="carrier,1)${SHELL(id)}"), "trunk: contains"),
+    (dict(trunk="${SHELL(id)}"), "trunk: contains"),
+    (dict(classes={"premium": ["_0900X.&PJSIP/x"]}), "classes.premium[0]"),
+    (dict(classes={"premium": ["_0900X.", "_${EXTEN}"]}), "classes.premium[1]"),
+    (dict(emergency=["112", "11;2"]), "emergency[1]: must be 1-6 digits"),
+    (dict(numbering={"country_code": "4$9"}), "numbering.country_code: must be 1-3 digits"),
+    (dict(policies=[dict(STAFF, name="staff]\n[evil"), LOBBY]), "policies[0].name"),
+    (dict(default_policy="boss"), "default_policy: 'boss' is not one of the policies"),
+]
+
+
+@pytest.mark.parametrize("over,expected", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_input_refused_files_untouched(lab, over, expected):
+    before = [lab.sha(f) for f in FILES]
+    t0 = time.time()
+    r = lab.playbook([policy_task(**over)])
+    took = time.time() - t0
+    assert r.failed, r.raw[-1500:]
+    assert expected in r.last.get("msg", ""), r.last.get("msg")
+    assert [lab.sha(f) for f in FILES] == before
+    # no reload during the run: the last one is older than the run (1 s of rounding)
+    assert lab.last_reload() >= int(took) - 1
+
+
+def test_extension_with_unknown_policy_refused_before_any_write(lab, s):
+    files = ("/etc/asterisk/pjsip_pbxguard.conf", "/etc/asterisk/pjsip.conf")
+    before = [lab.sha(f) for f in files]
+    r = lab.playbook([ext_task(s, **{"2003": {"policy": "boss"}})])
+    assert r.failed and "extensions[2] (2003).policy: no call policy 'boss'" in r.last["msg"], r.last.get("msg")
+    assert [lab.sha(f) for f in files] == before
+
+
+def test_hand_written_context_clash_refused(lab):
+    lab.sh("cp -p %s /tmp/ext.bak && printf '\\n[pbxguard-policy-boss]\\nexten => 1,1,Hangup()\\n' >> %s" % (EXT_CONF, EXT_CONF))
+    try:
+        before = [lab.sha(f) for f in FILES]
+        r = lab.playbook([policy_task(policies=[STAFF, LOBBY, dict(name="boss", allow=["international"])])])
+        assert r.failed and "context pbxguard-policy-boss is defined by hand at %s:" % EXT_CONF in r.last["msg"]
+        assert [lab.sha(f) for f in FILES] == before
+    finally:
+        lab.sh("cp -p /tmp/ext.bak %s" % EXT_CONF)
+
+
+def test_rejected_dialplan_restored(lab):
+    """A hand-written include that matches nothing makes Asterisk declare
+    extensions.conf invalid (config.c): the reload loads none of the new
+    contexts, the module sees it in 'dialplan show', restores both files and
+    reloads the old ones."""
+    lab.sh("cp -p %s /tmp/ext.bak && printf '\\n#include \"nothing-here-*.conf\"\\n' >> %s" % (EXT_CONF, EXT_CONF))
+    try:
+        before = [lab.sha(f) for f in FILES]
+        lobby = dict(LOBBY, allow=["internal", "mobile"])
+        r = lab.playbook([policy_task(policies=[STAFF, lobby])])
+        assert r.failed, r.raw[-1500:]
+        assert "restored" in r.last["msg"], r.last["msg"]
+        print("REJECTION MESSAGE:", r.last["msg"])
+        assert [lab.sha(f) for f in FILES] == before
+    finally:
+        lab.sh("cp -p /tmp/ext.bak %s && asterisk -rx 'dialplan reload'" % EXT_CONF)
+    r = lab.playbook([policy_task()])
+    assert not r.failed and r.changed == 0
