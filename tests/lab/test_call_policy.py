@@ -360,3 +360,24 @@ def test_rejected_dialplan_restored(lab):
         lab.sh("cp -p /tmp/ext.bak %s && asterisk -rx 'dialplan reload'" % EXT_CONF)
     r = lab.playbook([policy_task()])
     assert not r.failed and r.changed == 0
+
+
+def toll_findings(lab):
+    r = lab.playbook([{"name": "audit", "pbxguard.asterisk.audit": {}}])
+    assert not r.failed, r.raw[-1500:]
+    return [f for f in r.last["findings"] if f["id"].startswith(("TOLL-", "AMI-ORIGINATE", "AST-LIVE"))]
+
+
+def test_audit_finds_a_planted_dialplan_hole_and_is_silent_without(lab):
+    assert toll_findings(lab) == []
+    # the carrier's inbound context, written by hand, sends every number back out to the carrier
+    lab.sh("cp -p %s /tmp/ext.bak && printf '\\n[from-carrier]\\ninclude => transit\\n\\n[transit]\\n"
+           "exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\\n' >> %s" % (EXT_CONF, EXT_CONF))
+    try:
+        found = toll_findings(lab)
+        assert [f["id"] for f in found] == ["TOLL-OPEN-TRUNK"], found
+        assert "calls from trunk 'carrier'" in found[0]["message"] and "from-carrier -> transit" in found[0]["message"]
+        assert found[0]["severity"] == "critical" and found[0]["file"] == EXT_CONF
+    finally:
+        lab.sh("cp -p /tmp/ext.bak %s" % EXT_CONF)
+    assert toll_findings(lab) == []
