@@ -104,6 +104,14 @@ def validate(params):
                                    allow_weak=allow_weak)
             x["permit"] = [_err(errors, policy.parse_network, p, "%s.permit[%d]" % (label, j))
                            for j, p in enumerate(e.get("permit") or [])]
+            # registration limits (issue 17): contacts per aor, and where a contact may point
+            mc = e.get("max_contacts", 1)
+            if isinstance(mc, bool) or not isinstance(mc, int) or not 1 <= mc <= 100:
+                errors.append("%s.max_contacts: must be 1-100 (contacts one account may register)" % label)
+            x["max_contacts"] = mc
+            x["remove_existing"] = e.get("remove_existing", True) is not False
+            x["contact_permit"] = [_err(errors, policy.parse_network, p, "%s.contact_permit[%d]" % (label, j))
+                                   for j, p in enumerate(e.get("contact_permit") or [])]
             x["pin"] = (_err(errors, policy.check_pin, e["pin"], label + ".pin", box=number, allow_weak=allow_weak)
                         if e.get("pin") is not None else None)
             x["pin_update"] = e.get("pin_update") or "on_create"
@@ -163,9 +171,12 @@ def render_pjsip(x, secret):
         lines.append("identify_by=username,auth_username")
     if x["permit"]:
         lines += ["deny=%s" % d for d in DENY_ALL] + ["permit=%s" % p for p in x["permit"]]
+    if x.get("contact_permit"):
+        lines += ["contact_deny=%s" % d for d in DENY_ALL] + ["contact_permit=%s" % p for p in x["contact_permit"]]
     lines += ["", "[%s]" % u, "type=auth", "auth_type=digest",
               "username=%s" % (x["auth_user"] or x["authname"]), "password=%s" % secret,
-              "", "[%s]" % u, "type=aor", "max_contacts=1", "remove_existing=yes", ""]
+              "", "[%s]" % u, "type=aor", "max_contacts=%d" % x.get("max_contacts", 1),
+              "remove_existing=%s" % ("yes" if x.get("remove_existing", True) else "no"), ""]
     return "\n".join(lines) + "\n"
 
 

@@ -126,6 +126,23 @@ options:
         type: list
         elements: str
         default: []
+      max_contacts:
+        description: Contacts this account may register at once (the aor's C(max_contacts)), 1-100.
+        type: int
+        default: 1
+      remove_existing:
+        description:
+          - A REGISTER beyond O(extensions[].max_contacts) replaces the oldest contact (V(true)) or is
+            refused (V(false)).
+        type: bool
+        default: true
+      contact_permit:
+        description:
+          - Networks a registered contact may point at (C(contact_deny) all, IPv4 and IPv6, then these
+            C(contact_permit)). Empty means no contact ACL.
+        type: list
+        elements: str
+        default: []
       email:
         description: E-mail address of the voicemail box.
         type: str
@@ -292,6 +309,9 @@ def main():
             secret=dict(type="str", no_log=True),
             secret_update=dict(type="str", choices=["always", "on_create"], default="always"),
             permit=dict(type="list", elements="str", default=[]),
+            max_contacts=dict(type="int", default=1),
+            remove_existing=dict(type="bool", default=True),
+            contact_permit=dict(type="list", elements="str", default=[]),
             email=dict(type="str"),
             pin=dict(type="str", no_log=True),
             pin_update=dict(type="str", choices=["on_create", "always"], default="on_create"),

@@ -66,8 +66,11 @@ class Carrier(object):
         return sum(self.counts().values())
 
 
-def sipp(lab, *args, timeout=90):
-    p = subprocess.run(["python3", os.path.join(CLIENTS, "sipp_call.py")] + [str(a) for a in args],
+def sipp(lab, *args, timeout=90, ns=None):
+    cmd = ["python3", os.path.join(CLIENTS, "sipp_call.py")] + [str(a) for a in args]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    p = subprocess.run(cmd,
                        capture_output=True, text=True, timeout=timeout + 60, check=False)
     assert p.stdout.strip(), "sipp_call printed nothing: %s" % p.stderr
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -381,3 +384,39 @@ def test_audit_finds_a_planted_dialplan_hole_and_is_silent_without(lab):
     finally:
         lab.sh("cp -p /tmp/ext.bak %s" % EXT_CONF)
     assert toll_findings(lab) == []
+
+
+# --------------------------------------------------------- registration limits
+def contacts(lab, ext):
+    return re.findall(r"Contact:\s+%s/sip:%s@[0-9.]+:(\d+)" % (ext, ext), lab.cli("pjsip show aor %s" % ext))
+
+
+def test_second_contact_replaces_or_is_refused(lab, s):
+    # max_contacts 1 with remove_existing (the default): the newer contact replaces the older
+    for port, contact in ((6710, 6711), (6720, 6721)):
+        r = sipp(lab, "register", lab.ip, lab.controller_ip, port, "2002", s["2002"], contact, 120)
+        assert r["answer"] == 200, r
+    assert contacts(lab, "2002") == ["6721"], lab.cli("pjsip show aor 2002")
+    # remove_existing: false - the second contact is refused while the first is registered
+    r = lab.playbook([policy_task(), ext_task(s, **{"2003": {"remove_existing": False}})])
+    assert not r.failed and r.last["updated"] == ["2003"], r.raw[-1500:]
+    assert "remove_existing=no" in lab.read("/etc/asterisk/pjsip_pbxguard.conf").decode()
+    r = sipp(lab, "register", lab.ip, lab.controller_ip, 6730, "2003", s["2003"], 6731, 120)
+    assert r["answer"] == 200, r
+    r = sipp(lab, "register", lab.ip, lab.controller_ip, 6740, "2003", s["2003"], 6741, 120)
+    assert r["answer"] == 403, r
+    assert contacts(lab, "2003") == ["6731"]
+    r = lab.playbook([policy_task(), ext_task(s)])
+    assert not r.failed and r.last["updated"] == ["2003"]
+
+
+def test_anonymous_invite_from_outside_rejected(lab, carrier):
+    """No anonymous endpoint: an INVITE from the outside namespace with a
+    user that is no endpoint, or a real one with a wrong secret, never gets a
+    call up and never reaches the carrier."""
+    before = carrier.total()
+    for user in ("anonymous", "2002"):
+        r = sipp(lab, "call", lab.ip, lab.vars["lab_outside_ip"], 6800, user, "Wrong_Secret1", "0301234567", 300,
+                 ns=lab.outside_ns)
+        assert r["answer"] != 200 and "SIP/2.0 200 OK" not in r["finals"], r
+    assert carrier.total() == before
