@@ -32,7 +32,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
     ConfigFile, NAME_MAX, load_tree, resolve_include,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
-    run_cli, ASTERISK_LOG, log_offset, log_since,
+    ASTERISK_LOG, log_offset, log_since,
 )
 
 MARKER = "managed by pbxguard.asterisk"

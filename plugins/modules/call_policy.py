@@ -80,7 +80,7 @@ options:
     type: str
     required: true
   class_trunks:
-    description: Another trunk for some classes, e.g. C({emergency: carrier2}).
+    description: "Another trunk for some classes, e.g. C({emergency: carrier2})."
     type: dict
     default: {}
   classes:

@@ -313,17 +313,32 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("over,expected", BAD, ids=[b[1][:30] for b in BAD])
-def test_bad_input_refused_files_untouched(lab, over, expected):
+@pytest.fixture(scope="module")
+def bad_runs(lab):
+    """Every bad input as one task of one playbook (ignore_errors: one
+    ansible-playbook start instead of one per case), the files' hashes
+    and Asterisk's last reload around it."""
     before = [lab.sha(f) for f in FILES]
+    tasks = []
+    for over, dummy in BAD:
+        t = policy_task(**over)
+        t["ignore_errors"] = True
+        tasks.append(t)
     t0 = time.time()
-    r = lab.playbook([policy_task(**over)])
+    r = lab.playbook(tasks)
     took = time.time() - t0
-    assert r.failed, r.raw[-1500:]
-    assert expected in r.last.get("msg", ""), r.last.get("msg")
-    assert [lab.sha(f) for f in FILES] == before
+    return dict(result=r, before=before, after=[lab.sha(f) for f in FILES], took=took,
+                last_reload=lab.last_reload())
+
+
+@pytest.mark.parametrize("i", range(len(BAD)), ids=[b[1][:30] for b in BAD])
+def test_bad_input_refused_files_untouched(bad_runs, i):
+    res = bad_runs["result"].results[i]
+    assert res.get("failed"), res
+    assert BAD[i][1] in res.get("msg", ""), res.get("msg")
+    assert bad_runs["after"] == bad_runs["before"]
     # no reload during the run: the last one is older than the run (1 s of rounding)
-    assert lab.last_reload() >= int(took) - 1
+    assert bad_runs["last_reload"] >= int(bad_runs["took"]) - 1
 
 
 def test_extension_with_unknown_policy_refused_before_any_write(lab, s):
@@ -372,7 +387,6 @@ def toll_findings(lab):
 
 
 def test_audit_finds_a_planted_dialplan_hole_and_is_silent_without(lab):
-    assert toll_findings(lab) == []
     # the carrier's inbound context, written by hand, sends every number back out to the carrier
     lab.sh("cp -p %s /tmp/ext.bak && printf '\\n[from-carrier]\\ninclude => transit\\n\\n[transit]\\n"
            "exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\\n' >> %s" % (EXT_CONF, EXT_CONF))
@@ -418,5 +432,6 @@ def test_anonymous_invite_from_outside_rejected(lab, carrier):
     for user in ("anonymous", "2002"):
         r = sipp(lab, "call", lab.ip, lab.vars["lab_outside_ip"], 6800, user, "Wrong_Secret1", "0301234567", 300,
                  ns=lab.outside_ns)
-        assert r["answer"] != 200 and "SIP/2.0 200 OK" not in r["finals"], r
+        # a digest challenge again (wrong secret, or the fake one for an unknown user), never a call
+        assert r["answer"] in (401, 403), r
     assert carrier.total() == before

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real SIP phone for the lab, driven by sipp (Debian sip-tester):
@@ -80,6 +80,8 @@ Content-Length: [len]
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
+  <recv response="401" optional="true" next="refused"/>
+  <recv response="407" optional="true" next="refused"/>
   <recv response="403" optional="true" next="refused"/>
   <recv response="404" optional="true" next="refused"/>
   <recv response="480" optional="true" next="refused"/>
@@ -284,7 +286,7 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
            "-timeout_error", "-trace_msg", "-message_file", trace, "-max_recv_loops", "1000"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30, check=False)
     msgs = parse_trace(trace)
-    finals = [(t, first) for t, k, first, _ in msgs
+    finals = [(t, first) for t, k, first, dummy in msgs
               if k == "received" and re.match(r"SIP/2\.0 [2-6]\d\d", first)]
     # the answer to the authenticated request (CSeq 2), not the 401 challenge
     answer = None
@@ -294,10 +296,10 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
             answer = int(first.split()[1])
             if answer == 200 and answered_at is None:
                 answered_at = t
-    bye = [t for t, k, first, _ in msgs if k == "received" and first.startswith("BYE ")]
+    bye = [t for t, k, first, dummy in msgs if k == "received" and first.startswith("BYE ")]
     if kind == "answer":
-        answer = 200 if any(k == "received" and first.startswith("INVITE ") for _, k, first, _ in msgs) else None
-    result = dict(rc=p.returncode, answer=answer, finals=[f for _, f in finals],
+        answer = 200 if any(k == "received" and first.startswith("INVITE ") for dummy, k, first, dummy2 in msgs) else None
+    result = dict(rc=p.returncode, answer=answer, finals=[f for dummy, f in finals],
                   peer_hung_up=bool(bye),
                   seconds_to_bye=round(bye[0] - answered_at, 2) if bye and answered_at else None,
                   stderr=(p.stderr or "")[-500:])
