@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -304,6 +305,8 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
                   seconds_to_bye=round(bye[0] - answered_at, 2) if bye and answered_at else None,
                   stderr=(p.stderr or "")[-500:])
     print(json.dumps(result))
+    if not os.environ.get("SIPP_DIR"):  # keep the trace only when asked to
+        shutil.rmtree(d, ignore_errors=True)
     return 0
 
 
