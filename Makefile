@@ -7,18 +7,25 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# not crun: it fails on cgroups here and becomes podman's default once installed
+EE_DEB_PACKAGES := buildah runc podman umoci skopeo
 DEB_PACKAGES := debootstrap sipsak sip-tester busybox sshpass openssl iproute2 util-linux procps rsync chromium
 DEMO_PREFIX := pbxd
 DEMO_NET := 10
 TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)
 TEST_NET := $(or $(LAB_NET),20)
+# the EE jobs' lab: its own prefix and net (the molecule slots use TEST_NET+0..3)
+EE_LAB_PREFIX ?= $(shell echo $(TEST_PREFIX) | cut -c1-4)e
+EE_LAB_NET ?= $(shell echo $$(( $(TEST_NET) + 9 )))
 
-.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context bench bench-fleet reliability-report
+.PHONY: help deps venv collection image demo demo-down test unit sanity lint lab lab-down clean ee-context ee ee-jobs deps-ee docs docs-lint changelog-lint changelog matrix bench bench-fleet reliability-report
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
 	@echo "make demo-down  remove the demo lab host"
-	@echo "make test       unit tests, ansible-test sanity, lint, lab scenarios (molecule)"
+	@echo "make test       unit tests, ansible-test sanity, lint, EE jobs, lab scenarios (molecule)"
+	@echo "make ee         the execution environment image (ansible-builder, podman)"
+	@echo "make ee-jobs    audit + rollout through the EE as AWX runs them (transmit|worker|process)"
 	@echo "make reliability-report  docs/reliability.md from the last reliability run"
 
 deps:
@@ -59,21 +66,67 @@ lint: venv collection
 	$(BIN)/yamllint -s .
 	mkdir -p .cache/lint-home
 	HOME=$(CURDIR)/.cache/lint-home $(BIN)/ansible-lint --offline -q
+	$(MAKE) --no-print-directory docs-lint changelog-lint
 
+# the plugins' DOCUMENTATION and role argument specs as the Ansible docsite renders them
+# (schema, markup, every M()/O()/R() reference resolved) - on the installed copy, as
+# antsibull-docs needs an ansible_collections/ path
+docs-lint: collection
+	cd $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/pbxguard/asterisk && \
+	  $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all \
+	  --disallow-unknown-collection-refs --check-extra-docs-refs .
+	@echo "docs-lint: antsibull-docs lint-collection-docs clean"
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+	@echo "changelog-lint: changelogs/ clean"
+
+# the ansible-core range of meta/runtime.yml: unit tests + the ami scenario on each minor
+# 2.16..2.21, one venv each (.cache/matrix); MATRIX="2.16 2.21", MATRIX_LAB=0 narrow it
+matrix: deps venv collection image
+	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) $(BIN)/python scripts/matrix
+
+# docs site: antsibull-docs sphinx-init + sphinx -> .cache/docs/build/html/index.html
+docs: collection
+	scripts/build-docs
+
+# CHANGELOG.md from changelogs/changelog.yaml (after adding fragments or a release:
+# antsibull-changelog release --version X.Y.Z)
+changelog: collection
+	$(BIN)/antsibull-changelog generate
+
+# the collection as users get it (ansible-galaxy build): no development file, all of the
+# plugins/roles/playbooks, ansible-builder's introspection finds only libpass, pyotp, segno
 ee-context: venv
 	rm -rf .cache/ee-collection .cache/ee-context
 	$(BIN)/ansible-galaxy collection build --output-path .cache/ee-collection --force . >/dev/null
+	$(BIN)/python scripts/check-collection-tarball .cache/ee-collection/pbxguard-asterisk-*.tar.gz
 	$(BIN)/ansible-builder create -f execution-environment.yml -c .cache/ee-context >/dev/null
-	test -f .cache/ee-context/Containerfile -o -f .cache/ee-context/Dockerfile
-	test -f .cache/ee-context/_build/pbxguard-asterisk-0.1.0.tar.gz -a -f .cache/ee-context/_build/requirements.txt
-	@echo "ee-context: build context in .cache/ee-context (Containerfile + collection + requirements)"
+	test -f .cache/ee-context/Containerfile
+	@echo "ee-context: build context in .cache/ee-context (Containerfile + collection)"
+
+# the EE image (ansible-builder build, podman + runc, local Debian base image cached in
+# /var/cache/pbxguard-lab): rebuilt only when its inputs changed (content hash in the tag)
+ee: deps-ee venv
+	@mkdir -p .cache; t0=$$SECONDS; $(BIN)/python scripts/ee build >.cache/ee-image; \
+	echo "ee: $$(cat .cache/ee-image) ready in $$((SECONDS - t0)) s"
+
+deps-ee:
+	@missing=""; for p in $(EE_DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install --no-install-recommends$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+# audit.yml and rollout.yml through AWX's work-unit protocol on 2 lab hosts:
+# ansible-runner transmit | podman run EE ansible-runner worker | ansible-runner process
+ee-jobs: ee image
+	LAB_PREFIX=$(EE_LAB_PREFIX) LAB_NET=$(EE_LAB_NET) $(BIN)/python tests/ee/ee_jobs.py "$$(cat .cache/ee-image)"
 
 # docs/reliability.md from the last run of tests/reliability (molecule scenario reliability)
 reliability-report: venv
 	$(BIN)/python scripts/reliability-report
 
+# 10,000 and 50,000 extensions: the module against a template + reload; report in docs/bench-extension.txt
 bench: deps venv collection image
-	$(BIN)/python tests/bench/bench_extension.py 10000
+	BENCH_OUT=docs/bench-extension.txt $(BIN)/python tests/bench/bench_extension.py 10000 50000
 
 # the baseline on 20 lab hosts: first converge, no-op rerun vs one ping task (heavy: run it alone)
 bench-fleet: deps venv collection image
@@ -84,11 +137,11 @@ lab: deps venv collection image
 
 # scripts/molecule-all runs MOLECULE_JOBS scenarios side by side on labs $(TEST_PREFIX)0, $(TEST_PREFIX)1, ...
 lab-down:
-	for p in $(TEST_PREFIX) $(TEST_PREFIX)0 $(TEST_PREFIX)1 $(TEST_PREFIX)2 $(TEST_PREFIX)3; do LAB_PREFIX=$$p python3 tests/lab/labctl.py down; done
+	for p in $(TEST_PREFIX) $(EE_LAB_PREFIX) $(TEST_PREFIX)0 $(TEST_PREFIX)1 $(TEST_PREFIX)2 $(TEST_PREFIX)3; do LAB_PREFIX=$$p python3 tests/lab/labctl.py down; done
 
 test: deps venv image
 	@rm -f tests/output/units.log tests/output/lab-summary.txt; rc=0; \
-	$(MAKE) --no-print-directory unit sanity lint ee-context lab || rc=$$?; \
+	$(MAKE) --no-print-directory unit sanity lint docs ee-context ee-jobs lab || rc=$$?; \
 	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
 	scripts/test-summary $$rc; exit $$rc
 

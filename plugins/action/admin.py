@@ -169,7 +169,10 @@ class ActionModule(ActionBase):
         if probe.get("failed") or stored is None or (prep and totp_stored is None):
             probe.pop("invocation", None)
             result.update(probe)
-            result.setdefault("failed", True)
+            if not probe.get("failed"):  # never report success on an answer that is not complete
+                result["msg"] = "internal error: the probe of %s answered without %s" % (
+                    MODULE, "the stored state" if stored is None else "the second factor's state")
+            result["failed"] = True
             return result
         step = totp_action.plan(self, prep, totp_stored, totp_final) if prep else dict(final=True)
         if step.get("failed"):

@@ -183,7 +183,9 @@ class ActionModule(ActionBase):
         if probe.get("failed") or stored is None:
             probe.pop("invocation", None)
             result.update(probe)
-            result.setdefault("failed", True)
+            if not probe.get("failed"):  # never report success on an incomplete answer
+                result["msg"] = "internal error: the probe of %s answered without the stored state" % MODULE
+            result["failed"] = True
             return result
         step = plan(self, prep, stored, final)
         if step.get("failed"):

@@ -105,20 +105,118 @@ def split_emails(values, option="emails"):
     return out
 
 
+# characters a reader of the file could take for the end of a line: sshd's getline()
+# splits at LF only and a C string ends at NUL, but Python's splitlines (and so many
+# tools, this collection's audit once) splits at every one of these as well
+LINE_BREAKS = "\n\r\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _describe(c):
+    return "U+%04X" % ord(c)
+
+
 def parse_key(text, option):
-    """An authorized_keys line without options -> dict(type, blob, comment, fingerprint, line)."""
+    """A public key value -> dict(type, blob, comment, fingerprint, line).
+
+    The value is written as it is, as one line of authorized_keys, so it is
+    refused unless that line, re-read as sshd reads it (sshd_key_of_line, a
+    port of auth2-pubkeyfile.c + sshkey_read), yields exactly the one key the
+    value names, read at the start of the line (no key options in front):
+    a line break of any kind, blanks or '#' in front, options, or text that
+    sshd splits otherwise (only blanks and tabs separate its fields) are
+    refused with the rule that catches them."""
     if not isinstance(text, str):
         raise policy.PolicyError("%s: must be a string" % option)
-    if any(c in text for c in "\r\n\x00"):
-        raise policy.PolicyError("%s: must be one line" % option)
-    parts = text.strip().split(None, 2)
-    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+    breaks = sorted(set(c for c in text if c in LINE_BREAKS))
+    if breaks:
+        raise policy.PolicyError("%s: must be one line (contains %s, which a re-read of authorized_keys "
+                                 "would take as a line end)" % (option, ", ".join(_describe(c) for c in breaks)))
+    if text[:1].isspace() or text[:1] == "#":
+        raise policy.PolicyError("%s: starts with %s; give the key line as 'TYPE BASE64 [COMMENT]' with nothing "
+                                 "in front (sshd reads a line starting with '#' as a comment)"
+                                 % (option, "'#'" if text[:1] == "#" else "a blank (%s)" % _describe(text[0])))
+    ktype, b64, comment = _sshd_fields(text)
+    if ktype not in KEY_TYPES:
+        if any(c in ktype for c in '="') or (ktype and ktype not in SSHD_KEY_TYPES and "," in ktype):
+            raise policy.PolicyError("%s: starts with key options ('%s'); sshd would read them as options of "
+                                     "the key, this option takes the key alone ('TYPE BASE64 [COMMENT]')"
+                                     % (option, ktype[:40]))
         raise policy.PolicyError("%s: is not a public key line 'TYPE BASE64 [COMMENT]' (types: %s)"
                                  % (option, ", ".join(KEY_TYPES)))
-    key = _key(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+    key = _key(ktype, b64, comment) if b64 is not None else None
     if key is None:
-        raise policy.PolicyError("%s: the key data is not valid base64 of a %s key" % (option, parts[0]))
+        raise policy.PolicyError("%s: the key data is not valid base64 of a %s key (sshd separates the "
+                                 "fields at blanks and tabs only)" % (option, ktype))
+    problem = _wire_problem(ktype, _blob_bytes(key))
+    if problem:
+        raise policy.PolicyError("%s: the %s key data is not a key sshd can load (%s)" % (option, ktype, problem))
+    reread = sshd_key_of_line(text)
+    if reread is None or reread["type"] != key["type"] or _blob_bytes(reread) != _blob_bytes(key):
+        raise policy.PolicyError("%s: sshd would not read this line as the %s key it names" % (option, ktype))
+    key["line"] = text  # written as given: what was checked is what sshd reads
     return key
+
+
+def _sshd_fields(text):
+    """sshkey_read()'s split of a line: (type, blob, comment) at runs of
+    blanks/tabs (strcspn(" \t")), blob None when missing."""
+    m = re.match(r"^([^ \t]*)[ \t]*([^ \t]*)[ \t]*(.*)$", text, re.S)
+    ktype, b64, comment = m.group(1), m.group(2), m.group(3)
+    return ktype, (b64 or None), comment
+
+
+_EC_POINT = {"nistp256": 65, "nistp384": 97, "nistp521": 133}
+
+
+def _wire_problem(ktype, blob):
+    """Why sshkey_from_blob() would refuse ``blob`` as a public key of
+    ``ktype`` (its deserialize_public and the "no trailing data" check), or
+    None. The fields as OpenSSH writes them: strings and mpints, each a
+    4-byte length and its bytes."""
+    pos = [0]
+
+    def string():
+        if pos[0] + 4 > len(blob):
+            raise ValueError("truncated")
+        n = int.from_bytes(blob[pos[0]:pos[0] + 4], "big")
+        if pos[0] + 4 + n > len(blob):
+            raise ValueError("truncated")
+        pos[0] += 4 + n
+        return blob[pos[0] - n:pos[0]]
+    try:
+        string()  # the type name, checked by _key
+        if ktype == "ssh-rsa":
+            e, n = string(), string()
+            if not e or not n or (n[0] & 0x80) or (e[0] & 0x80):
+                return "bad RSA numbers"
+            if (len(n.lstrip(b"\x00")) * 8) < 1024:
+                return "RSA modulus below 1024 bits"
+        elif ktype in ("ssh-ed25519", "sk-ssh-ed25519@openssh.com"):
+            if len(string()) != 32:
+                return "an Ed25519 key has 32 bytes"
+            if ktype.startswith("sk-"):
+                string()  # application
+        elif ktype.startswith(("ecdsa-sha2-", "sk-ecdsa-sha2-")):
+            curve = ktype.split("-")[-1].split("@")[0] if ktype.startswith("ecdsa") else "nistp256"
+            if string() != curve.encode("ascii"):
+                return "curve name differs from the key type"
+            q = string()
+            if len(q) != _EC_POINT[curve] or q[:1] != b"\x04":
+                return "not an uncompressed %s point" % curve
+            if ktype.startswith("sk-"):
+                string()
+        elif ktype == "ssh-dss":
+            for _i in range(4):
+                string()
+    except ValueError as e:
+        return str(e)
+    if pos[0] != len(blob):
+        return "trailing data after the key"
+    return None
+
+
+def _blob_bytes(key):
+    return base64.b64decode(key["blob"].encode("ascii"))
 
 
 def _key(ktype, b64, comment, blob_type=None):
@@ -155,11 +253,10 @@ _BLOB_TYPE = {"rsa-sha2-256": "ssh-rsa", "rsa-sha2-512": "ssh-rsa",
 
 def _sshd_read_key(text):
     """sshkey_read() on ``text``: the key dict when it starts with TYPE BLOB, else None."""
-    parts = text.split(None, 2)
-    if len(parts) < 2 or parts[0] not in SSHD_KEY_TYPES:
+    ktype, b64, comment = _sshd_fields(text)
+    if b64 is None or ktype not in SSHD_KEY_TYPES:
         return None
-    return _key(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "",
-                blob_type=_BLOB_TYPE.get(parts[0], parts[0]))
+    return _key(ktype, b64, comment.rstrip(" \t"), blob_type=_BLOB_TYPE.get(ktype, ktype))
 
 
 def _advance_past_options(text):
@@ -283,28 +380,22 @@ def takeover_problem(username, uid, gecos, uid_range_, profile_data, adopt_exist
     return None
 
 
-def check_takeover(username, adopt_existing, profile_dir):
+def check_takeover(username, adopt_existing, profile_dir, host):
     """takeover_problem() for the account as it is on this host (reads
-    /etc/passwd, /etc/login.defs and the profile; changes nothing). Raises
-    PolicyError."""
-    import pwd
-    try:
-        entry = pwd.getpwnam(username)
-    except KeyError:
+    /etc/passwd, /etc/login.defs and the profile through ``host``; changes
+    nothing). Raises PolicyError."""
+    entry = host.user(username)
+    if entry is None:
         return
-    profile = None
     try:
-        with open("%s/%s.json" % (profile_dir, username), "rb") as f:
-            profile = f.read()
+        profile = host.read("%s/%s.json" % (profile_dir, username))
     except (IOError, OSError):
-        pass
-    defs = None
+        profile = None
     try:
-        with open(LOGIN_DEFS, "rb") as f:
-            defs = f.read()
+        defs = host.read(LOGIN_DEFS)
     except (IOError, OSError):
-        pass
-    problem = takeover_problem(username, entry.pw_uid, entry.pw_gecos, uid_range(defs), profile,
+        defs = None
+    problem = takeover_problem(username, entry["uid"], entry["gecos"], uid_range(defs), profile,
                                adopt_existing)
     if problem:
         raise policy.PolicyError(problem)
@@ -450,6 +541,15 @@ PROFILE_DIR = "/etc/pbxguard/admin"
 OUTSIDE = "192.0.2.1"
 
 
+def allowed_address(networks):
+    """An address inside the first allowed network (its first host), or None."""
+    import ipaddress
+    if not networks:
+        return None
+    net = ipaddress.ip_network(networks[0], strict=False)
+    return str(net[1] if net.num_addresses > 2 else net.network_address)
+
+
 def describe(state):
     return "\n".join("%s: %s" % (k, state[k]) for k in sorted(state)) + "\n"
 
@@ -510,7 +610,7 @@ class AdminChange(Change):
     def plan(self, host, spec):
         user, probe = spec["username"], spec["plan"]["probe"]
         # never take over a system account or one this module did not create (read-only)
-        check_takeover(user, spec["adopt_existing"], PROFILE_DIR)
+        check_takeover(user, spec["adopt_existing"], PROFILE_DIR, host)
         account = host.user(user)
         cur_hash = shadow_hash(host.read(SHADOW), user)
         ari_path, http_path = spec["ari_path"], spec["http_path"]
@@ -522,6 +622,12 @@ class AdminChange(Change):
         two = spec["totp"]
         factor = None
         try:
+            if spec["allowed_networks"]:
+                # what is live counts: found here, before the account or any file is touched
+                # (and before the second factor's own check, so one message names both)
+                what = "allowed networks" + (" and the second factor" if two and two["state"] == "enabled" else "")
+                sshd.require_included(host, os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user),
+                                      "the %s of %s" % (what, user), "allowed_networks: ")
             if two is not None:
                 factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
                                           spec["plan"]["totp_secret"], probe, prefix="totp: ")
@@ -534,6 +640,9 @@ class AdminChange(Change):
             if factor is not None:
                 answer.update(totp_stored=factor.stored, totp_final=False)
                 result["totp"] = factor.result
+            elif two is not None:
+                # the factor's own plan refused: the real run refuses again, with the words
+                answer.update(totp_stored=dict(secret=None), totp_final=False)
             return Plan(dict(result, **{action_plan.PROBE: answer}))
 
     def _plan(self, host, spec, user, account, owner, cur_hash, ari_old, stored, factor):
@@ -554,6 +663,25 @@ class AdminChange(Change):
 
         dropin = os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user)
         dropin_file = sshd.config_file(host, dropin, render_sshd(user, networks))
+
+        def network_problems(h):
+            """sshd -T -C from an allowed and an outside address: the drop-in in effect."""
+            out = []
+            inside = conn[0] if conn and sshd.address_allowed(conn[0], networks) else allowed_address(networks)
+            if inside and sshd.user_denied(sshd.effective(h, user, inside), user):
+                out.append("sshd -T -C user=%s,addr=%s: denied from an allowed address%s"
+                           % (user, inside, " (the controller's)" if conn and inside == conn[0] else ""))
+            if not sshd.address_allowed(OUTSIDE, networks) and \
+                    not sshd.user_denied(sshd.effective(h, user, OUTSIDE), user):
+                out.append("sshd -T -C user=%s,addr=%s: an outside address is not denied (another setting read "
+                           "before this module's drop-in %s wins)" % (user, OUTSIDE, dropin))
+            return out
+
+        if dropin_file.new is not None and not dropin_file.content_changed and account is not None:
+            problems = network_problems(host)
+            if problems:
+                raise policy.PolicyError("allowed_networks: not in effect: %s; nothing was changed"
+                                         % "; ".join(problems))
         keys_path = os.path.join(home, ".ssh", "authorized_keys")
         keys_disk = host.read(keys_path)
         # a new account's keys are the task's alone (not a leftover file's), yet the file
@@ -651,12 +779,8 @@ class AdminChange(Change):
 
         def verify(h):
             problems = []
-            if dropin_file.content_changed:
-                if conn and sshd.user_denied(sshd.effective(h, user, conn[0]), user):
-                    problems.append("sshd -T after reload: the controller's address %s is denied" % conn[0])
-                if not sshd.address_allowed(OUTSIDE, networks) and \
-                        not sshd.user_denied(sshd.effective(h, user, OUTSIDE), user):
-                    problems.append("sshd -T after reload: an outside address (%s) is not denied" % OUTSIDE)
+            if dropin_file.new is not None:
+                problems += ["after reload: " + p for p in network_problems(h)]
             if factor is not None:
                 problems += factor.verify(h)
             if asterisk_reload:

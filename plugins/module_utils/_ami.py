@@ -50,17 +50,19 @@ def _classes(values, option, allowed, wrong_way, way):
     if not isinstance(values, list):
         raise policy.PolicyError("%s: must be a list of classes" % option)
     out = []
-    for v in values:
+    for j, v in enumerate(values):
+        # the element is named, as every list option's errors name it (permit[0] ...)
+        elem = "%s[%d]" % (option, j)
         if not isinstance(v, str):
-            raise policy.PolicyError("%s: class %r must be a string" % (option, v))
+            raise policy.PolicyError("%s: class %r must be a string" % (elem, v))
         v = v.strip().lower()
         if v in wrong_way:
             raise policy.PolicyError(
                 "%s: class '%s' is meaningful only as a %s class; %s classes are: %s"
-                % (option, v, "write" if way == "read" else "read", way, ", ".join(allowed)))
+                % (elem, v, "write" if way == "read" else "read", way, ", ".join(allowed)))
         if v not in allowed:
             raise policy.PolicyError("%s: unknown class '%s'; %s classes are: %s"
-                                     % (option, v, way, ", ".join(allowed)))
+                                     % (elem, v, way, ", ".join(allowed)))
         if v not in out:
             out.append(v)
     return out
@@ -147,7 +149,7 @@ def hand_written_users(path, cfg):
     seen = set([os.path.realpath(path)])
     for inc in cfg.includes():
         for p in resolve_include(base, inc.argument):
-            for c in load_tree(p, seen):
+            for c in load_tree(p, seen, base):
                 for s in c.sections:
                     if s.name != "general":
                         found.setdefault(fold(s.name), "%s:%d" % (c.path, s.header.number))

@@ -309,6 +309,31 @@ def pam_has_totp(pam_sshd):
     return False
 
 
+def pam_stack_has_totp(read):
+    """sshd's auth stack as PAM builds it (@include, include/substack followed)
+    has a google-authenticator rule."""
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pam as pam
+    return any(r.module == "pam_google_authenticator.so" for r in pam.stack(read, "sshd", "auth"))
+
+
+def audit_sshd_dropins(not_included, main="/etc/ssh/sshd_config"):
+    """``not_included``: [(path, bytes)] of the sshd drop-ins that no Include
+    of ``main`` covers (module_utils/_sshd.dropins_not_included): sshd never
+    reads them. One of this collection's (its marker inside: an administrator's
+    allowed networks or second factor) is high, any other medium."""
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._sshd import INCLUDE_FIX, MARKER
+    f = []
+    for path, data in not_included:
+        ours = MARKER.encode("ascii") in (data or b"")
+        f.append(finding("SSH-DROPIN-NOT-INCLUDED", "high" if ours else "medium", path, None,
+                         "sshd does not read this drop-in: no Include in %s covers it, so its settings "
+                         "(%s) have no effect" % (main, "written by pbxguard.asterisk: allowed networks, "
+                                                  "second factor or ports" if ours else "written by hand or "
+                                                  "another tool"),
+                         INCLUDE_FIX[0].upper() + INCLUDE_FIX[1:] + "."))
+    return f
+
+
 def password_users(shadow):
     """Account names of /etc/shadow text with a usable password hash."""
     out = []

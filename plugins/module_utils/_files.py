@@ -31,6 +31,45 @@ def read_bytes(path):
         raise
 
 
+class LocalFiles(object):
+    """The read side of the local file system, the one way module_utils read
+    the host's files. ``_transaction.Host`` is this plus commands; parsers
+    that follow includes (``_asterisk_config.load_tree``) and the port plan
+    take it as ``files`` so a planner given a fake host reads the fake's
+    files, never the disk behind it."""
+
+    def read(self, path):
+        return read_bytes(path)
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def isfile(self, path):
+        return os.path.isfile(path)
+
+    def isdir(self, path):
+        return os.path.isdir(path)
+
+    def stat(self, path):
+        try:
+            return os.stat(path)
+        except OSError:
+            return None
+
+    def glob(self, pattern):
+        import glob
+        return sorted(glob.glob(pattern))
+
+    def listdir(self, path):
+        return sorted(os.listdir(path))
+
+    def realpath(self, path):
+        return os.path.realpath(path)
+
+
+LOCAL = LocalFiles()
+
+
 def _ids(owner, group):
     uid = pwd.getpwnam(owner).pw_uid if owner is not None else -1
     gid = grp.getgrnam(group).gr_gid if group is not None else -1

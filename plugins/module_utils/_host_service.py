@@ -175,15 +175,13 @@ def plan_ssh(want, current_ports, foreign, connection):
     return {"ports": ports, "transition": transition, "message": msg}
 
 
-def sshd_port_sources(texts):
-    """(every port sshd reads, {port: file} of Port lines outside our drop-in)."""
+def sshd_port_sources(read, glob):
+    """(every port sshd reads, {port: file} of Port lines outside our drop-in),
+    through ``_sshd.ports``: the one reader of sshd_config."""
     foreign = {}
-    for path, text in texts:
-        if path == SSHD_DROPIN:
-            continue
-        for port in re.findall(r"(?mi)^\s*port\s+([0-9]+)\s*$", text.split("\nMatch ")[0]):
-            foreign.setdefault(int(port), path)
-    return portplan.sshd_ports(texts), foreign
+    for port, path in sshd.ports(read, glob, SSHD_CONFIG, skip=(SSHD_DROPIN,)):
+        foreign.setdefault(port, path)
+    return sshd.ports_or_default(read, glob, SSHD_CONFIG), foreign
 
 
 # ------------------------------------------------------------------ ftp (pure)
@@ -284,8 +282,7 @@ def plan_one(host, want, connection):
     out = dict(service=svc, enabled=want["enabled"], writes=[], ports=[], transition=None,
                proto="udp" if svc == "tftp" else "tcp", address=want.get("address") or "")
     if svc == "ssh":
-        texts = portplan.sshd_texts(SSHD_CONFIG)
-        current, foreign = sshd_port_sources(texts)
+        current, foreign = sshd_port_sources(host.read, host.glob)
         try:
             sp = plan_ssh(want, current, foreign, connection)
         except policy.PolicyError as e:

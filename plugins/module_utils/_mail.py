@@ -19,12 +19,12 @@ not to the system file, which is why the system file is the one used."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
 import os
 import socket
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
     Change, ChangeError, File, Plan)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
@@ -203,9 +203,9 @@ def render_msmtprc(want, password_text=None):
     return "\n".join(lines)
 
 
-def odbc_module_present(dirs=MODULE_DIRS):
+def odbc_module_present(dirs=MODULE_DIRS, files=LOCAL):
     for d in dirs:
-        if glob.glob(os.path.join(d, ODBC_MODULE)):
+        if files.glob(os.path.join(d, ODBC_MODULE)):
             return True
     return False
 
@@ -416,7 +416,7 @@ class MailChange(Change):
         new_mod = old_mod
         running, registered = voicemail_state(host)
         try:
-            if old_mod is not None and self.odbc_module_present():
+            if old_mod is not None and self.odbc_module_present(files=host):
                 new_mod, dummy = plan_modules(old_mod, MODULES_CONF)
         except policy.PolicyError:
             if fix:

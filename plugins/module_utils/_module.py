@@ -11,7 +11,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import sys
+
+# NUL, and the surrogate escapes U+DC80..U+DCFF a byte that is not UTF-8 becomes
+_SUSPECT = re.compile(u"[\x00\udc80-\udcff]")
+_SURROGATE = re.compile(u"[\udc80-\udcff]")
 
 
 def _walk(value, path, problems):
@@ -23,10 +28,11 @@ def _walk(value, path, problems):
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             _walk(v, "%s[%d]" % (path, i), problems)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and _SUSPECT.search(value):
+        # one regex scan per string (a per-character generator cost 0.2 s at 10,000 extensions)
         if "\x00" in value:
             problems.append("%s: contains NUL; not allowed in any value" % path)
-        if any(0xDC80 <= ord(c) <= 0xDCFF for c in value):
+        if _SURROGATE.search(value):
             problems.append("%s: contains a byte that is not UTF-8; not allowed in any value" % path)
 
 

@@ -215,7 +215,7 @@ def check_ip(value, option, version=None):
     if addr is None:
         _fail(option, "is not an IP address")
     if addr.version == 6 and addr.ipv4_mapped is not None:
-        _fail(option, "IPv4-mapped IPv6 address; use %s" % addr.ipv4_mapped)
+        _fail(option, "an IPv4-mapped IPv6 address is not allowed (Asterisk reads it as IPv4); use %s" % addr.ipv4_mapped)
     if version is not None and addr.version != version:
         _fail(option, "must be an IPv%d address" % version)
     return str(addr)
@@ -257,7 +257,7 @@ def parse_network(value, option):
         _fail(option, _NOT_NETWORK)
     if addr.version == 6 and addr.ipv4_mapped is not None and prefix >= 96:
         # Asterisk turns these into IPv4 rules (and refuses a /128 mask there)
-        _fail(option, "IPv4-mapped IPv6 address; use %s"
+        _fail(option, "an IPv4-mapped IPv6 address is not allowed (Asterisk reads it as IPv4); use %s"
               % ipaddress.ip_network("%s/%d" % (addr.ipv4_mapped, prefix - 96), strict=False))
     net = ipaddress.ip_network("%s/%d" % (addr, prefix), strict=False)
     if net.network_address != addr:

@@ -18,12 +18,13 @@ function that reads files."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
 import ipaddress
 import os
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, load_tree
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, RESERVED_PORTS
 
 WILDCARD = ""  # any address
@@ -196,24 +197,9 @@ def manager_bindings(data, path="manager.conf"):
     return out
 
 
-def sshd_ports(texts):
-    """Ports of sshd: ``texts`` is [(path, text)] in the order sshd reads them
-    (drop-ins at the place of their Include). Every Port line counts (sshd
-    accumulates them); no Port at all means 22."""
-    ports = []
-    for _path, text in texts:
-        for line in text.splitlines():
-            words = line.strip().split()
-            if len(words) >= 2 and words[0].lower() == "match":
-                break  # Port is not allowed in Match blocks
-            if len(words) >= 2 and words[0].lower() == "port" and re.match(r"^[0-9]+\Z", words[1]):
-                if int(words[1]) not in ports:
-                    ports.append(int(words[1]))
-    return ports or [22]
-
-
-def sshd_bindings(texts, path="sshd_config"):
-    return [Binding(SSH, "tcp", p, WILDCARD, SSH, path) for p in sshd_ports(texts)]
+def sshd_bindings(ports, path="sshd_config"):
+    """``ports``: sshd's ports as ``_sshd.ports_or_default`` reads them."""
+    return [Binding(SSH, "tcp", p, WILDCARD, SSH, path) for p in ports]
 
 
 def vsftpd_bindings(text, path="vsftpd.conf"):
@@ -273,58 +259,37 @@ def check(current, manages, want, reserved=RESERVED_PORTS):
 
 
 # ------------------------------------------------------------ reading (I/O)
-def _read_text(path):
+def _read_text(path, files):
     try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        data = files.read(path)
     except (IOError, OSError):
         return None
-
-
-def sshd_texts(path="/etc/ssh/sshd_config", _depth=0):
-    """[(path, text)] of sshd_config with its Include directives expanded in place."""
-    text = _read_text(path)
-    if text is None or _depth > 8:
-        return []
-    out = []
-    chunk = []
-    for line in text.splitlines(True):
-        words = line.strip().split()
-        if len(words) >= 2 and words[0].lower() == "include":
-            out.append((path, "".join(chunk)))
-            chunk = []
-            for pattern in words[1:]:
-                if not os.path.isabs(pattern):
-                    pattern = os.path.join("/etc/ssh", pattern)
-                for p in sorted(glob.glob(pattern)):
-                    out.extend(sshd_texts(p, _depth + 1))
-        else:
-            chunk.append(line)
-    out.append((path, "".join(chunk)))
-    return out
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def collect(asterisk_dir="/etc/asterisk", sshd_config="/etc/ssh/sshd_config",
             vsftpd_conf="/etc/vsftpd.conf", enabled=None,
-            redirect_unit="/etc/systemd/system/pbxguard-web-redirect.service"):
+            redirect_unit="/etc/systemd/system/pbxguard-web-redirect.service", files=None):
     """Every binding of the host, read from the live files. ``enabled`` maps
     ssh/ftp/tftp to whether the service is enabled (a disabled host service
-    claims no port); missing means enabled when its config exists."""
+    claims no port); missing means enabled when its config exists.
+    ``files``: the host's read side (a planner's ``Host``)."""
+    files = files or LOCAL
     enabled = enabled or {}
     out = []
     for name, fn in (("http.conf", http_bindings), ("pjsip.conf", pjsip_bindings),
                      ("iax.conf", iax_bindings), ("manager.conf", manager_bindings)):
         path = os.path.join(asterisk_dir, name)
-        if os.path.exists(path):
-            out.extend(fn(load_tree(path), path))
-    if enabled.get(SSH, True) and os.path.exists(sshd_config):
-        out.extend(sshd_bindings(sshd_texts(sshd_config), sshd_config))
-    text = _read_text(vsftpd_conf)
+        if files.exists(path):
+            out.extend(fn(load_tree(path, files=files), path))
+    if enabled.get(SSH, True) and files.exists(sshd_config):
+        out.extend(sshd_bindings(sshd.ports_or_default(files.read, files.glob, sshd_config), sshd_config))
+    text = _read_text(vsftpd_conf, files)
     if text is not None and enabled.get(FTP, True):
         out.extend(vsftpd_bindings(text, vsftpd_conf))
     if enabled.get(TFTP, False):
         out.extend(tftp_bindings())
-    text = _read_text(redirect_unit)
+    text = _read_text(redirect_unit, files)
     if text is not None:
         out.extend(redirect_bindings(text, redirect_unit))
     return out
@@ -385,4 +350,5 @@ def collect_live(module, states=None, **kw):
     ``systemctl show``; ``states`` from unit_states() when the caller has them)."""
     if states is None or any(u not in states for u in LIVE_UNITS):
         states = unit_states(module, LIVE_UNITS)
+    kw.setdefault("files", module if hasattr(module, "read") else None)
     return collect(enabled=live_enabled(states), **kw)

@@ -35,7 +35,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy a
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
-    ensure_include as _ensure_include, hand_written_objects,
+    ensure_include as _ensure_include, hand_written_objects, pjsip_objects,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
@@ -159,10 +159,11 @@ def name_conflicts(conf_path, data):
     """Problems when pjsip.conf (or a file it includes, other than the managed
     one) defines a transport with one of our names: a duplicate (name, type)
     makes Asterisk reject the whole pjsip.conf."""
-    found = hand_written_objects(conf_path, data, MANAGED_NAME)
-    return ["%s already defines transport '%s' by hand; a second one with that name would make Asterisk "
-            "reject the whole pjsip.conf. Rename or remove it" % (found[(n, "transport")], n)
-            for n in sorted(NAMES.values()) if (n, "transport") in found]
+    loaded = hand_written_objects(conf_path, data, os.path.join(os.path.dirname(conf_path), MANAGED_NAME))
+    found = pjsip_objects(loaded).get("transport") or {}
+    return ["%s:%d already defines transport '%s' by hand; a second one with that name would make Asterisk "
+            "reject every transport of pjsip.conf. Rename or remove it" % (found[n].path, found[n].lineno, n)
+            for n in sorted(NAMES.values()) if n in found]
 
 
 def iax_port_of(data, path="iax.conf"):

@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
-import glob
 import grp
 import hashlib
 import json
@@ -24,6 +23,7 @@ import pwd
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError, run_cli
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, check_name, path_component
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import (
     SipTransportError, restart as restart_asterisk)
@@ -78,24 +78,24 @@ UNIT_FILES = (
 )
 
 
-def expand(paths, globs):
+def expand(paths, globs, files=LOCAL):
     """The files a snapshot covers: ``paths`` as given, then whatever the
     glob patterns match now (sorted, no duplicates)."""
     out = list(paths)
     for pattern in globs:
-        for p in sorted(glob.glob(pattern)):
-            if p not in out and os.path.isfile(p):
+        for p in files.glob(pattern):
+            if p not in out and files.isfile(p):
                 out.append(p)
     return out
 
 
-def strays(globs, saved_paths):
+def strays(globs, saved_paths, files=LOCAL):
     """Files matching a snapshot's glob patterns now that it did not hold:
     created after the snapshot, so a restore removes them."""
     out = []
     for pattern in globs:
-        for p in sorted(glob.glob(pattern)):
-            if p not in saved_paths and p not in out and os.path.isfile(p):
+        for p in files.glob(pattern):
+            if p not in saved_paths and p not in out and files.isfile(p):
                 out.append(p)
     return out
 
@@ -248,7 +248,7 @@ class SnapshotChange(Change):
         result = dict(files=[], reloaded=[], units=[])
         if not host.isdir(snap):
             return Plan(result)
-        names = sorted(os.listdir(snap))
+        names = host.listdir(snap)
         gone = [File(os.path.join(snap, n), host.read(os.path.join(snap, n)), None, diff=False)
                 for n in names if host.isfile(os.path.join(snap, n))]
 
@@ -260,7 +260,7 @@ class SnapshotChange(Change):
         snap, directory = spec["snap"], spec["directory"]
         manifest_path = os.path.join(snap, "manifest.json")
         entries, blobs = [], []
-        for i, path in enumerate(expand(spec["paths"], spec["globs"])):
+        for i, path in enumerate(expand(spec["paths"], spec["globs"], host)):
             data = host.read(path)
             e = {"path": path, "existed": data is not None, "sha256": _sha(data), "blob": "f%03d" % i}
             if data is not None:
@@ -319,11 +319,11 @@ class SnapshotChange(Change):
                 e["uid"], e["gid"], e["mode"])
             files.append(File(e["path"], current, saved, owner, group, e["mode"], attributes_differ=not same_attrs,
                               make_dirs=0o755, diff=False))
-        for stray in strays(manifest.get("globs") or [], [e["path"] for e in entries]):
+        for stray in strays(manifest.get("globs") or [], [e["path"] for e in entries], host):
             files.append(File(stray, host.read(stray), None, diff=False))
         after = dict((f.path, f.new is not None) for f in files)
         touched = [f.path for f in files if f.changed]
-        actions, changed_units = restore_actions(touched, exists=lambda p: after.get(p, os.path.exists(p)))
+        actions, changed_units = restore_actions(touched, exists=lambda p: after.get(p, host.exists(p)))
         saved_units = manifest.get("units") or {}
         before_units = unit_states(host, list(saved_units))
         steps = unit_steps(saved_units, before_units, changed_units)

@@ -120,3 +120,198 @@ def user_denied(conf, user):
     if allow and user not in allow and not any(a.split("@")[0] in (user, "*") for a in allow):
         return True
     return False
+
+
+# ------------------------------------------------- the configuration as sshd reads it
+SSHD_CONFIG = "/etc/ssh/sshd_config"
+SSHDIR = "/etc/ssh"  # where sshd resolves a relative Include (servconf.c: SSHDIR "/" arg)
+INCLUDE_DEPTH = 16  # servconf.c: SERVCONF_MAX_DEPTH
+INCLUDE_FIX = ("put 'Include /etc/ssh/sshd_config.d/*.conf' back as the first directive of %s (sshd keeps "
+               "the first value it reads, so drop-ins must come first); with devsec.hardening's "
+               "ssh_hardening role set sshd_custom_options: ['Include /etc/ssh/sshd_config.d/*.conf'] "
+               "(the role writes those lines at the top of the file it renders)" % SSHD_CONFIG)
+
+
+def split_line(line):
+    """One sshd_config line as servconf.c reads it: (keyword lower-cased, [args]),
+    or None for a blank or comment line. The keyword ends at blanks or one '='
+    (strdelim); the arguments are split as argv_split() does: double quotes
+    group, a backslash escapes a quote or backslash, an unquoted '#' starting
+    an argument ends the line."""
+    s = line.strip(" \t\r\n\f")
+    if not s or s.startswith("#"):
+        return None
+    i = 0
+    while i < len(s) and s[i] not in " \t=":
+        i += 1
+    keyword, rest = s[:i], s[i:].lstrip(" \t")
+    if rest.startswith("="):
+        rest = rest[1:].lstrip(" \t")
+    if not keyword:
+        return None
+    args, cur, quoted, started, j = [], [], False, False, 0
+    while j < len(rest):
+        c = rest[j]
+        if c == "\\" and j + 1 < len(rest) and rest[j + 1] in "\\\"":
+            cur.append(rest[j + 1])
+            started = True
+            j += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+            started = True
+        elif c in " \t" and not quoted:
+            if started:
+                args.append("".join(cur))
+            cur, started = [], False
+        elif c == "#" and not quoted and not started:
+            break
+        else:
+            cur.append(c)
+            started = True
+        j += 1
+    if started:
+        args.append("".join(cur))
+    return keyword.lower(), args
+
+
+def glob_matches(pattern, path):
+    """Whether glob(3) of ``pattern`` would return ``path`` if it existed
+    (per component: '*' never crosses '/', nor matches a leading '.')."""
+    import fnmatch
+    pp, tp = pattern.split("/"), path.split("/")
+    if len(pp) != len(tp):
+        return False
+    for p, t in zip(pp, tp):
+        if t.startswith(".") and not p.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(t, p):
+            return False
+    return True
+
+
+def include_patterns(args):
+    return [a if a.startswith(("/", "~")) else "%s/%s" % (SSHDIR, a) for a in args if a]
+
+
+def directives(read, glob, main=SSHD_CONFIG):
+    """Every directive of sshd's configuration in the order sshd reads it:
+    (file, line number, keyword, args, match) with ``match`` None outside a
+    Match block, else that Match line's arguments; an Include is yielded, then
+    the directives of the files it names (glob(3) order, depth and loops
+    limited as servconf.c limits them). Lines end at LF only (servconf.c
+    splits the file it read at '\\n'). ``read(path)`` returns bytes or None,
+    ``glob(pattern)`` the sorted existing paths. The one reader of
+    sshd_config here: drop-in checks, first settings, the port plan."""
+    seen = set()
+
+    def walk(path, depth, match):
+        if depth > INCLUDE_DEPTH or path in seen:
+            return
+        seen.add(path)
+        data = read(path)
+        if data is None:
+            return
+        for number, raw in enumerate(data.decode("utf-8", "replace").split("\n"), 1):
+            words = split_line(raw)
+            if words is None:
+                continue
+            keyword, args = words
+            if keyword == "match":
+                match = args
+            yield path, number, keyword, args, match
+            if keyword == "include":
+                for pattern in include_patterns(args):
+                    for sub in glob(pattern):
+                        for d in walk(sub, depth + 1, match):
+                            yield d
+
+    return walk(main, 0, None)
+
+
+def _conditional(match):
+    """Whether a directive under this Match applies to some connections only."""
+    return match is not None and [a.lower() for a in match] != ["all"]
+
+
+def find_include(read, glob, target, main=SSHD_CONFIG):
+    """How sshd reaches the file ``target`` from ``main``: dict(found, where,
+    conditional) - ``where`` the (file, line, pattern) of the Include that
+    covers it, ``conditional`` True when that Include stands in a Match block
+    (then the file applies only to the connections the Match selects).
+    ``target`` need not exist yet. Pure apart from the two readers (see
+    ``directives``)."""
+    for path, number, keyword, args, match in directives(read, glob, main):
+        if keyword == "include":
+            for pattern in include_patterns(args):
+                if glob_matches(pattern, target):
+                    return dict(found=True, where=(path, number, pattern), conditional=_conditional(match))
+    return dict(found=False, where=None, conditional=False)
+
+
+def not_included_problem(read, glob, target, what, main=SSHD_CONFIG):
+    """Why sshd would not apply the drop-in ``target`` (``what`` it carries),
+    or None. Pure apart from the readers (see ``find_include``)."""
+    got = find_include(read, glob, target, main)
+    if got["found"] and not got["conditional"]:
+        return None
+    if got["found"]:
+        path, number, pattern = got["where"]
+        return ("sshd reads %s only inside a Match block (%s:%d Include %s), so %s would apply to some "
+                "connections only; nothing was changed. Fix: move that Include before the first Match "
+                "block, at the top of the file" % (target, path, number, pattern, what))
+    if read(main) is None:
+        return "sshd's configuration %s is missing, so %s cannot take effect; nothing was changed" % (main, what)
+    return ("sshd does not read %s: no Include in %s (or the files it includes) covers it - another tool "
+            "rewrote sshd_config without one (devsec.hardening's ssh_hardening does) - so %s would "
+            "silently not take effect; nothing was changed. Fix: %s, then run again"
+            % (target, main, what, INCLUDE_FIX))
+
+
+def require_included(host, target, what, prefix=""):
+    """Plan phase: raise PolicyError (nothing written yet) when sshd would not
+    read the drop-in ``target`` that this run keeps or writes."""
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError
+    problem = not_included_problem(host.read, host.glob, target, what)
+    if problem:
+        raise PolicyError(prefix + problem)
+
+
+def dropins_not_included(read, glob, dropin_dir=DROPIN_DIR, main=SSHD_CONFIG):
+    """The ``*.conf`` files of ``dropin_dir`` that sshd does not read (for the audit)."""
+    return [p for p in glob(os.path.join(dropin_dir, "*.conf"))
+            if not find_include(read, glob, p, main)["found"]]
+
+
+def first_setting(read, glob, keywords, main=SSHD_CONFIG):
+    """The line sshd takes a global option from - the first one outside any
+    Match block, includes followed in order (sshd keeps the first value it
+    reads): (file, line, keyword, args) or None. ``keywords``: lower-case
+    names, aliases included (kbdinteractiveauthentication and
+    challengeresponseauthentication are one option)."""
+    for path, number, keyword, args, match in directives(read, glob, main):
+        if keyword in keywords and match is None:
+            return (path, number, keyword, args)
+    return None
+
+
+def ports(read, glob, main=SSHD_CONFIG, skip=()):
+    """[(port, file)] of every Port line sshd reads (it accumulates them; Port
+    is not allowed in a Match block), files in ``skip`` left out. No Port at
+    all means 22 (``ports_or_default``)."""
+    out = []
+    for path, _number, keyword, args, match in directives(read, glob, main):
+        if keyword == "port" and match is None and path not in skip and args and args[0].isdigit():
+            out.append((int(args[0]), path))
+    return out
+
+
+def ports_or_default(read, glob, main=SSHD_CONFIG):
+    found = []
+    for port, _path in ports(read, glob, main):
+        if port not in found:
+            found.append(port)
+    return found or [22]
+
+
+KBD_KEYWORDS = ("kbdinteractiveauthentication", "challengeresponseauthentication")

@@ -17,6 +17,7 @@ import os
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pam as pam
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
@@ -87,23 +88,89 @@ def render_dropin(user, methods):
             "    AuthenticationMethods %s\n" % (MARKER, user, user, methods)).encode("ascii")
 
 
+GA_MODULE = "pam_google_authenticator.so"
+
+
+def _is_our_comment(line):
+    return " ".join(line.split()) == " ".join(PAM_COMMENT.split())
+
+
 def plan_pam(data, enable):
-    """Pure: /etc/pam.d/sshd with (enable) or without our line at the top of
-    the auth stack (before the first auth line or @include common-auth)."""
+    """Pure: /etc/pam.d/sshd with (enable) or without our rule at the top of
+    the auth stack (before the first auth line or @include common-auth).
+    Our rule is recognised by meaning (module/_pam.py), not by its spelling:
+    devsec.hardening rewrites every line through community.general.pamd in
+    its own spacing, and a rule written as ``auth [success=ok ...]
+    /lib/x86_64-linux-gnu/security/pam_google_authenticator.so nullok`` is the
+    same rule. The first copy stays where it is, every further copy goes (two
+    copies ask for the code twice)."""
     text = (data or b"").decode("utf-8", "surrogateescape")
     lines = text.splitlines(True)
-    ours = [i for i, ln in enumerate(lines) if ln.strip() in (PAM_LINE, PAM_COMMENT)]
-    rest = [ln for i, ln in enumerate(lines) if i not in ours]
+    want = pam.rule_of(PAM_LINE).meaning
+    ours = []
+    for i, ln in enumerate(lines):
+        rule = pam.parse_line(PAM_SSHD, i + 1, ln.split("#", 1)[0])
+        if isinstance(rule, pam.Rule) and rule.meaning == want:
+            ours.append(i)
+    comments = [i for i, ln in enumerate(lines) if _is_our_comment(ln)]
+    if enable and ours:
+        keep = ours[0]
+        drop = set(ours[1:]) | set(c for c in comments if c != keep - 1)
+        return "".join(ln for i, ln in enumerate(lines) if i not in drop).encode("utf-8", "surrogateescape")
+    rest = [ln for i, ln in enumerate(lines) if i not in set(ours) | set(comments)]
     if not enable:
         return "".join(rest).encode("utf-8", "surrogateescape")
     idx = len(rest)
     for i, ln in enumerate(rest):
         s = ln.strip()
-        if s.startswith("@include common-auth") or re.match(r"^-?auth\s", s):
+        if s.startswith("@include common-auth") or re.match(r"^-?auth\s", s, re.I):
             idx = i
             break
     new = rest[:idx] + [PAM_COMMENT + "\n", PAM_LINE + "\n"] + rest[idx:]
     return "".join(new).encode("utf-8", "surrogateescape")
+
+
+def pam_problem(read, pam_new, enable):
+    """Plan phase: the auth stack of sshd as PAM will read it with ``pam_new``
+    as /etc/pam.d/sshd (following @include and include/substack): with the
+    factor enabled exactly one google-authenticator rule (another one, e.g. in
+    common-auth or hand-written with other options, would ask for a code
+    twice). A text naming file, line and fix, or None."""
+    rules = [r for r in pam.stack(read, "sshd", "auth", {PAM_SSHD: pam_new}) if r.module == GA_MODULE]
+    if enable and len(rules) > 1:
+        others = [r for r in rules if r.meaning != pam.rule_of(PAM_LINE).meaning] or rules[1:]
+        where = ", ".join("%s:%d" % (r.path, r.number) for r in others)
+        return ("PAM: sshd's auth stack would ask for the google-authenticator code %d times (%s); another "
+                "rule than this module's '%s' is at %s; nothing was changed. Remove that rule (this module "
+                "keeps one rule in %s)" % (len(rules), "; ".join(repr(r) for r in rules), PAM_LINE, where, PAM_SSHD))
+    if enable and not rules:
+        return "PAM: sshd's auth stack would not ask for the code (no %s rule reached)" % GA_MODULE
+    return None
+
+
+def live_problems(host, user, methods, prefix=""):
+    """sshd's effective configuration for ``user`` (``sshd -T -C``) against
+    what the second factor needs: our AuthenticationMethods, keyboard-
+    interactive on (the code is asked there) and PAM. Each problem names the
+    line that wins instead, when sshd_config has one."""
+    spec = "user=%s,addr=192.0.2.1" % user
+    conf = sshd.effective(host, user, "192.0.2.1")
+    out = []
+    got = " ".join(conf.get("authenticationmethods", []))
+    if got != METHODS[methods]:
+        out.append("%ssshd -T -C %s: AuthenticationMethods is %r, expected %r (another Match block read "
+                   "before this module's drop-in sets it)" % (prefix, spec, got, METHODS[methods]))
+    for key, needed, keywords in (("kbdinteractiveauthentication", "yes", sshd.KBD_KEYWORDS),
+                                  ("usepam", "yes", ("usepam",))):
+        value = " ".join(conf.get(key, []))
+        if value != needed:
+            line = sshd.first_setting(host.read, host.glob, keywords)
+            where = (" - %s:%d '%s %s' is read first and sshd keeps the first value; remove it or put the "
+                     "Include of %s above it" % (line[0], line[1], line[2], " ".join(line[3]), sshd.DROPIN_DIR)
+                     if line else "")
+            out.append("%ssshd -T -C %s: %s is %r, the second factor needs %r%s"
+                       % (prefix, spec, key, value, needed, where))
+    return out
 
 
 class Factor(object):
@@ -166,6 +233,17 @@ def plan_factor(host, user, account, state, methods, secret, probe, prefix=""):
     dropin_file = sshd.config_file(host, dropin, render_dropin(user, METHODS[methods]) if enable else None)
     files = [ga_file, pam_file, dropin_file]
     changed = any(f.changed for f in files)
+    if enable:
+        # what is live counts: before anything is written (and on a run with nothing to
+        # write) sshd must read the drop-in and PAM must ask for the code exactly once
+        sshd.require_included(host, dropin, "the second factor of %s" % user, prefix)
+        problem = pam_problem(host.read, pam_new, True)
+        if problem:
+            raise policy.PolicyError(prefix + problem)
+        if not changed:
+            problems = live_problems(host, user, methods, prefix)
+            if problems:
+                raise policy.PolicyError("; ".join(problems) + "; nothing was changed")
     result = dict(changed=changed, enrolled=enable, sshd_reloaded=False, new_secret=False)
     if enable:
         result["authentication_methods"] = METHODS[methods]
@@ -173,12 +251,14 @@ def plan_factor(host, user, account, state, methods, secret, probe, prefix=""):
                          else "totp %s: disabled" % user)
 
     def verify(h):
+        if enable:
+            return live_problems(h, user, methods, prefix)
         if not dropin_file.content_changed:
             return []
+        # without our Match the user gets the global methods (any, or e.g. devsec's publickey)
         got = " ".join(sshd.effective(h, user, "192.0.2.1").get("authenticationmethods", []))
-        want = METHODS[methods] if enable else "any"
-        if got != want:
-            return ["%ssshd -T: AuthenticationMethods for %s is %r, expected %r" % (prefix, user, got, want)]
+        if got == METHODS[methods]:
+            return ["%ssshd -T: AuthenticationMethods for %s is still %r" % (prefix, user, got)]
         return []
 
     return Factor(files, result, dict(secret=have_secret), not changed, reload=dropin_file.content_changed,

@@ -51,33 +51,17 @@ class ChangeError(Exception):
     """The daemon did not take the change (its words are in the message)."""
 
 
-class Host(object):
-    """Read side of the managed host, what planners may use: files, stat,
-    commands, Asterisk's CLI. Also passes for ``module`` where module_utils
-    helpers only call ``run_command`` (``run_cli(host, ...)``)."""
+class Host(files.LocalFiles):
+    """Read side of the managed host, what planners may use: files (read,
+    exists, isfile, isdir, stat, glob, listdir, realpath from
+    ``_files.LocalFiles``), commands, Asterisk's CLI. Also passes for
+    ``module`` where module_utils helpers only call ``run_command``
+    (``run_cli(host, ...)``)."""
 
     def __init__(self, module):
         self.module = module
         self.check_mode = module.check_mode
         self.tmpdir = module.tmpdir
-
-    def read(self, path):
-        return files.read_bytes(path)
-
-    def exists(self, path):
-        return os.path.exists(path)
-
-    def isfile(self, path):
-        return os.path.isfile(path)
-
-    def isdir(self, path):
-        return os.path.isdir(path)
-
-    def stat(self, path):
-        try:
-            return os.stat(path)
-        except OSError:
-            return None
 
     def attributes_differ(self, path, owner=files.ASTERISK_OWNER, group=files.ASTERISK_GROUP,
                           mode=files.ASTERISK_MODE):
@@ -93,7 +77,7 @@ class Host(object):
         return run_cli(self, command, **kw)
 
     def user(self, name):
-        """The account ``name`` as dict(name, uid, gid, home, group), or None."""
+        """The account ``name`` as dict(name, uid, gid, home, gecos, group), or None."""
         import grp
         import pwd
         try:
@@ -104,11 +88,7 @@ class Host(object):
             group = grp.getgrgid(pw.pw_gid).gr_name
         except KeyError:
             group = None
-        return dict(name=pw.pw_name, uid=pw.pw_uid, gid=pw.pw_gid, home=pw.pw_dir, group=group)
-
-    def glob(self, pattern):
-        import glob
-        return sorted(glob.glob(pattern))
+        return dict(name=pw.pw_name, uid=pw.pw_uid, gid=pw.pw_gid, home=pw.pw_dir, gecos=pw.pw_gecos, group=group)
 
     def warn(self, text):
         self.module.warn(text)

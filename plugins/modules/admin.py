@@ -97,6 +97,7 @@ options:
         every run.
     type: bool
     default: false
+    version_added: 0.2.0
   emails:
     description:
       - E-mail addresses of the administrator (notifications). A list, or one string with

@@ -19,7 +19,8 @@ description:
     SIP transports; IAX plaintext authentication, users without secret, weak IAX secrets, call tokens
     off; Asterisk's HTTP server without TLS or with TLS 1.0/1.1, ARI plaintext or weak passwords;
     voicemail boxes without PIN or with guessable PINs (runs like 1234 or 5678, one digit repeated,
-    repeated patterns, the box number, sample PINs); SSH root password login, and accounts with a
+    repeated patterns, the box number, sample PINs); SSH root password login, drop-ins in /etc/ssh/sshd_config.d that sshd_config does not
+    include (their settings have no effect), and accounts with a
     usable password that SSH lets in with the password alone (C(sshd -T -C) per account from a
     loopback and an outside address; keyboard-interactive counts as two factors when PAM asks the
     account for a google-authenticator code); FTP and TFTP running; DHCP option 66 pointing at a
@@ -95,7 +96,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._toll_audit import audit as toll_audit
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit as audit
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd_config
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import read_bytes
+
+
+def _glob(pattern):
+    import glob
+    return sorted(glob.glob(pattern))
 
 
 def _read(path):
@@ -116,7 +123,7 @@ def _ssh_password_users(module, sshd):
         parts = line.split(":")
         if len(parts) >= 6:
             homes[parts[0]] = parts[5]
-    pam_totp = audit.pam_has_totp((_read("/etc/pam.d/sshd") or b"").decode("utf-8", "replace"))
+    pam_totp = audit.pam_stack_has_totp(_read)
     users = {}
     for user in audit.password_users(shadow.decode("utf-8", "replace"))[:200]:
         texts = []
@@ -163,6 +170,7 @@ def main():
     rc, out, dummy = module.run_command([sshd, "-T"])
     if rc == 0:
         findings += audit.audit_sshd(out, _ssh_password_users(module, sshd))
+    findings += audit.audit_sshd_dropins([(p, _read(p)) for p in sshd_config.dropins_not_included(_read, _glob)])
     active = {}
     systemctl = module.get_bin_path("systemctl")
     if systemctl:

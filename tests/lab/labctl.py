@@ -53,6 +53,10 @@ PACKAGES = [
     # fail2ban role: sshd logs only to the journal here (no rsyslog, no
     # auth.log), so fail2ban's systemd backend needs python3-systemd
     "fail2ban", "python3-systemd",
+    # coexist scenario: devsec.hardening's ssh_hardening reads the version with `ssh -V`
+    # and lists openssh-client among its packages (sid's openssh-server no longer pulls
+    # it in); the lab has no network for the role to install it
+    "openssh-client",
 ]
 SUITE = "sid"
 IMAGE_RECIPE_VERSION = "2"  # bump when the post-build customisation changes

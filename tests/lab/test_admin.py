@@ -364,3 +364,75 @@ def test_vvv_output_contains_no_password_or_hash(lab, pw):
     out = p.stdout + p.stderr
     for secret in (pw["main"], pw["other"], h, shadow_hash(lab), shadow_hash(lab).split("$")[-1]):
         assert secret not in out
+
+
+def test_hand_planted_ari_secrets_never_in_vvv_diff(lab, pw, monkeypatch):
+    """A hand-written ARI user in ari.conf (the file this module rewrites)
+    with a plain password - an upper-case key, an escaped ';', an old one
+    commented out - none of them a task value: the -vvv --diff output of a
+    run that rewrites ari.conf (a password change) shows none of them. A
+    real ARI login proves Asterisk takes the planted password."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("plain", "old", "escA", "escB")}
+    plant = ("\n[handari1]\ntype = user\nread_only = yes\npassword_format = plain\nPASSWORD = %(plain)s ; by hand\n"
+             ";password = %(old)s\n"
+             "\n[handari2]\ntype=user\nread_only=yes\npassword=%(escA)s\\;%(escB)s\n" % p)
+    lab.sh("cp -p %s /root/ari.conf.plant && cat >> %s" % (ARI, ARI), input=plant)
+    try:
+        lab.cli("module reload res_ari.so")
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")
+        run = lab.playbook([admin(lab, pw["other"])], diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        assert "ESTABLISH SSH CONNECTION" in out and "[handari2]" in out and "<secret:" in out
+        leaked = [k for k, v in p.items() if v in out] + (
+            ["escaped"] if "%s;%s" % (p["escA"], p["escB"]) in out else [])
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+        assert ari(lab, "handari1", p["plain"]) == "200"
+        assert ari(lab, "handari2", "%s;%s" % (p["escA"], p["escB"])) == "200"
+    finally:
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        lab.sh("cp -p /root/ari.conf.plant %s" % ARI)
+        lab.cli("module reload res_ari.so")
+        r = lab.playbook([admin(lab, pw["main"])])
+        assert not r.failed, r.raw[-2000:]
+
+
+def test_key_values_are_taken_only_as_sshd_reads_them(lab, pw, keys, tmp_path):
+    """A key value is written as given, so it is accepted only when sshd's
+    reading of that line is exactly its key: a tab and a two-word comment
+    are fine (the real sshd lets the key log in); a second key behind a
+    U+2028, blanks in front, key options in front, or a no-break space
+    between the fields (sshd splits at blanks and tabs only) are refused
+    naming the option and the rule, every file byte-identical, and the key
+    inside the bad value cannot log in."""
+    path = str(tmp_path / "desk")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "desk", "-f", path], check=True)
+    with open(path + ".pub") as f:
+        ktype, blob, _comment = f.read().split()
+    listed = [keys["laptop"]["pub"], keys["phone"]["pub"]]
+    bad = [
+        ("%s\u2028%s %s desk" % (keys["laptop"]["pub"], ktype, blob), "must be one line (contains U+2028"),
+        (" %s %s desk" % (ktype, blob), "starts with a blank"),
+        ('command="/bin/sh" %s %s desk' % (ktype, blob), "starts with key options"),
+        ("%s\u00a0%s desk" % (ktype, blob), "is not a public key line"),
+        ("%s %s\u00a0desk" % (ktype, blob), "not valid base64"),
+    ]
+    for value, rule in bad:
+        shas = [lab.sha(p) for p in WATCHED]
+        r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [value], "exclusive": True})])
+        assert r.failed, value
+        msg = r.last.get("msg", "")
+        assert "ssh_keys.present[2]: " in msg and rule in msg, (value, msg)
+        assert [lab.sha(p) for p in WATCHED] == shas, value
+        assert ssh(lab, "key", key=path)[0] != 0, value
+    good = "%s\t%s desk key" % (ktype, blob)
+    r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [good], "exclusive": True})])
+    try:
+        assert not r.failed, r.raw[-2000:]
+        assert (good + "\n").encode() in lab.read(KEYS)
+        rc, out = ssh(lab, "key", key=path)
+        assert rc == 0, out
+    finally:
+        r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed, "exclusive": True})])
+        assert not r.failed, r.raw[-2000:]
+    assert ssh(lab, "key", key=path)[0] != 0

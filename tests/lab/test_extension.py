@@ -308,6 +308,34 @@ def test_duplicate_numbers_and_hand_written_clash(lab, s):
         lab.sh("sed -i '/^\\[2001\\]/,$d' /etc/asterisk/pjsip_lab.conf")
 
 
+def test_clashes_asterisk_would_merge_are_refused_before_any_write(lab, s):
+    """Hand-written objects that are the managed ones to Asterisk although
+    their text differs: a mailbox in '[Default]' (app_voicemail compares
+    contexts with strcasecmp) and an endpoint that takes its type from a
+    template. Asterisk itself shows the merge; the module refuses with the
+    option and the rule, and no file changes."""
+    lab.sh("printf '\\n[Default]\\n2002 => 4711,Hand Box\\n' >> %s" % VM)
+    lab.sh("printf '\\n[handtmpl](!)\\ntype=endpoint\\ncontext=x\\n[2003](handtmpl)\\n' >> /etc/asterisk/pjsip_lab.conf")
+    try:
+        lab.cli("voicemail reload")
+        # the real Asterisk: the hand-written box is 2002@default (find_user: strcasecmp)
+        assert "Hand Box" in lab.cli("voicemail show mailbox 2002 default")
+        before = [lab.sha(f) for f in FILES]
+        r = lab.playbook([ext_task(base(lab, s) + [{"number": "2002", "secret": strong(), "pin": "7391"},
+                                                   {"number": "2003", "secret": strong()}])])
+        assert r.failed, r.raw[-2000:]
+        msg = r.last["msg"]
+        assert ("extensions[2] (2002).pin: mailbox 2002@default is defined by hand at %s:" % VM) in msg, msg
+        assert "as 2002@Default" in msg and "case-insensitively" in msg, msg
+        assert ("extensions[3] (2003).username: a PJSIP endpoint '2003' is defined by hand at "
+                "/etc/asterisk/pjsip_lab.conf:") in msg, msg
+        assert [lab.sha(f) for f in FILES] == before
+    finally:
+        lab.sh("sed -i '/^\\[Default\\]$/,$d' %s" % VM)
+        lab.sh("sed -i '/^\\[handtmpl\\]/,$d' /etc/asterisk/pjsip_lab.conf")
+        lab.cli("voicemail reload")
+
+
 def endpoints(lab):
     return sorted(re.findall(r"^\s*Endpoint:\s+([^</\s][^/\s]*)/", lab.cli("pjsip show endpoints"), re.M))
 

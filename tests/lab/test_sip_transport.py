@@ -389,3 +389,40 @@ def test_drift_between_file_and_running_asterisk_is_a_change(lab):
     assert sip_options(lab, 5060, "udp") and not sip_options(lab, 5064, "udp")
     r = lab.playbook([task()])
     assert not r.failed and r.changed == 0 and r.last["restarted"] is False
+
+
+# ------------------------------------------------------- secrets in the diff
+def test_hand_planted_secrets_never_in_vvv_diff(lab, monkeypatch):
+    """Hand-written objects in pjsip.conf (the file this module rewrites to
+    include its transports) hold secrets in the forms Asterisk reads - an
+    auth's password, md5_cred, oauth_secret and refresh_token, an escaped
+    ';', a commented-out old password - none of them a task value: the
+    -vvv --diff output of the run that re-adds the include shows none.
+    Asterisk's own view proves it took the planted objects."""
+    p = {k: "Pl%s%s" % (k, secrets.token_hex(5)) for k in ("pw", "oauth", "refresh", "escA", "escB", "old")}
+    p["md5"] = secrets.token_hex(16)  # Asterisk takes an md5 auth only with 32 hex digits
+    plant = ("\n[handplant1]\ntype = auth\nauth_type = userpass\nusername = handplant1\nPassword = %(pw)s ; by hand\n"
+             ";password = %(old)s\n"
+             "\n[handplant2]\ntype=auth\nauth_type=md5\nusername=handplant2\nmd5_cred=%(md5)s\n"
+             "\n[handplant3]\ntype=auth\nauth_type=google_oauth\nusername=handplant3\noauth_clientid=pbx\n"
+             "oauth_secret=%(oauth)s\nrefresh_token=%(refresh)s\n"
+             "\n[handplant4]\ntype=auth\nusername=handplant4\npassword=%(escA)s\\;%(escB)s\n" % p)
+    lab.sh("cp -p %s /root/pjsip.conf.plant && sed -i '/pjsip_transport_pbxguard.conf/d; "
+           "/managed by pbxguard.asterisk: sip transports/d' %s && cat >> %s" % (PJSIP, PJSIP, PJSIP), input=plant)
+    try:
+        monkeypatch.setenv("ANSIBLE_DIFF_CONTEXT", "100000")
+        run = lab.playbook([task()], diff=True, verbosity=3, json_out=False)
+        out = run.stdout + run.stderr
+        assert run.returncode == 0, out[-3000:]
+        # -vvv, a diff of pjsip.conf with the hand-written sections inside it
+        assert "ESTABLISH SSH CONNECTION" in out and "[handplant4]" in out and "pjsip_transport_pbxguard.conf" in out
+        assert "<secret:" in out
+        leaked = [k for k, v in p.items() if v in out] + (
+            ["escaped"] if "%s;%s" % (p["escA"], p["escB"]) in out else [])
+        assert not leaked, "hand-planted secrets in the -vvv --diff output: %s" % leaked
+        for n in ("handplant1", "handplant2", "handplant3", "handplant4"):
+            assert "Auth:  %s/%s" % (n, n) in lab.cli("pjsip show auth %s" % n), n
+    finally:
+        monkeypatch.delenv("ANSIBLE_DIFF_CONTEXT", raising=False)
+        lab.sh("cp -p /root/pjsip.conf.plant %s" % PJSIP)
+        lab.cli("module reload res_pjsip.so")

@@ -7,7 +7,10 @@ MODE: password (password auth), kbd (keyboard-interactive: answers
 "Password:" with line 1 and "Verification code:" with line 2 of stdin; an
 empty line 2 answers the code prompt with nothing), key (public key KEYFILE only).
 Secrets come on stdin, never on the command line. Prints "OK <id -un>" and
-exits 0 when logged in, "FAIL <reason>" and exits 1 otherwise."""
+exits 0 when logged in, "FAIL <reason>" and exits 1 otherwise. With
+SSH_LOGIN_PROMPTS=1 a last line "PROMPTS <n> <prompt>|<prompt>..." lists the
+keyboard-interactive prompts the server sent (a code asked twice shows)."""
+import os
 import socket
 import sys
 
@@ -22,6 +25,7 @@ def main():
     code = lines[1] if len(lines) > 1 else ""
     sock = socket.create_connection((host, 22), timeout=10)
     t = paramiko.Transport(sock)
+    prompts_seen = []
     try:
         t.start_client(timeout=10)
         if mode == "password":
@@ -30,7 +34,6 @@ def main():
             key = paramiko.PKey.from_path(keyfile)
             t.auth_publickey(user, key)
         elif mode == "kbd":
-            prompts_seen = []
 
             def handler(title, instructions, prompts):
                 answers = []
@@ -57,6 +60,8 @@ def main():
         return 1
     finally:
         t.close()
+        if mode == "kbd" and os.environ.get("SSH_LOGIN_PROMPTS") == "1":
+            print("PROMPTS %d %s" % (len(prompts_seen), "|".join(prompts_seen)))
 
 
 if __name__ == "__main__":

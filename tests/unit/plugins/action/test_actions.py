@@ -92,7 +92,8 @@ class FakeModules(object):
 def run_action(mod, args, modules, check=False):
     from unittest import mock
     play_context = mock.MagicMock(check_mode=check, no_log=False)
-    action = mod.ActionModule(FakeTask(mod.MODULE, args), mock.MagicMock(), play_context, None, None)
+    # shared_loader_obj passed as the task executor passes it: ansible-core 2.16 requires it
+    action = mod.ActionModule(FakeTask(mod.MODULE, args), mock.MagicMock(), play_context, None, None, None)
     action._task.check_mode = check
     action._execute_module = modules
     if isinstance(modules, FakeModules) and modules.kind is None:

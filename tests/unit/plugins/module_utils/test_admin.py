@@ -179,3 +179,35 @@ def test_lines_split_at_lf_only_and_bytes_kept():
     data = b"# caf\xe9 \x0c note\r\n" + key("k", b"k")[0].encode() + b"\n"
     new, _a, _r, final = admin.plan_keys(data, [], exclusive=False)
     assert new == data and [k["comment"] for k in final] == ["k"]
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("{k}\u2028ssh-ed25519 {b2} planted", "must be one line (contains U+2028"),
+    ("{k}\x85x", "must be one line (contains U+0085"),
+    ("{k}\x0c", "must be one line (contains U+000C"),
+    ("{k}\rssh-ed25519 {b2}", "must be one line (contains U+000D"),
+    (" {k}", "starts with a blank (U+0020)"),
+    ("\u3000{k}", "starts with a blank (U+3000)"),
+    ("#{k}", "starts with '#'"),
+    ('command="id" {k}', "starts with key options ('command=\"id\"')"),
+    ("no-pty,no-agent-forwarding {k}", "starts with key options"),
+    # Python's split() would cut at U+00A0 and read a key; sshd's fields end at blank/tab only
+    ("ssh-ed25519\u00a0{b}", "is not a public key line"),
+    ("ssh-ed25519 {b}\u00a0note", "the key data is not valid base64"),
+    ("ssh-ed25519 {b}junk", "not a key sshd can load (trailing data after the key)"),
+])
+def test_a_key_value_sshd_would_read_otherwise_is_refused(value, rule):
+    k = key("c", b"k")[0]
+    b, b2 = k.split()[1], key("d", b"d")[0].split()[1]
+    with pytest.raises(admin.policy.PolicyError) as e:
+        admin.parse_key(value.format(k=k, b=b, b2=b2), "ssh_keys.present[0]")
+    assert str(e.value).startswith("ssh_keys.present[0]: ") and rule in str(e.value), str(e.value)
+
+
+def test_an_accepted_key_is_written_as_given_and_read_back_by_sshd_rules():
+    k = key("c", b"k")[0]
+    for value in (k, k.replace(" ", "\t", 1) + "  two  words\t", k + " caf\u00e9 \u00a0 note"):
+        parsed = admin.parse_key(value, "o")
+        assert parsed["line"] == value
+        again = admin.sshd_key_of_line(parsed["line"])
+        assert (again["type"], again["blob"]) == (parsed["type"], parsed["blob"])

@@ -49,7 +49,7 @@ class SshdHost(FakeHost):
         self.disk.log.append(("run",) + tuple(args))
         if args[0] == "useradd":
             self.accounts[args[-1]] = dict(name=args[-1], uid=1000, gid=1000, home=args[args.index("-d") + 1],
-                                           group=args[-1])
+                                           gecos=args[args.index("-c") + 1], group=args[-1])
         elif args[0] == "userdel":
             self.accounts.pop(args[-1], None)
         elif args[0] == "chpasswd":
@@ -60,7 +60,15 @@ class SshdHost(FakeHost):
             bad = [p for p, e in self.disk.files.items() if p.startswith(DROPIN_DIR) and b"BAD" in e[0]]
             return (255, "", "%s line 1: Bad configuration option: BAD" % bad[0]) if bad else (0, "", "")
         elif args[:2] == ["sshd", "-T"]:
-            out = "".join("denyusers %s\n" % USER for p in self.disk.files if "pbxguard-admin" in p)
+            # the admin drop-in denies from outside its networks (the comment line names them)
+            addr = dict(kv.split("=", 1) for kv in args[3].split(","))["addr"]
+            out = ""
+            for p in self.disk.files:
+                if "pbxguard-admin" in p:
+                    nets = admin.networks_of_dropin(self.disk.read(p), USER)
+                    if not admin.sshd.address_allowed(addr, nets):
+                        out += "denyusers %s\n" % USER
+            out += "kbdinteractiveauthentication yes\nusepam yes\n"
             tdropin = self.disk.read("%s/pbxguard-totp-%s.conf" % (DROPIN_DIR, USER))
             methods = tdropin.decode().split("AuthenticationMethods ")[1].strip() if tdropin else "any"
             out += "authenticationmethods %s\n" % methods
@@ -94,6 +102,8 @@ def drive(change, params, disk, accounts=None, **module_kw):
 
 def fresh_disk():
     return FakeDisk({"/etc/shadow": (b"root:*:19000::::::\n", "root", "shadow", 0o640),
+                     "/etc/ssh/sshd_config": (b"Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n", "root", "root",
+                                              0o644),
                      "/etc/pam.d/sshd": (PAM, "root", "root", 0o644),
                      "/etc/asterisk/ari.conf": (b"[general]\nenabled = no\n", "asterisk", "asterisk", 0o640),
                      "/etc/asterisk/http.conf": (b"[general]\n", "asterisk", "asterisk", 0o640)})
@@ -132,7 +142,9 @@ def test_a_second_run_plans_nothing():
     _r, host = drive(admin.AdminChange(), admin_params(totp=two), disk)
     del disk.log[:]
     r, _host = drive(admin.AdminChange(), admin_params(totp=two), disk, host.accounts)
-    assert r.result["changed"] is False and disk.log == []
+    # nothing written or run but the read-only look at what is live (sshd -T -C)
+    assert r.result["changed"] is False and not r.failed
+    assert disk.log and all(e[:3] == ("run", "sshd", "-T") for e in disk.log), disk.log
 
 
 def test_sshd_refusal_restores_every_file_and_removes_the_new_account():
@@ -159,7 +171,7 @@ def test_existing_account_refusal_sets_the_old_hash_back():
     disk.files["/etc/shadow"] = (("%s:%s:19000::::::\n" % (USER, H2)).encode(), "root", "shadow", 0o640)
     disk.files["/home/pbxadmin/.ssh/authorized_keys"] = (b"", USER, USER, 0o600)
     disk.files[DROPIN_DIR + "/00-bad.conf"] = (b"BAD yes\n", "root", "root", 0o644)
-    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
     r, host = drive(admin.AdminChange(), admin_params(), disk, accounts)
     assert r.failed and admin.shadow_hash(disk.read("/etc/shadow"), USER) == H2
     assert USER in host.accounts and not any(e[1] == "userdel" for e in disk.log if e[0] == "run")
@@ -177,7 +189,7 @@ def test_check_mode_runs_nothing_and_the_account_diff_has_no_hash():
 
 def test_probe_reads_only_and_answers_in_one_key():
     disk = fresh_disk()
-    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    accounts = {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
     r, _host = drive(admin.AdminChange(), admin_params(_plan=dict(shape="pbxguard.asterisk.admin/v1", probe=True),
                                                        api_access=False, ssh_keys={}), disk, accounts)
     assert not r.failed and writes(disk) == [] and r.result["changed"] is False
@@ -199,9 +211,10 @@ def totp_params(**kw):
 
 def enrolled_disk():
     disk = FakeDisk({GA: (b"OLDSECRETOLDSECRET\n", USER, USER, 0o400),  # incomplete: rewritten
+                     "/etc/ssh/sshd_config": (b"Include /etc/ssh/sshd_config.d/*.conf\n", "root", "root", 0o644),
                      "/etc/pam.d/sshd": (PAM, "root", "root", 0o644),
                      DROPIN_DIR + "/pbxguard-totp-pbxadmin.conf": (b"# old\n", "root", "root", 0o600)})
-    return disk, {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", group=USER)}
+    return disk, {USER: dict(name=USER, uid=1000, gid=1000, home="/home/pbxadmin", gecos=admin.ACCOUNT_GECOS, group=USER)}
 
 
 def test_totp_sshd_refusal_restores_the_secret_file_pam_and_dropin():
@@ -225,7 +238,8 @@ def test_totp_enrols_verifies_and_disables():
     assert SECRET not in repr(r.result["diff"])
     del disk.log[:]
     r, _host = drive(totp.TotpChange(), totp_params(), disk, accounts)
-    assert r.result["changed"] is False and disk.log == []
+    # a no-op run writes nothing and only reads what is live (sshd -T -C)
+    assert r.result["changed"] is False and [e[:3] for e in disk.log] == [("run", "sshd", "-T")]
     r, _host = drive(totp.TotpChange(), totp_params(state="disabled", _plan=None), disk, accounts)
     assert not r.failed and r.result["changed"] and r.result["enrolled"] is False
     assert disk.read(GA) is None and disk.read("/etc/pam.d/sshd") == PAM
@@ -245,8 +259,8 @@ def test_totp_verify_problem_restores_and_reloads_again():
     t = tx.Transaction(module, totp.TotpChange(), host=WrongMethods(module, disk, accounts), writer=FakeWriter(disk))
     with pytest.raises(Exit) as e:
         t.run(totp_params())
-    assert e.value.failed and "AuthenticationMethods for pbxadmin is 'any', expected 'keyboard-interactive'" \
-        in e.value.result["msg"]
+    assert e.value.failed and "user=pbxadmin,addr=192.0.2.1: AuthenticationMethods is 'any', expected " \
+        "'keyboard-interactive'" in e.value.result["msg"]
     assert disk.files == before
     assert len([x for x in disk.log if x[:3] == ("run", "systemctl", "reload")]) == 2  # apply, then revert
 

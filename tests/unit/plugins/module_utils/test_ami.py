@@ -95,10 +95,13 @@ def test_hand_written_user_in_included_file(tmp_path):
 
 @pytest.mark.parametrize("users,kw,fragment", [
     ([user(secret="weak")], {}, "users[0] (mon).secret: "),
-    ([user(read=["originate"])], {}, "users[0] (mon).read: class 'originate' is meaningful only as a write class"),
+    ([user(read=["originate"])], {}, "users[0] (mon).read[0]: class 'originate' is meaningful only as a write class"),
     ([user(read=["command"])], {}, "only as a write class"),
-    ([user(write=["verbose"])], {}, "users[0] (mon).write: class 'verbose' is meaningful only as a read class"),
+    ([user(write=["verbose"])], {}, "users[0] (mon).write[0]: class 'verbose' is meaningful only as a read class"),
     ([user(read=["nope"])], {}, "unknown class 'nope'"),
+    # found by tests/reliability/test_fuzz.py: the element was not named (read, not read[1])
+    ([user(read=["call", ""])], {}, "users[0] (mon).read[1]: unknown class ''"),
+    ([user(write=["originate", "dtmf"])], {}, "users[0] (mon).write[1]: class 'dtmf' is meaningful only as a read"),
     ([user(permit=["10.0.0.1/8"])], {}, "users[0] (mon).permit[0]: host bits set"),
     ([user(name="bad name")], {}, "users[0].name: contains space"),
     ([user(name="x\n[general]")], {}, "newline"),

@@ -216,14 +216,15 @@ def test_a_stray_block_end_hides_the_rest_of_the_file():
     # its text (value included) and every later line is ignored
     text = "[u]\nsecret = x--; y\n[v]\nsecret = z\n"
     view = consumer_view(text)
-    assert [e[1:] for e in view] == [("category", "u", []), ("variable", "secret", "x--; y", "=")]
+    assert [e[1:4] if e[1] == "category" else e[1:5] for e in view] == [
+        ("category", "u", []), ("variable", "secret", "x--; y", "=")]
     assert consume_comments("secret = x--; y", 0)[1] == -1
     assert [s.name for s in ConfigFile(text).sections] == ["u"]
 
 
 def test_section_header_as_config_c_reads_it():
     view = consumer_view("[ spaced ]\n[tmpl](!)\n[late] (!)\n[x](a,b)\n")
-    assert [e[2:] for e in view] == [(" spaced ", []), ("tmpl", ["!"]), ("late", []), ("x", ["a", "b"])]
+    assert [e[2:4] for e in view] == [(" spaced ", []), ("tmpl", ["!"]), ("late", []), ("x", ["a", "b"])]
     assert consumer_view("[open\n")[0][1] == "invalid"
     assert consumer_view("[a](!\n")[0][1] == "invalid"
 
@@ -241,13 +242,97 @@ def test_lines_split_at_lf_only():
 
 
 def test_operators_escape_and_errors():
-    assert consumer_view("[u]\na => 1\nb += 2\n\\;c = 3\n")[1:] == [
+    assert [e[:5] for e in consumer_view("[u]\na => 1\nb += 2\n\\;c = 3\n")[1:]] == [
         (2, "variable", "a", "1", "=>"), (3, "variable", "b", "2", "+="), (4, "variable", ";c", "3", "=")]
     assert consumer_view("a = 1\n")[0][1] == "invalid"  # no category yet
     assert consumer_view("[u]\nno equal sign\n")[1][1] == "ignored"
     assert consumer_view("[u]\n#INCLUDE \"x.conf\"\n")[1][1:] == ("directive", "include", "x.conf")
-    assert consumer_view("\ufeff[u]\n")[0][1:] == ("category", "u", [])
+    assert consumer_view("\ufeff[u]\n")[0][1:4] == ("category", "u", [])
 
 
 def test_control_characters_are_stripped_like_blanks():
     assert _vars("[u]\nkey = v\x01\n") == [("key", "v")]
+
+
+class DictFiles(object):
+    """A host's read side made of a dict: load_tree must read includes
+    through it, never from the disk behind it."""
+
+    def __init__(self, files):
+        self.files = files
+        self.reads = []
+
+    def read(self, path):
+        self.reads.append(os.path.normpath(path))
+        return self.files.get(os.path.normpath(path))
+
+    def exists(self, path):
+        return path in self.files
+
+    def glob(self, pattern):
+        import fnmatch
+        return sorted(p for p in self.files if fnmatch.fnmatch(p, pattern))
+
+    def realpath(self, path):
+        return os.path.normpath(path)
+
+
+def test_load_tree_reads_includes_through_the_hosts_read_side():
+    files = DictFiles({
+        "/nowhere/pjsip.conf": b"[a]\ntype=aor\n#include pjsip.d/*.conf\n#include extra.conf\n",
+        "/nowhere/pjsip.d/1.conf": b"[b]\ntype=aor\n#include pjsip.conf\n",
+        "/nowhere/extra.conf": b"[c]\ntype=auth\n",
+    })
+    trees = load_tree("/nowhere/pjsip.conf", files=files)
+    assert [c.path for c in trees] == ["/nowhere/pjsip.conf", "/nowhere/pjsip.d/1.conf", "/nowhere/extra.conf"]
+    assert [s.name for c in trees for s in c.sections] == ["a", "b", "c"]
+    # relative names start in the top file's directory (Asterisk's config dir):
+    # the include loop back to pjsip.conf is read once
+    assert files.reads.count("/nowhere/pjsip.conf") == 1
+
+
+# ---- load_config: categories as ast_config_load2 builds them
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (  # noqa: E402
+    load_config, fold)
+
+
+def _load(files, top="/etc/asterisk/x.conf"):
+    data = dict((k, v.encode("utf-8")) for k, v in files.items())
+    return load_config(top, data.get, glob_fn=lambda pat: sorted(
+        p for p in data if __import__("fnmatch").fnmatchcase(p, pat)))
+
+
+def test_templates_inheritance_and_append():
+    cfg = _load({"/etc/asterisk/x.conf": "[t](!)\ntype=endpoint\n[a](t)\nauth=a\n[A](+)\naors=a\n[t](+)\nx=1\n"})
+    assert [c.name for c in cfg.browse()] == ["a"]  # (+) folds the name and skips templates
+    a = cfg.browse()[0]
+    assert [(v[0], v[1], v[2]) for v in a.variables] == [
+        ("type", "endpoint", True), ("auth", "a", False), ("aors", "a", False)]
+    assert cfg.status == "invalid"  # '[t](+)': no non-template 't' to append to
+    assert _load({"/etc/asterisk/x.conf": "[a](nope)\n"}).status == "invalid"
+
+
+def test_plus_equals_appends_as_written():
+    cfg = _load({"/etc/asterisk/x.conf": "[a]\nv = x\nv +=  y \nw += z\n"})
+    assert [(v[0], v[1]) for v in cfg.browse()[0].variables] == [("v", "x  y"), ("w", "z")]
+
+
+def test_includes_from_the_config_dir_and_current_category():
+    files = {"/etc/asterisk/x.conf": "[a]\n#include \"sub/i.conf\"\nafter=1\n",
+             "/etc/asterisk/sub/i.conf": "inc=1\n#tryinclude \"j.conf\"\n#include \"sub/k.conf\"\n",
+             "/etc/asterisk/j.conf": "[j]\n", "/etc/asterisk/sub/j.conf": "[wrong]\n",
+             "/etc/asterisk/sub/k.conf": "[k]\n[open\n[lost]\n"}
+    cfg = _load(files)
+    # an included file goes on in the including file's category; the includer goes on in its own;
+    # 'j.conf' is /etc/asterisk/j.conf even from sub/; an invalid include ends only itself
+    assert [(c.name, [v[0] for v in c.variables]) for c in cfg.categories] == [
+        ("a", ["inc", "after"]), ("j", []), ("k", [])]
+    assert cfg.status == "ok"
+    assert _load({"/etc/asterisk/x.conf": "[a]\n#include \"none*.conf\"\n"}).status == "invalid"
+    assert _load({"/etc/asterisk/x.conf": "[a]\n#tryinclude \"none*.conf\"\n"}).status == "ok"
+
+
+def test_fold_is_ascii_only_like_strcasecmp():
+    assert fold("ÄbC") == "Äbc"
+    cfg = _load({"/etc/asterisk/x.conf": "[Ä]\n[ä](+)\n"})
+    assert cfg.status == "invalid"

@@ -191,14 +191,21 @@ def test_uid_min_from_the_host_counts():
         "adopt_existing: 'a' is an existing system account (uid 1500, outside UID_MIN 2000")
 
 
+def _this_host():
+    """The transaction's read-only Host on this machine (accounts from its passwd)."""
+    import types
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _transaction as tx
+    return tx.Host(types.SimpleNamespace(check_mode=False, tmpdir="/tmp"))
+
+
 def test_check_takeover_of_a_missing_account_is_fine(tmp_path):
-    assert admin.check_takeover("pbxguard-no-such-user-x", False, str(tmp_path)) is None
+    assert admin.check_takeover("pbxguard-no-such-user-x", False, str(tmp_path), _this_host()) is None
 
 
 def test_check_takeover_refuses_root_like_system_accounts(tmp_path):
     import pwd
     name = pwd.getpwuid(0).pw_name
-    assert refused(admin.check_takeover, name, False, str(tmp_path)).startswith("adopt_existing: ")
+    assert refused(admin.check_takeover, name, False, str(tmp_path), _this_host()).startswith("adopt_existing: ")
 
 
 def test_profile_is_ours():

@@ -61,13 +61,10 @@ class Asterisk(FakeHost):
             return 0, "", ""
         self.quiet_cli.append(not self.module.no_log_values)
         cmd = args[-1]
-        if cmd in ("pjsip show endpoints", "pjsip show auths", "pjsip show aors"):
-            label = {"endpoints": "Endpoint", "auths": "Auth", "aors": "Aor"}[cmd.split()[-1]]
-            return 0, "".join(" %s:  %s\n" % (label, n) for n in self.live) or "No objects found.\n", ""
+        if cmd == "pjsip show endpoints":
+            return 0, endpoints_listing([(n, n, n, 1) for n in self.live]), ""
         if cmd.startswith("pjsip show endpoint "):
             return 0, " context : from-internal\n", ""
-        if cmd.startswith("pjsip show auth "):
-            return 0, " username : %s\n" % cmd.split()[-1], ""
         if cmd.startswith("iax2 show peer "):
             n = cmd.split()[-1]
             return 0, ("  Name       : %s\n  Encryption   : aes128\n  Calltoken req: Yes\n" % n
@@ -75,6 +72,25 @@ class Asterisk(FakeHost):
         if cmd == "voicemail show users for default":
             return 0, "".join("default   %s   x\n" % n for n in self.live if n == "1008"), ""
         return 0, "", ""
+
+
+def endpoints_listing(live):
+    """``pjsip show endpoints`` as Asterisk 22 prints it (pjsip_configuration.c
+    cli_endpoint_print_body and its children): (name, cid, auth user, max_contacts)."""
+    if not live:
+        return "\nNo objects found.\n\n"
+    out = [" Endpoint:  <Endpoint/CID.....................................>  <State.....>  <Channels.>\n",
+           "    I/OAuth:  <AuthId/UserName...........................................................>\n",
+           "        Aor:  <Aor............................................>  <MaxContact>\n",
+           "=" * 90 + "\n\n"]
+    for name, cid, user, max_contacts in live:
+        out.append(" Endpoint:  %-51.51s  %-12.12s  0 of inf\n" % ("%s/%s" % (name, cid), "Unavailable"))
+        if user is not None:
+            out.append("     InAuth:  %s/%s\n" % (name, user))
+        if max_contacts is not None:
+            out.append("        Aor:  %-39.39s %12u\n" % (name, max_contacts))
+        out.append("\n")
+    return "".join(out)
 
 
 def run(exts, disk, live=("1008", "1009"), **kw):
@@ -197,3 +213,150 @@ def test_masker_hides_every_box_pin_form():
     data = "[default]\n1008 => 5150,Desk\n1009=>-6093 , x\n[zonemessages]\neastern=America/New_York|x\n"
     masked = Masker().text(data, path="/etc/asterisk/voicemail.conf")
     assert "5150" not in masked and "6093" not in masked and "America/New_York" in masked
+
+
+def _disk_with(pjsip=None, iax=None, vm=None):
+    disk = debian_disk()
+    own = ("asterisk", "asterisk", 0o640)
+    for path, data in ((PJSIP, pjsip), (IAX, iax), (VM, vm)):
+        if data is not None:
+            disk.files[path] = (data,) + own
+    return disk
+
+
+def test_a_clash_asterisk_would_merge_is_refused_naming_option_and_rule():
+    """Objects Asterisk builds through templates, (+) appends and folded
+    names: each a clear error before anything is written."""
+    cases = [
+        # an endpoint whose type comes from a template
+        (dict(pjsip=b"[t](!)\ntype=endpoint\n[1008](t)\n"), "a PJSIP endpoint '1008' is defined by hand at %s:3" % PJSIP),
+        # a context differing only in case: app_voicemail's strcasecmp makes it the same box
+        (dict(vm=b"[general]\n[Default]\n1008 => 1111,Old\n"), "mailbox 1008@default is defined by hand at %s:3 as "
+                                                               "1008@Default" % VM),
+        # searchcontexts=yes: the box number alone
+        (dict(vm=b"[general]\nsearchcontexts=yes\n[other]\n1008 => 1111\n"), "across all contexts"),
+        # an IAX peer made by appending type=peer to a section
+        (dict(iax=b"[general]\n[1009]\ncontext=x\n[1009](+)\ntype=peer\n"), "an IAX peer '1009' is defined by hand"),
+    ]
+    for files, want in cases:
+        disk = _disk_with(**files)
+        r, module, host = run(base_exts(), disk)
+        assert r.failed and want in r.result["msg"], (files, r.result.get("msg"))
+        assert not any(e[0] == "write" for e in disk.log)
+
+
+def test_templates_and_other_types_are_no_clash():
+    # a template named like the extension builds no object; type=Endpoint is no endpoint (strcmp)
+    disk = _disk_with(pjsip=b"[1008](!)\ntype=endpoint\n[1009]\ntype=Endpoint\n",
+                      vm=b"[general]\n[zonemessages]\n1008 => 1\n")
+    r, module, host = run(base_exts(), disk)
+    assert not r.failed, r.result.get("msg")
+
+
+@pytest.mark.parametrize("kw, want", [
+    (dict(voicemail_context="General"), "voicemail_context: 'General' is voicemail.conf's general section"),
+    (dict(voicemail_context="c" * 80), "voicemail_context: longer than 79 characters"),
+])
+def test_names_asterisk_would_not_read_as_given(kw, want):
+    disk = debian_disk()
+    r, module, host = run(base_exts(), disk, **kw)
+    assert r.failed and want in r.result["msg"], r.result.get("msg")
+    assert disk.log == []
+
+
+def test_long_and_reserved_usernames():
+    disk = debian_disk()
+    exts = [dict(number="1", username="u" * 80, secret=S1008),
+            dict(number="2", username="callNumberLimits", secret=S1009, iax=dict(enabled=True))]
+    r, module, host = run(exts, disk)
+    msg = r.result["msg"]
+    assert "extensions[0] (1).username: longer than 79 characters" in msg
+    assert "extensions[1] (2).username: 'callNumberLimits' names a section of iax.conf" in msg
+    assert disk.log == []
+
+
+def test_readers_follow_the_consumers():
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import load_config
+    text = {"/e/p.conf": b"[t](!)\ntype=aor\n[a](t)\ntype=endpoint\nauth=x, y\n[x]\ntype=auth\nusername=u1\n"
+                         b"UserName=u2\n[d]\ntype=aor\n[d]\ntype=aor\n"}
+    objs = ext.pjsip_objects(load_config("/e/p.conf", text.get))
+    assert sorted(objs) == ["aor", "auth"]  # 'a' is an aor: the inherited type comes first
+    assert objs["aor"] is None  # '[d]' twice: Asterisk rejects every aor
+    assert ext.pjsip_option(objs["auth"]["x"], "username") == "u2"
+    vm = {"/e/v.conf": b"[general]\n[c]\n" + b"B" * 85 + b" => 1,Name\n" + b"b" * 85 + b" => 2\n*9 => 3\n9 => 4\n"
+                       b"[C]\n9 => 5\n"}
+    boxes = ext.voicemail_boxes(load_config("/e/v.conf", vm.get))
+    # an 85-character box is kept cut at 79; the next one is compared whole against the cut one: kept too
+    assert [(b["context"], b["mailbox"], b["fullname"]) for b in boxes] == [
+        ("c", "B" * 79, "Name"), ("c", "b" * 79, ""), ("c", "9", "")]
+
+
+def _want(number, username=None, authname=None, auth_user=None):
+    u = username or number
+    return dict(number=number, username=u, authname=authname or u, auth_user=auth_user,
+                label="extensions[0] (%s)" % number)
+
+
+def test_listing_proves_every_object_and_its_live_values():
+    text = endpoints_listing([("1008", "1008", "1008", 1), ("1009", "1009", "old-user", 1),
+                              ("1010", "1010", None, 1), ("1011", "1011", "1011", None),
+                              ("1012", "1012", "1012", 5), ("1099", "1099", "1099", 1)])
+    wanted = [_want("1008"), _want("1009"), _want("1010"), _want("1011"), _want("1012"), _want("1013")]
+    problems = ext.check_pjsip_listing(text, wanted, ["1099", "1098"])
+    assert problems == [
+        "extensions[0] (1009): live auth username is not '1009' (Asterisk kept the old object)",
+        "extensions[0] (1010): PJSIP auth '1010' not loaded",
+        "extensions[0] (1011): PJSIP aor '1011' not loaded",
+        "extensions[0] (1012): live aor max_contacts is 5, not 1 (Asterisk kept the old object)",
+        "extensions[0] (1013): PJSIP endpoint/auth/aor '1013' not loaded",
+        "PJSIP endpoint '1099' still loaded after its removal",
+    ]
+
+
+def test_listing_with_names_longer_than_asterisks_columns():
+    """Asterisk cuts 'name/cid' at 51 and an aor name at 39 characters; the
+    auth line is printed whole and tells endpoints with the same first 51
+    characters apart."""
+    a, b = "a" * 60 + "x", "a" * 60 + "y"
+    text = endpoints_listing([(a, "2001", a, 1), (b, "2002", "wrong", 1)])
+    problems = ext.check_pjsip_listing(text, [_want("2001", a), _want("2002", b)], [])
+    assert problems == ["extensions[0] (2002): live auth username is not '%s' (Asterisk kept the old object)" % b]
+    assert ext.check_pjsip_listing(text, [], [a]) == ["PJSIP endpoint '%s' still loaded after its removal" % a]
+    assert ext.check_pjsip_listing(endpoints_listing([(b, "2002", b, 1)]), [], [a]) == []
+
+
+def test_listing_parse_of_asterisks_own_header_and_no_objects():
+    assert ext.parse_endpoints(endpoints_listing([])) == []
+    assert ext.parse_endpoints(endpoints_listing([("1008", "1008", "1008", 1)])) == [
+        dict(field="1008/1008", cut=False, auths=[("1008", "1008")], aors=[("1008", False, "1")])]
+
+
+def test_spread_keeps_first_and_last():
+    assert ext._spread(list(range(100)), 5) == [0, 25, 50, 74, 99]
+    assert ext._spread([1, 2], 5) == [1, 2]
+
+
+def test_managed_file_as_rendered_is_read_like_a_parse():
+    """The rerun shortcut of read_managed gives what the full parse gives."""
+    exts = [dict(number="1008", name="Front Desk", secret=S1008, pin="8474", email="fd@example.org",
+                 permit=["198.18.0.0/24"], auth_user="fd-auth"),
+            dict(number="1009", secret=S1009, username="soft9", iax=dict(enabled=True, auth="md5", encryption=True))]
+    settings, xs = ext.validate(params(exts))
+    files = dict(paths=ext.paths_of(params([])), pjsip_conf=b"", iax_conf=b"", voicemail=b"[default]\n")
+    files.update(pjsip_managed=None, iax_managed=None)
+    first = ext.plan(settings, xs, False, files)["files"]
+    rendered_pj = [(x, ext.render_pjsip(dict(x, mailbox="%s@default" % x["number"] if x["pin"] else None), x["secret"]))
+                   for x in xs]
+    rendered_iax = [(x, ext.render_iax(x, x["secret"])) for x in xs if x["iax"]]
+    for data, kind, key, rendered in ((first["pjsip_managed"], "auth", "password", rendered_pj),
+                                      (first["iax_managed"], "friend", "secret", rendered_iax)):
+        fast = ext.read_managed(data, kind, key, rendered)
+        cfg = ext.ConfigFile.from_bytes(data)
+        assert fast == ext.index_blocks(cfg) + (ext._secrets(cfg, kind, key),)
+        # one byte else: parsed in full (and still the same answer as a parse)
+        edited = data.replace(b"max_contacts=1", b"max_contacts=1 ") if kind == "auth" else data + b"\n"
+        cfg = ext.ConfigFile.from_bytes(edited)
+        assert ext.read_managed(edited, kind, key, rendered) == ext.index_blocks(cfg) + (ext._secrets(cfg, kind, key),)
+    files.update(pjsip_managed=first["pjsip_managed"], iax_managed=first["iax_managed"], voicemail=first["voicemail"])
+    again = ext.plan(settings, xs, False, files)
+    assert again["files"]["pjsip_managed"] == first["pjsip_managed"] and again["unchanged"] == 2

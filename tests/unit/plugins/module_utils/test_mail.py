@@ -363,7 +363,7 @@ def mail_disk():
 def run_mail(disk, p, odbc=True, check_mode=False, diff=False, **host_kw):
     module = TxModule(check_mode=check_mode, diff=diff, no_log_values=[p["password"]] if p.get("password") else [])
     change = mail.MailChange()
-    change.odbc_module_present = lambda: odbc
+    change.odbc_module_present = lambda files=None: odbc
     host = MailHost(module, disk, **host_kw)
     host.want = mail.validate(p)
     t = tx.Transaction(module, change, host=host, writer=FakeWriter(disk),

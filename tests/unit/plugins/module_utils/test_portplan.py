@@ -107,14 +107,25 @@ def test_iax(text, expected):
     assert ports(pp.iax_bindings(text)) == expected
 
 
-@pytest.mark.parametrize("texts,expected", [
-    ([("a", "#Port 22\nUsePAM yes\n")], [22]),
-    ([("d", "Port 8022\n"), ("a", "#Port 22\n")], [8022]),
-    ([("d", "Port 22\nPort 8022\n")], [22, 8022]),
-    ([("d", "port 2222\nMatch User x\n  Port 3333\n")], [2222]),
+def _readers(files):
+    """read/glob over {path: text} for _sshd's reader."""
+    import fnmatch
+    data = dict((k, v.encode()) for k, v in files.items())
+    return data.get, lambda pat: sorted(p for p in data if fnmatch.fnmatchcase(p, pat))
+
+
+@pytest.mark.parametrize("files,expected", [
+    ({"/etc/ssh/sshd_config": "#Port 22\nUsePAM yes\n"}, [22]),
+    ({"/etc/ssh/sshd_config": "Include sshd_config.d/*.conf\n#Port 22\n", "/etc/ssh/sshd_config.d/d.conf": "Port 8022\n"},
+     [8022]),
+    ({"/etc/ssh/sshd_config": "Port 22\nPort 8022\n"}, [22, 8022]),
+    ({"/etc/ssh/sshd_config": "port 2222\nMatch User x\n  Port 3333\n"}, [2222]),
+    # sshd splits lines at LF only: a form feed inside a line does not start one
+    ({"/etc/ssh/sshd_config": "Port 2222 \x0cPort 3333\n"}, [2222]),
 ])
-def test_sshd(texts, expected):
-    assert pp.sshd_ports(texts) == expected
+def test_sshd(files, expected):
+    read, glob = _readers(files)
+    assert pp.sshd.ports_or_default(read, glob) == expected
 
 
 def test_sshd_include_expanded_in_place(tmp_path):
@@ -123,9 +134,9 @@ def test_sshd_include_expanded_in_place(tmp_path):
     (d / "50-a.conf").write_text("Port 8022\n")
     main = tmp_path / "sshd_config"
     main.write_text("Include %s/*.conf\nPort 22\n" % d)
-    texts = pp.sshd_texts(str(main))
-    assert [os.path.basename(p) for p, _t in texts] == ["sshd_config", "50-a.conf", "sshd_config"]
-    assert pp.sshd_ports(texts) == [8022, 22]
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
+    assert pp.sshd.ports(LOCAL.read, LOCAL.glob, str(main)) == [(8022, str(d / "50-a.conf")), (22, str(main))]
+    assert pp.sshd.ports_or_default(LOCAL.read, LOCAL.glob, str(main)) == [8022, 22]
 
 
 def test_vsftpd():
@@ -136,7 +147,7 @@ def test_vsftpd():
 def host():
     return (pp.pjsip_bindings(PJSIP) + pp.http_bindings(b"[general]\nenabled=yes\ntlsenable=yes\ntlsbindaddr=0.0.0.0:8088\n")
             + pp.manager_bindings(b"[general]\nenabled=yes\nbindaddr=127.0.0.1\n")
-            + pp.sshd_bindings([("s", "Port 22\n")]) + pp.vsftpd_bindings("") + pp.tftp_bindings())
+            + pp.sshd_bindings([22], "s") + pp.vsftpd_bindings("") + pp.tftp_bindings())
 
 
 def test_check_ok_replaces_managed_service():

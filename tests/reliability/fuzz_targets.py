@@ -1,0 +1,471 @@
+# Copyright: (c) 2026, pbxguard.asterisk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What test_fuzz.py fuzzes, per module: a valid task (base), the files the
+module writes, and per option a strategy, where the value goes in the task,
+what to ask the consumer after an accepted run, and how the consumer's answer
+must match the value asked for. To cover another option: add an Opt."""
+import copy
+import ipaddress
+import re
+import secrets
+
+import corpus
+import fuzz_strategies as fs
+from hypothesis import strategies as st
+
+
+class FuzzCtx(object):
+    def __init__(self, lab):
+        self.ip = lab.ip
+        self.controller = lab.controller_ip
+        self.net = lab.ip.rsplit(".", 1)[0] + ".0/24"
+        self.secret = "Fz%s-%s7" % (secrets.token_hex(4).upper(), secrets.token_hex(4))
+
+    def host(self, last):
+        return "%s.%d" % (self.ip.rsplit(".", 1)[0], last)
+
+
+class Opt(object):
+    """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
+
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=()):
+        self.path = path
+        # options a refusal may name instead: the value is fine alone but breaks a rule
+        # it shares with them (a netmask that leaves range_end outside the subnet)
+        self.also = tuple(also)
+        # an optional option given as "" is the option left out (the module's documented default)
+        self.strategy = strategy.filter(lambda v: v != "") if optional else strategy
+        self._check = check
+        self._readback = readback
+        self.rule_words = tuple(rule_words)
+        self.names = names
+
+    def fragments(self):
+        return self.names or corpus.option_fragments(self.path)
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        corpus._set(args, self.path, value)
+        return args
+
+    def readback(self, value, args, ctx):
+        return self._readback(value, args, ctx) if self._readback else []
+
+    def check(self, value, args, out):
+        return self._check(value, args, out)
+
+
+class Target(object):
+    def __init__(self, module, base, files, options, prepare=None):
+        self.module = module
+        self.base = base
+        self.files = list(files)
+        self.options = options
+        self._prepare = prepare
+
+    def prepare(self, lab, ctx):
+        if self._prepare:
+            self._prepare(lab, ctx)
+
+
+def restore_services(lab):
+    """After the saved files are back: the daemons read them again."""
+    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh nftables vsftpd tftpd-hpa; true",
+           check=False)
+    lab.sh("asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; for i in $(seq 60); do "
+           "asterisk -rx 'pjsip show transports' 2>/dev/null | grep -q Transport && break; sleep 0.5; done; true",
+           check=False)
+
+
+# ------------------------------------------------------------ consumer parsing
+def colon_value(text, key):
+    """The value of ``key: value`` in an Asterisk CLI answer (first match)."""
+    for line in (text or "").splitlines():
+        k, sep, v = line.partition(":")
+        if sep and k.strip().lower() == key.lower():
+            return v.strip()
+    return None
+
+
+def acl_networks(text, action="permit"):
+    """The networks of an ACL as ``manager show user`` lists it
+    ("  2: allow - 198.18.0.0/255.255.255.0")."""
+    nets = []
+    for line in (text or "").splitlines():
+        m = re.match(r"^\s*\d+:\s+(permit|allow|deny)\s+-\s+(\S+)/(\S+)\s*$", line)
+        if m and m.group(1).replace("allow", "permit") == action:
+            addr = ipaddress.ip_address(m.group(2))
+            mask = int(ipaddress.ip_address(m.group(3)))
+            prefix = bin(mask).count("1")
+            nets.append(ipaddress.ip_network("%s/%d" % (addr, prefix)))
+    return nets
+
+
+def asked_network(value):
+    """The network the task asked for, read by Python's ipaddress (an
+    independent reading: strict, so host bits set are not a network)."""
+    return ipaddress.ip_network(value, strict=True)
+
+
+def _mismatch(what, want, got):
+    return "%s: asked %r, the consumer has %r" % (what, want, got)
+
+
+# ------------------------------------------------------------------------ ami
+AMI_FILES = ["/etc/asterisk/manager.conf"]
+
+
+def _ami_base(c):
+    return dict(enabled=True, bind_address="127.0.0.1", port=5038, purge_users=True,
+                users=[{"name": "fzami", "secret": c.secret, "permit": ["127.0.0.1/32"], "read": ["system"],
+                        "write": ["originate"]}])
+
+
+def _ami_show(value, args, c):
+    return [["cli", "manager show user %s" % args["users"][0]["name"]]]
+
+
+def _ami_name(value, args, out):
+    got = colon_value(out[0], "username")
+    return None if got == value else _mismatch("manager show user: username", value, got)
+
+
+def _ami_secret(value, args, out):
+    said = out[0]
+    return None if "Response: Success" in said else "a real AMI login with the secret: %r" % said[:200]
+
+
+def _ami_permit(value, args, out):
+    want = asked_network(value)
+    got = acl_networks(out[0])
+    return None if got == [want] else _mismatch("manager show user: ACL permit", str(want), [str(n) for n in got])
+
+
+def _ami_perm(key):
+    def check(value, args, out):
+        got = colon_value(out[0], key)
+        want = value.strip().lower()
+        shown = set((got or "").split(","))
+        if want == "all":
+            return None if len(shown) > 5 else _mismatch("manager show user: " + key, value, got)
+        return None if shown == set([want]) else _mismatch("manager show user: " + key, value, got)
+    return check
+
+
+def _ami_bind(value, args, out):
+    got = colon_value(out[0], "TCP Bindaddress")
+    want = ipaddress.ip_address(value)
+    addr = (got or "").rsplit(":", 1)[0].strip("[]")
+    try:
+        ok = ipaddress.ip_address(addr) == want
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("manager show settings: TCP Bindaddress", value, got)
+
+
+AMI = Target("ami", _ami_base, AMI_FILES, [
+    Opt("users.0.name", fs.field(fs.name(max_size=85)), _ami_name, _ami_show),
+    Opt("users.0.secret", fs.field(fs.secret), _ami_secret,
+        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]]),
+    Opt("users.0.permit.0", fs.field(fs.network), _ami_permit, _ami_show),
+    Opt("users.0.read.0", fs.field(st.sampled_from(["system", "call", "CALL", " agent", "user", "cdr", "all", "bogus"])),
+        _ami_perm("read perm"), _ami_show),
+    Opt("users.0.write.0", fs.field(st.sampled_from(["originate", "system", "Command", "config", "all", "dtmf"])),
+        _ami_perm("write perm"), _ami_show),
+    Opt("bind_address", fs.field(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "::", "127.000.0.1"]), fs.ip_text),
+        _ami_bind, lambda v, a, c: [["cli", "manager show settings"]]),
+])
+
+# ------------------------------------------------------------------ extension
+EXT_FILES = ["/etc/asterisk/pjsip.conf", "/etc/asterisk/iax.conf", "/etc/asterisk/voicemail.conf",
+             "/etc/asterisk/pjsip_pbxguard.conf", "/etc/asterisk/iax_pbxguard.conf"]
+
+
+def _ext_base(c):
+    return dict(context="from-internal", voicemail_context="default", purge=True,
+                extensions=[{"number": "3901", "name": "Fz Desk", "username": "fz3901", "authname": "fz3901a",
+                             "secret": c.secret, "permit": [c.net], "email": "desk@example.org", "pin": "8474",
+                             "pin_update": "always", "context": "from-internal"}])
+
+
+def _ext(args):
+    e = args["extensions"][0]
+    return e, e.get("username") or e["number"]
+
+
+def _vm(field):
+    def steps(value, args, c):
+        e, user = _ext(args)
+        return [["cli", "pjsip show endpoint %s" % user], ["cli", "pjsip show auth %s" % user],
+                ["cli", "dialplan eval function VM_INFO(%s@%s,%s)" % (e["number"], args["voicemail_context"], field)]]
+    return steps
+
+
+def _endpoint_field(key, want):
+    def check(value, args, out):
+        got = _param(out[0], key)
+        w = want(value, args)
+        return None if got == w else _mismatch("pjsip show endpoint: " + key, w, got)
+    return check
+
+
+def _param(text, key):
+    """``key : value`` of a ``pjsip show endpoint/auth`` parameter table."""
+    for line in (text or "").splitlines():
+        k, sep, v = line.partition(" : ")
+        if sep and k.strip() == key:
+            return v.strip()
+    return None
+
+
+def _vm_result(out):
+    for line in (out or "").splitlines():
+        if line.startswith("Result:"):
+            return line[len("Result:"):].strip()
+    return None
+
+
+def _callerid(name, number):
+    """callerid as pjsip show endpoint prints it (ast_callerid_merge: "name" <num>)."""
+    return '"%s" <%s>' % (name, number)
+
+
+def _ext_number(value, args, out):
+    e, user = _ext(args)
+    got = (_param(out[0], "callerid"), _param(out[0], "mailboxes"), _vm_result(out[2]))
+    want = (_callerid(e["name"], value), "%s@default" % value, "1")
+    return None if got == want else _mismatch("endpoint callerid, mailboxes, VM_INFO(exists)", want, got)
+
+
+def _ext_name(value, args, out):
+    got = (_param(out[0], "callerid"), _vm_result(out[2]))
+    want = (_callerid(value, "3901"), value)
+    return None if got == want else _mismatch("endpoint callerid, VM_INFO(fullname)", want, got)
+
+
+def _ext_username(value, args, out):
+    got = _param(out[0], "aors")
+    return None if got == value else _mismatch("pjsip show endpoint %s: aors" % value, value, got)
+
+
+def _ext_auth(value, args, out):
+    got = _param(out[1], "username")
+    return None if got == value else _mismatch("pjsip show auth: username", value, got)
+
+
+def _ext_secret(value, args, out):
+    got = _param(out[1], "password")
+    return None if got == value else "pjsip show auth: password differs from the one asked for"
+
+
+def _ext_vm(value, args, out):
+    got = _vm_result(out[2])
+    return None if got == value else _mismatch("VM_INFO", value, got)
+
+
+def _ext_permit(value, args, out):
+    # pjsip prints an endpoint's ACL only as "deny/permit"; the network text itself is
+    # policy.parse_network's, read back exactly by manager.c in the ami target
+    got = _param(out[0], "acl")
+    return None if got and "permit" in got else _mismatch("pjsip show endpoint: acl", value, got)
+
+
+def _ext_vmctx(value, args, out):
+    got = (_param(out[0], "mailboxes"), _vm_result(out[2]))
+    want = ("3901@%s" % value, "1")
+    return None if got == want else _mismatch("endpoint mailboxes, VM_INFO(exists)", want, got)
+
+
+EXTENSION = Target("extension", _ext_base, EXT_FILES, [
+    Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
+    Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from(['Bob "B" Jones', "O'Neil", "A\\B", "Anna (desk)",
+                                                                        "x" * 81, "US$ 5", "${CALLERID(num)}"])),
+        _ext_name, _vm("fullname"), optional=True),
+    Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
+    Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
+    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
+    Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
+    Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n), st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+    Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
+        _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
+    Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
+    Opt("voicemail_context", fs.field(fs.name(max_size=85)), _ext_vmctx, _vm("exists")),
+])
+
+# ----------------------------------------------------------------------- mail
+MAIL_FILES = ["/etc/msmtprc", "/etc/asterisk/voicemail.conf", "/etc/asterisk/modules.conf"]
+
+
+def _mail_base(c):
+    return dict(server="smtp.example.org", port=587, tls="starttls", sender_address="pbx@example.org",
+                sender_name="PBX Fz", client_hostname="pbx.example.org", username="fzuser", password=c.secret)
+
+
+def _mail_steps(value, args, c):
+    # msmtp's own reading of /etc/msmtprc, and voicemail.conf through Asterisk's config.c (AST_CONFIG)
+    return [["sh", "msmtp --pretend -a pbxguard </dev/null"],
+            ["cli", "dialplan eval function AST_CONFIG(voicemail.conf,general,fromstring)"],
+            ["cli", "dialplan eval function AST_CONFIG(voicemail.conf,general,serveremail)"]]
+
+
+def _msmtp(out, key):
+    for line in (out[0][1] if out and isinstance(out[0], list) else "").splitlines():
+        k, sep, v = line.partition(" = ")
+        if sep and k == key:
+            return v
+    return None
+
+
+def _mail_field(key, vm=None, want=lambda v: v):
+    def check(value, args, out):
+        got = _msmtp(out, key)
+        problems = []
+        if got != want(value):
+            problems.append(_mismatch("msmtp --pretend: " + key, want(value), got))
+        if vm is not None and _vm_result(out[vm]) != value:
+            problems.append(_mismatch("AST_CONFIG(voicemail.conf)", value, _vm_result(out[vm])))
+        return "; ".join(problems) or None
+    return check
+
+
+def _mail_name(value, args, out):
+    got = _vm_result(out[1])
+    return None if got == value else _mismatch("AST_CONFIG(voicemail.conf,general,fromstring)", value, got)
+
+
+MAIL = Target("mail", _mail_base, MAIL_FILES, [
+    Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=lambda v: _canon_host(v)),
+        _mail_steps),
+    Opt("client_hostname", fs.field(fs.hostname, fs.ipv4), _mail_field("domain", want=lambda v: _canon_host(v)),
+        _mail_steps),
+    Opt("sender_address", fs.field(fs.email), _mail_field("from", vm=2), _mail_steps),
+    Opt("sender_name", fs.field(fs.free_text, st.sampled_from(['A "B"', "O'Neil", "US$ 5", "${SHELL(id)}", "a\\b"])),
+        _mail_name, _mail_steps),
+    Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
+    # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
+    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
+    Opt("tls_ca_file", fs.field(st.sampled_from(["/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem",
+                                                  "relative.pem", "/etc/ssl/certs/../certs/ca-certificates.crt"])),
+        _mail_field("tls_trust_file"), _mail_steps),
+])
+
+
+def _canon_host(v):
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        return v
+
+
+# ----------------------------------------------------------------------- dhcp
+DHCP_FILES = ["/etc/kea/kea-dhcp4.conf"]
+
+
+def _dhcp_base(c):
+    return dict(enabled=True, interface="eth0", gateway=c.controller, subnet_mask="255.255.255.0",
+                dns=[c.controller, "9.9.9.9"], range_start=c.host(100), range_end=c.host(199), lease_time=3600,
+                tftp_server=c.ip, vendor_format="raw_ip", ntp_server=c.controller,
+                reservations=[{"mac": "00:0b:82:aa:bb:cc", "address": c.host(150)}],
+                vendor_classes=[{"name": "yealink", "match": "yealink", "vendor_format": "tftp_url"},
+                                {"name": "polycom", "mac_prefix": "00:04:f2", "vendor_format": "raw_ip"}])
+
+
+def _kea_steps(value, args, c):
+    return [["kea", "config-get"], ["sh", "kea-dhcp4 -t /etc/kea/kea-dhcp4.conf >/dev/null 2>&1; echo $?"]]
+
+
+def _kea(out):
+    try:
+        return out[0]["arguments"]["Dhcp4"]
+    except (TypeError, KeyError, IndexError):
+        return {}
+
+
+def _opt(options, name):
+    for o in options or []:
+        if o.get("name") == name:
+            return o.get("data")
+    return None
+
+
+def _subnet(out):
+    subs = _kea(out).get("subnet4") or [{}]
+    return subs[0]
+
+
+def _kea_check(what, get, want=lambda v, a: v):
+    def check(value, args, out):
+        if not (isinstance(out[1], list) and out[1][1].strip() == "0"):
+            return "kea-dhcp4 -t refuses the written file: %r" % (out[1],)
+        try:
+            got = get(out, value, args)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            got = "unreadable (%s)" % e
+        w = want(value, args)
+        return None if got == w else _mismatch("Kea config-get: " + what, w, got)
+    return check
+
+
+def _classes(out):
+    return dict((c.get("name"), c) for c in _kea(out).get("client-classes") or [])
+
+
+DHCP_CTX = {}
+
+
+def _lab_ip():
+    return st.integers(2, 254).map(lambda n: "198.18.%d.%d" % (DHCP_CTX.get("net", 20), n))
+
+
+DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
+    Opt("interface", fs.field(st.sampled_from(["eth0", "lo", "eth9", "eth0.100", "*"])),
+        _kea_check("interfaces", lambda o, v, a: _kea(o)["interfaces-config"]["interfaces"], lambda v, a: [v]),
+        _kea_steps),
+    Opt("gateway", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("routers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "routers"),
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("subnet_mask", fs.field(st.sampled_from(["255.255.255.0", "255.255.0.0", "255.255.255.128", "255.0.255.0",
+                                                 "255.255.255.255", "0.0.0.0", "24"])),
+        _kea_check("subnet", lambda o, v, a: _subnet(o)["subnet"],
+                   lambda v, a: str(ipaddress.ip_network("%s/%s" % (a["gateway"], v), strict=False))), _kea_steps,
+        rule_words=("leaves no room",), also=("range_start", "range_end", "reservations[0].address", "gateway")),
+    Opt("dns.0", fs.field(st.deferred(_lab_ip), fs.ipv4, fs.ip_text),
+        _kea_check("domain-name-servers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "domain-name-servers"),
+                   lambda v, a: ", ".join(str(ipaddress.ip_address(x)) for x in a["dns"])), _kea_steps),
+    Opt("range_start", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("pool", lambda o, v, a: _subnet(o)["pools"][0]["pool"],
+                   lambda v, a: "%s-%s" % (ipaddress.ip_address(v), a["range_end"])), _kea_steps),
+    Opt("range_end", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("pool", lambda o, v, a: _subnet(o)["pools"][0]["pool"],
+                   lambda v, a: "%s-%s" % (a["range_start"], ipaddress.ip_address(v))), _kea_steps),
+    Opt("tftp_server", fs.field(fs.ipv4, fs.hostname, fs.ip_text),
+        _kea_check("tftp-server-name", lambda o, v, a: _opt(_kea(o).get("option-data"), "tftp-server-name"),
+                   lambda v, a: _canon_host(v)), _kea_steps),
+    Opt("ntp_server", fs.field(fs.ipv4, fs.ip_text),
+        _kea_check("ntp-servers", lambda o, v, a: _opt(_subnet(o).get("option-data"), "ntp-servers"),
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("reservations.0.mac", fs.field(st.binary(min_size=6, max_size=6).map(lambda b: ":".join("%02x" % x for x in b)),
+                                       st.binary(min_size=6, max_size=6).map(lambda b: "-".join("%02X" % x for x in b))),
+        _kea_check("reservation hw-address", lambda o, v, a: _subnet(o)["reservations"][0]["hw-address"],
+                   lambda v, a: v.lower().replace("-", ":")), _kea_steps),
+    Opt("reservations.0.address", fs.field(st.deferred(_lab_ip), fs.ip_text),
+        _kea_check("reservation ip-address", lambda o, v, a: _subnet(o)["reservations"][0]["ip-address"],
+                   lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
+    Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from(["ALL", "KNOWN", "UNKNOWN", "DROP",
+                                                                               "VENDOR_CLASS_x", "HA_server1"])),
+        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
+        _kea_steps),
+    Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
+                                           st.sampled_from(["yea'link", "a' or 'b' == 'b", "x\\"])),
+        _kea_check("client-class test", lambda o, v, a: _classes(o)["yealink"]["test"],
+                   lambda v, a: "substring(option[60].text,0,%d) == '%s'" % (len(v.encode()), v)), _kea_steps),
+    Opt("vendor_classes.1.mac_prefix", fs.field(st.binary(min_size=3, max_size=3).map(
+        lambda b: ":".join("%02x" % x for x in b))),
+        _kea_check("client-class test", lambda o, v, a: _classes(o)["polycom"]["test"],
+                   lambda v, a: "substring(pkt4.mac,0,3) == 0x%s" % v.replace(":", "").lower()), _kea_steps),
+], prepare=lambda lab, c: DHCP_CTX.update(net=int(c.ip.split(".")[2])))
+
+TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP}
+ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
+         "snapshot"]
+ORDER = [m for m in ORDER if m in TARGETS]
