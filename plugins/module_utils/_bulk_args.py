@@ -45,7 +45,7 @@ def _compile(options):
             raise _Unsupported(name)
         if default is not None and not (
                 (kind == "str" and type(default) is str) or (kind == "bool" and type(default) is bool)
-                or (kind == "int" and type(default) is int)
+                or (kind == "int" and isinstance(default, int) and not isinstance(default, bool))
                 or (kind == "list_str" and type(default) is list and all(type(i) is str for i in default))):
             raise _Unsupported(name)  # AnsibleModule would convert it
         sub = _compile(o["options"]) if kind == "dict" else None
@@ -71,7 +71,7 @@ def _element(compiled, e, secrets):
                 if type(v) is not bool:
                     return None
             elif kind == "int":  # an int as is (a bool or a digit string AnsibleModule converts)
-                if type(v) is not int:
+                if not isinstance(v, int) or isinstance(v, bool):
                     return None
             elif kind == "list_str":
                 if type(v) is not list or any(type(i) is not str for i in v):
