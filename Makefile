@@ -10,8 +10,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # not crun: it fails on cgroups here and becomes podman's default once installed
 EE_DEB_PACKAGES := buildah runc podman umoci skopeo
 DEB_PACKAGES := debootstrap sipsak sip-tester busybox sshpass openssl iproute2 util-linux procps rsync chromium
-DEMO_PREFIX := pbxd
-DEMO_NET := 10
+DEMO_PREFIX ?= pbxd
+DEMO_NET ?= 10
 TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)
 TEST_NET := $(or $(LAB_NET),20)
 # the EE jobs' lab: its own prefix and net (the molecule slots use TEST_NET+0..3)
@@ -22,7 +22,7 @@ EE_LAB_NET ?= $(shell echo $$(( $(TEST_NET) + 9 )))
 
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
-	@echo "make demo-down  remove the demo lab host"
+	@echo "make demo-down  remove the demo lab host and the demo's files under .cache/"
 	@echo "make test       unit tests, ansible-test sanity, lint, EE jobs, lab scenarios (molecule)"
 	@echo "make ee         the execution environment image (ansible-builder, podman)"
 	@echo "make ee-jobs    audit + rollout through the EE as AWX runs them (transmit|worker|process)"
@@ -52,8 +52,11 @@ demo: deps venv collection image
 	LAB_PREFIX=$(DEMO_PREFIX) LAB_NET=$(DEMO_NET) python3 tests/lab/labctl.py up --hosts pbx1 --reuse --inventory .cache/demo-inventory.yml
 	scripts/demo-report .cache/demo-inventory.yml
 
+# the lab host, its namespaces and overlay, and what the demo made for it on the controller
+# (its secrets, TOTP and softphone QR codes, lab PKI, reports, inventory)
 demo-down:
 	LAB_PREFIX=$(DEMO_PREFIX) python3 tests/lab/labctl.py down
+	rm -rf .cache/credentials .cache/softphone-qr .cache/demo .cache/reports .cache/demo-inventory.yml
 
 unit: venv collection
 	@mkdir -p tests/output

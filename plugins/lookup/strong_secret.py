@@ -31,12 +31,27 @@ options:
     description: Generate a new secret even if the file exists (secret rotation).
     type: bool
     default: false
+  kind:
+    description:
+      - V(secret) (policy-compliant secret of O(length)) or V(pin) (a voicemail PIN - exactly 4 digits,
+        not guessable for mailbox O(box), as the extension module's C(pin) requires).
+    type: str
+    choices: [secret, pin]
+    default: secret
+  box:
+    description: With O(kind=pin), the mailbox number (its own number, or reversed, is never generated).
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
 - name: A per-host AMI secret kept in the credentials directory
   ansible.builtin.set_fact:
     ami_secret: "{{ lookup('pbxguard.asterisk.strong_secret', 'credentials/' ~ inventory_hostname ~ '-ami-monitor') }}"
+
+- name: A voicemail PIN for box 1001, generated once
+  ansible.builtin.set_fact:
+    pin_1001: "{{ lookup('pbxguard.asterisk.strong_secret', 'credentials/pbx1-1001.pin', kind='pin', box='1001') }}"
 """
 
 RETURN = r"""
@@ -53,7 +68,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import (
-    generate_secret, check_secret, PolicyError,
+    generate_secret, check_secret, generate_pin, check_pin, PolicyError,
 )
 
 
@@ -63,6 +78,7 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         length = self.get_option("length")
         regenerate = self.get_option("regenerate")
+        pin, box = self.get_option("kind") == "pin", self.get_option("box")
         result = []
         for term in terms:
             path = os.path.expanduser(term)
@@ -73,12 +89,12 @@ class LookupModule(LookupBase):
                 with open(path) as f:
                     value = f.read().strip()
                 try:
-                    check_secret(value, path)
+                    check_pin(value, path, box) if pin else check_secret(value, path)
                 except PolicyError as e:
                     raise AnsibleError("stored secret does not pass the policy: %s" % to_native(e))
             else:
                 try:
-                    value = generate_secret(length)
+                    value = generate_pin(box) if pin else generate_secret(length)
                 except PolicyError as e:
                     raise AnsibleError(to_native(e))
                 directory = os.path.dirname(path)

@@ -137,7 +137,8 @@ def parse_key(text, option):
                                  % (option, "'#'" if text[:1] == "#" else "a blank (%s)" % _describe(text[0])))
     ktype, b64, comment = _sshd_fields(text)
     if ktype not in KEY_TYPES:
-        if any(c in ktype for c in '="') or (ktype and ktype not in SSHD_KEY_TYPES and "," in ktype):
+        behind_options = sshd_key_of_line(text) is not None and ktype not in SSHD_KEY_TYPES
+        if behind_options or any(c in ktype for c in '="') or (ktype not in SSHD_KEY_TYPES and "," in ktype):
             raise policy.PolicyError("%s: starts with key options ('%s'); sshd would read them as options of "
                                      "the key, this option takes the key alone ('TYPE BASE64 [COMMENT]')"
                                      % (option, ktype[:40]))

@@ -14,6 +14,7 @@ import os
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, NAME_MAX, load_tree, resolve_include,
@@ -138,29 +139,30 @@ def is_managed(section):
     return section.has_comment(MARKER)
 
 
-def hand_written_users(path, cfg):
+def hand_written_users(path, cfg, files=None):
     """{name: 'file:line'} of user sections not managed by this module, in
-    manager.conf itself and in every file it includes."""
+    manager.conf itself and in every file it includes (read through
+    ``files``, the planner's Host; default the local disk)."""
     found = {}
     for s in cfg.sections:
         if s.name != "general" and not is_managed(s):
             found.setdefault(fold(s.name), "%s:%d" % (path, s.header.number))
     base = os.path.dirname(path)
-    seen = set([os.path.realpath(path)])
+    seen = set([(files or LOCAL).realpath(path)])
     for inc in cfg.includes():
-        for p in resolve_include(base, inc.argument):
-            for c in load_tree(p, seen, base):
+        for p in resolve_include(base, inc.argument, files):
+            for c in load_tree(p, seen, base, files):
                 for s in c.sections:
                     if s.name != "general":
                         found.setdefault(fold(s.name), "%s:%d" % (c.path, s.header.number))
     return found
 
 
-def plan(path, data, general, users, purge):
+def plan(path, data, general, users, purge, files=None):
     """Pure: the new manager.conf and what changes. ``data`` is the current
-    content (bytes) or None."""
+    content (bytes) or None; included files are read through ``files``."""
     cfg = ConfigFile.from_bytes(data or b"", path)
-    hand = hand_written_users(path, cfg)
+    hand = hand_written_users(path, cfg, files)
     clashes = []
     for i, u in enumerate(users):
         if fold(u["name"]) in hand:
@@ -309,7 +311,7 @@ class AmiChange(Change):
     def plan(self, host, spec):
         path, general = spec["path"], spec["general"]
         old = host.read(path)
-        planned = plan(path, old, general, spec["users"], spec["purge"])
+        planned = plan(path, old, general, spec["users"], spec["purge"], host)
         f = File(path, old, planned["data"], backup=spec["backup"],
                  attributes_differ=old is not None and host.attributes_differ(path))
         result = dict(reloaded=False, added=planned["added"], updated=planned["updated"],

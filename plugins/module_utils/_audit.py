@@ -16,13 +16,17 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config
     ConfigFile, resolve_include,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import secret_problems, trivial_pin
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit_fixes as fixes
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-def finding(fid, severity, path, line, message, remediation):
+def finding(fid, severity, path, line, message, remediation, fix=None):
+    """``fix``: the baseline variable / module option that fixes it; by
+    default the entry of ``fid`` in _audit_fixes.FIXES."""
     return {"id": fid, "severity": severity, "file": path, "line": line,
-            "message": message, "remediation": remediation}
+            "message": message, "remediation": remediation, "fix": fix or fixes.fix_for(fid)}
 
 
 def load(path, reader):
@@ -158,9 +162,11 @@ def audit_iax(cfgs):
                                  "IAX %s '%s' accepts plaintext authentication" % (s.type, s.name),
                                  "Use auth=md5 or rsa (pbxguard.asterisk.extension iax.auth)."))
             if not secret and not s.get("inkeys") and s.type in ("user", "friend"):
+                sample = samples.is_sample_section(s, cfg.path)
                 f.append(finding("IAX-NO-AUTH", "medium", cfg.path, line,
                                  "IAX %s '%s' has no secret and no keys: anyone can use it" % (s.type, s.name),
-                                 "Give it a secret or remove it (Debian's sample [guest] user)."))
+                                 "Remove Debian's sample [guest] user." if sample else
+                                 "Give it a secret or remove it.", fix=fixes.SAMPLES if sample else None))
             elif secret and _weak(secret):
                 f.append(finding("IAX-WEAK-SECRET", "high", cfg.path, line,
                                  "IAX %s '%s' has a secret that fails the strong-secret policy" % (s.type, s.name),
@@ -222,9 +228,12 @@ def audit_voicemail(cfgs):
                                      "Mailbox %s has no PIN: no PIN prompt at all" % where,
                                      "Set a 4-digit PIN (pbxguard.asterisk.extension pin)."))
                 elif trivial_pin(pin, ln.key):
+                    sample = samples.is_sample_line(s, ln, cfg.path)
                     f.append(finding("VM-TRIVIAL-PIN", "medium", cfg.path, ln.number,
                                      "Mailbox %s has a guessable PIN (%s)" % (where, trivial_pin(pin, ln.key)),
-                                     "Set an individual PIN; users change it from the phone."))
+                                     "Remove Debian's sample mailbox." if sample else
+                                     "Set an individual PIN; users change it from the phone.",
+                                     fix=fixes.SAMPLES if sample else None))
     return f
 
 

@@ -44,9 +44,9 @@ def _compile(options):
         if choices is not None and kind != "str":
             raise _Unsupported(name)
         if default is not None and not (
-                (kind == "str" and type(default) is str) or (kind == "bool" and type(default) is bool)
+                (kind == "str" and isinstance(default, str)) or (kind == "bool" and isinstance(default, bool))
                 or (kind == "int" and isinstance(default, int) and not isinstance(default, bool))
-                or (kind == "list_str" and type(default) is list and all(type(i) is str for i in default))):
+                or (kind == "list_str" and isinstance(default, list) and all(isinstance(i, str) for i in default))):
             raise _Unsupported(name)  # AnsibleModule would convert it
         sub = _compile(o["options"]) if kind == "dict" else None
         plan.append((name, kind, default, frozenset(choices) if choices is not None else None,
@@ -56,7 +56,7 @@ def _compile(options):
 
 def _element(compiled, e, secrets):
     plan, names = compiled
-    if type(e) is not dict or not names.issuperset(e):
+    if not isinstance(e, dict) or not names.issuperset(e):
         return None
     new = {}
     for name, kind, default, choices, required, no_log, sub in plan:
@@ -65,16 +65,16 @@ def _element(compiled, e, secrets):
             if v is None:
                 return None
             if kind == "str":
-                if type(v) is not str:
+                if not isinstance(v, str):
                     return None
             elif kind == "bool":
-                if type(v) is not bool:
+                if not isinstance(v, bool):
                     return None
             elif kind == "int":  # an int as is (a bool or a digit string AnsibleModule converts)
                 if not isinstance(v, int) or isinstance(v, bool):
                     return None
             elif kind == "list_str":
-                if type(v) is not list or any(type(i) is not str for i in v):
+                if not isinstance(v, list) or any(not isinstance(i, str) for i in v):
                     return None
                 v = list(v)
             else:
@@ -88,7 +88,7 @@ def _element(compiled, e, secrets):
         else:
             if required:
                 return None
-            v = list(default) if type(default) is list else default
+            v = list(default) if isinstance(default, list) else default
         new[name] = v
     return new
 
@@ -101,7 +101,7 @@ def fast_elements(options, elements):
         compiled = _compile(options)
     except _Unsupported:
         return None
-    if type(elements) is not list:
+    if not isinstance(elements, list):
         return None
     secrets = set()
     out = []

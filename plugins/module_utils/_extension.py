@@ -23,6 +23,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bulk_args as bulk_args
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _call_policy as call_policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
@@ -228,15 +229,18 @@ VM_RESERVED = ("general", "zonemessages")
 VM_ID_MAX = 79  # ast_vm_user.mailbox[AST_MAX_EXTENSION], .context[AST_MAX_CONTEXT], .fullname[80]
 
 
-def file_reader(known):
+def file_reader(known, files=None):
     """read(path) for load_config: ``known`` {path: bytes or None} first (what
-    the plan was given, or b'' to leave a file out), else the file on disk."""
+    the plan was given, or b'' to leave a file out), else the file as the
+    host's read side ``files`` (a planner's ``Host``; default the local disk)
+    has it."""
+    files = files or LOCAL
+
     def read(path):
         if path in known:
             return known[path]
         try:
-            with open(path, "rb") as f:
-                return f.read()
+            return files.read(path)
         except (IOError, OSError):
             return None
     return read
@@ -339,11 +343,13 @@ def ast_true(value):
     return value is not None and fold(value.strip()) in ("yes", "true", "y", "t", "1", "on")
 
 
-def hand_written_objects(conf_path, data, managed_path):
+def hand_written_objects(conf_path, data, managed_path, files=None):
     """The objects Asterisk builds from ``conf_path`` (bytes ``data``) and its
-    includes, the managed file left out: (the loaded config, its problems)."""
-    return load_config(conf_path, file_reader({conf_path: data or b"", managed_path: b""}),
-                       config_dir=os.path.dirname(conf_path))
+    includes (read through ``files``, the host's read side), the managed file
+    left out: (the loaded config, its problems)."""
+    files = files or LOCAL
+    return load_config(conf_path, file_reader({conf_path: data or b"", managed_path: b""}, files),
+                       config_dir=os.path.dirname(conf_path), glob_fn=files.glob)
 
 
 def ensure_include(data, managed_name, label="extensions"):
@@ -415,10 +421,12 @@ def _vm_index(sec):
     return idx
 
 
-def plan(s, exts, purge, files):
+def plan(s, exts, purge, files, host=None):
     """Pure, one pass. ``files``: current contents (bytes or None) of
     'pjsip_conf', 'pjsip_managed', 'iax_conf', 'iax_managed', 'voicemail', and
-    their 'paths'. Returns the new contents and what changes."""
+    their 'paths'; files they include are read through ``host`` (the
+    planner's read-only Host; default the local disk). Returns the new
+    contents and what changes."""
     paths = files["paths"]
     vm_ctx = s["voicemail_context"]
     pj_blocks, pj_users, pj_secrets = read_managed(
@@ -429,15 +437,15 @@ def plan(s, exts, purge, files):
         files["iax_managed"], "friend", "secret",
         [(x, render_iax(x, x["secret"])) for x in exts if x["state"] == "present" and x["iax"]])
     managed = set(pj_blocks) | set(iax_blocks)
-    pj_loaded = hand_written_objects(paths["pjsip_conf"], files["pjsip_conf"], paths["pjsip_managed"])
-    iax_loaded = hand_written_objects(paths["iax_conf"], files["iax_conf"], paths["iax_managed"])
+    pj_loaded = hand_written_objects(paths["pjsip_conf"], files["pjsip_conf"], paths["pjsip_managed"], host)
+    iax_loaded = hand_written_objects(paths["iax_conf"], files["iax_conf"], paths["iax_managed"], host)
     pj_hand = pjsip_objects(pj_loaded)
     iax_peers, iax_users_hand = iax_objects(iax_loaded)
     vm_cfg = ConfigFile.from_bytes(files["voicemail"] or b"", paths["voicemail"])
     vm_sec = vm_cfg.first(vm_ctx)
     vm_idx = _vm_index(vm_sec)
-    vm_loaded = load_config(paths["voicemail"], file_reader({paths["voicemail"]: files["voicemail"] or b""}),
-                            config_dir=os.path.dirname(paths["voicemail"]))
+    vm_loaded = load_config(paths["voicemail"], file_reader({paths["voicemail"]: files["voicemail"] or b""}, host),
+                            config_dir=os.path.dirname(paths["voicemail"]), glob_fn=(host or LOCAL).glob)
     vm_by_box = {}
     for b in voicemail_boxes(vm_loaded):
         # a kept box is cut at 79 characters; an extension number (at most 15 digits) compares whole
@@ -886,7 +894,7 @@ class ExtensionChange(Change):
             removed_samples = r_iax + r_vm
         # policy -> context from the call policy file, before anything is written
         call_policy.resolve_contexts(spec["exts"], host.read(call_policy.managed_path(paths["pjsip_conf"])))
-        planned = plan(spec["settings"], spec["exts"], spec["purge"], base)
+        planned = plan(spec["settings"], spec["exts"], spec["purge"], base, host)
         planned["samples_removed"] = removed_samples
         new = dict((k, old[k] if v is None else v) for k, v in planned["files"].items())
         files = [File(paths[k], old[k], new[k], backup=spec["backup"],

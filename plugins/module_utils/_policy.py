@@ -148,6 +148,14 @@ def trivial_pin(pin, box=""):
     return None
 
 
+def generate_pin(box=""):
+    """A random 4-digit PIN that check_pin accepts for mailbox ``box``."""
+    while True:
+        pin = "".join(secrets.choice(string.digits) for dummy in range(4))
+        if not trivial_pin(pin, box):
+            return pin
+
+
 def check_pin(value, option, box="", allow_weak=False):
     """A voicemail PIN: exactly 4 digits, given as a (quoted) string, and not
     guessable (see trivial_pin) unless ``allow_weak`` (the module's explicit

@@ -155,11 +155,11 @@ def ensure_include(data):
     return _ensure_include(data, MANAGED_NAME, label="sip transports")
 
 
-def name_conflicts(conf_path, data):
+def name_conflicts(conf_path, data, files=None):
     """Problems when pjsip.conf (or a file it includes, other than the managed
     one) defines a transport with one of our names: a duplicate (name, type)
     makes Asterisk reject the whole pjsip.conf."""
-    loaded = hand_written_objects(conf_path, data, os.path.join(os.path.dirname(conf_path), MANAGED_NAME))
+    loaded = hand_written_objects(conf_path, data, os.path.join(os.path.dirname(conf_path), MANAGED_NAME), files)
     found = pjsip_objects(loaded).get("transport") or {}
     return ["%s:%d already defines transport '%s' by hand; a second one with that name would make Asterisk "
             "reject every transport of pjsip.conf. Rename or remove it" % (found[n].path, found[n].lineno, n)
@@ -493,7 +493,7 @@ class SipTransportChange(Change):
         ports = portplan.check(current, managed_owners(w, current), wanted_bindings(w))
         result["port_plan"] = [b.as_dict() for b in ports]
         old = dict((k, host.read(v)) for k, v in paths.items())
-        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"])
+        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host)
         if conflicts:
             raise policy.PolicyError("\n".join(conflicts))
         new = {"managed": render(w), "pjsip_conf": ensure_include(old["pjsip_conf"]),

@@ -68,13 +68,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 findings:
-  description: Findings, most severe first.
+  description:
+    - Findings, most severe first. C(fix) names the baseline variable and module option that fix it
+      (for Debian's shipped samples V(pbx_samples=remove)); where the collection has none it says so
+      and names the hand edit.
   returned: always
   type: list
   elements: dict
-  sample: [{id: IAX-NO-AUTH, severity: medium, file: /etc/asterisk/iax.conf, line: 412,
+  sample: [{id: IAX-NO-AUTH, severity: medium, file: /etc/asterisk/iax.conf, line: 481,
             message: "IAX user 'guest' has no secret and no keys: anyone can use it",
-            remediation: "Give it a secret or remove it (Debian's sample [guest] user)."}]
+            remediation: "Remove Debian's sample [guest] user.",
+            fix: "pbx_samples: remove (pbxguard.asterisk.samples state=absent)"}]
 counts:
   description: Number of findings per severity.
   returned: always

@@ -72,8 +72,9 @@ options:
       - Remove the live weaknesses Asterisk's sample configuration ships with, exactly as shipped
         (an object someone edited is left alone). In C(iax.conf) the C([guest]) user without
         secret or keys (anyone may call into its context). In C(voicemail.conf) the sample boxes
-        C(1234@default) (PIN 4242) and C(1234@other) (PIN 5678) and the sample alias in C([myaliases]);
-        a context left empty by this goes too. Comments stay.
+        C(1234@default) (PIN 4242) and C(1234@other) (PIN 5678) and the sample alias in C([myaliases]).
+        Only objects byte for byte as Debian ships them go (the same rule as M(pbxguard.asterisk.samples));
+        comments and context headers stay.
       - Applied in the same pass as the extensions (one write per file, one reload per module),
         and verified live (C(iax2 show users), C(voicemail show users)).
     type: bool

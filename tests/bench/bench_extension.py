@@ -27,7 +27,6 @@ the report there (make bench: docs/bench-extension.txt). PROFILE=0 skips the
 profiles; KEEP_LAB=1 leaves the lab host up; HAND_MAX (default 10000) is the
 largest N run with the hand-written objects."""
 import glob
-import json
 import os
 import resource
 import shutil
@@ -363,9 +362,9 @@ def main():
         version = host.sh("asterisk -rx 'core show version'").strip()
         say("pbxguard.asterisk.extension benchmark (tests/bench/bench_extension.py %s)"
             % " ".join(str(n) for n in SIZES))
+        core = subprocess.run(["ansible", "--version"], env=ENV, capture_output=True, text=True, check=False)
         say("one lab host (%s), ansible-core %s, %d CPU(s) shared, load average at start %.1f"
-            % (version.split(" built")[0], subprocess.run(["ansible", "--version"], env=ENV, capture_output=True,
-                                                           text=True).stdout.split("\n")[0].split()[-1].rstrip("]"),
+            % (version.split(" built")[0], core.stdout.split("\n")[0].split()[-1].rstrip("]"),
                os.cpu_count(), os.getloadavg()[0]))
         # the per-item loop, once: 100 items, extrapolated (its cost does not depend on N)
         few = os.path.join(work, "few.yml")

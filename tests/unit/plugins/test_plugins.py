@@ -32,3 +32,21 @@ def test_strong_secret_lookup_generates_once_and_keeps(tmp_path):
     assert lk.run([path], variables={})[0] == first
     rotated = lk.run([path], variables={}, regenerate=True)[0]
     assert rotated != first and lk.run([path], variables={})[0] == rotated
+
+
+def test_strong_secret_lookup_pins(tmp_path):
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_pin, trivial_pin
+    lk = lookup_loader.get("pbxguard.asterisk.strong_secret")
+    pins = set()
+    for i in range(200):
+        path = str(tmp_path / ("pin%d" % i))
+        pin = lk.run([path], variables={}, kind="pin", box="1001")[0]
+        check_pin(pin, "generated", "1001")
+        assert trivial_pin(pin, "1001") is None and pin not in ("1001", "1001"[::-1])
+        pins.add(pin)
+        assert lk.run([path], variables={}, kind="pin", box="1001")[0] == pin
+    assert len(pins) > 150   # random, not one fixed value
+    with open(str(tmp_path / "bad"), "w") as f:
+        f.write("1234\n")
+    with pytest.raises(Exception, match="guessable"):
+        lk.run([str(tmp_path / "bad")], variables={}, kind="pin", box="1001")

@@ -191,6 +191,7 @@ def test_lines_split_at_lf_only_and_bytes_kept():
     ("#{k}", "starts with '#'"),
     ('command="id" {k}', "starts with key options ('command=\"id\"')"),
     ("no-pty,no-agent-forwarding {k}", "starts with key options"),
+    ("restrict {k}", "starts with key options ('restrict')"),
     # Python's split() would cut at U+00A0 and read a key; sshd's fields end at blank/tab only
     ("ssh-ed25519\u00a0{b}", "is not a public key line"),
     ("ssh-ed25519 {b}\u00a0note", "the key data is not valid base64"),

@@ -41,7 +41,7 @@ def base_exts():
 def debian_disk():
     own = ("asterisk", "asterisk", 0o640)
     return FakeDisk({PJSIP: (b"[global]\ntype=global\n",) + own,
-                     IAX: (b"[general]\nbindport=4569\n\n[guest]\ntype=user\ncontext=public\n",) + own,
+                     IAX: (b"[general]\nbindport=4569\n\n[guest]\ntype=user\ncontext=public\ncallerid=\"Guest IAX User\"\n",) + own,
                      VM: (b"[general]\nformat=wav49\n\n[default]\n1234 => 4242,Example Mailbox,root@localhost\n",)
                      + own})
 

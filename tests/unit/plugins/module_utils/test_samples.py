@@ -52,6 +52,7 @@ def test_debian_samples_removed_and_audit_clean():
 ])
 def test_iax_edited_objects_kept(text):
     assert samples.remove_iax_samples(text) == (text, [])
+    assert samples.plan_iax(text)[2] == ([] if b"[guest]" not in text else ["iax.conf [guest]: differs from Debian's sample (edited by hand)"])
 
 
 @pytest.mark.parametrize("text", [
@@ -63,12 +64,32 @@ def test_voicemail_edited_boxes_kept(text):
     assert samples.remove_voicemail_samples(text) == (text, [])
 
 
-def test_voicemail_spacing_and_empty_context():
+def test_voicemail_byte_exact_only():
+    # a space after a comma, a trailing comment, CRLF: Asterisk reads the same box, but
+    # it is not Debian's bytes any more, so someone wrote it: kept and reported
     text = b"[general]\nformat=wav\n[default]\n1234 => 4242, Example Mailbox, root@localhost\n1008 => 8474,A\n" \
-           b"[other]\n; intro\n1234 => 5678,Company2 User,root@localhost\n"
-    new, removed = samples.remove_voicemail_samples(text)
-    assert removed == ["1234@default", "1234@other"]
-    assert new == b"[general]\nformat=wav\n[default]\n1008 => 8474,A\n; intro\n"
+           b"[other]\n; intro\n1234 => 5678,Company2 User,root@localhost\n" \
+           b"[myaliases]\n1234@devices => 1234@default ; desk\n"
+    new, removed, kept = samples.plan_voicemail(text)
+    assert removed == ["1234@other"]
+    assert [k.split(" (")[0] for k in kept] == ["1234@default", "1234@devices"]
+    assert new == text.replace(b"1234 => 5678,Company2 User,root@localhost\n", b"")
+    crlf = b"[default]\r\n1234 => 4242,Example Mailbox,root@localhost\r\n"
+    assert samples.plan_voicemail(crlf)[:2] == (crlf, [])
+
+
+def test_iax_guest_byte_exact_and_continued_elsewhere():
+    sample = b'[guest]\ntype=user\ncontext=public\ncallerid="Guest IAX User"\n'
+    # comments inside the object do not make it an edit; they stay in the file
+    with_comment = sample.replace(b"type=user\n", b"type=user\n; Debian's note\n")
+    new, removed, kept = samples.plan_iax(b"[general]\nbindport=4569\n\n" + with_comment + b"\n;[dundi]\n")
+    assert removed == ["iax.conf [guest]"] and kept == []
+    assert new == b"[general]\nbindport=4569\n\n;[dundi]\n"
+    # a [guest](+) in an included file continues the sample: kept
+    assert samples.plan_iax(sample, other_names={"guest"})[1] == []
+    edited = sample.replace(b"context=public", b"context=public ")   # one byte
+    new, removed, kept = samples.plan_iax(edited)
+    assert (new, removed) == (edited, []) and "edited by hand" in kept[0]
 
 
 def test_live_leftovers():

@@ -64,6 +64,31 @@ class FakeHost(tx.Host):
     def read(self, path):
         return self.disk.read(path)
 
+    # the rest of the read side over the fake disk too: a planner that asks
+    # the real disk behind the fake (glob, exists) would pass here and read
+    # another host's files in production
+    def exists(self, path):
+        return path in self.disk.files or self.isdir(path)
+
+    def isfile(self, path):
+        return path in self.disk.files
+
+    def isdir(self, path):
+        return any(p.startswith(path.rstrip("/") + "/") for p in self.disk.files)
+
+    def glob(self, pattern):
+        import fnmatch
+        n = pattern.count("/")
+        return sorted(p for p in self.disk.files if p.count("/") == n and fnmatch.fnmatchcase(p, pattern))
+
+    def listdir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return sorted(set(p[len(prefix):].split("/")[0] for p in self.disk.files if p.startswith(prefix)))
+
+    def realpath(self, path):
+        import os
+        return os.path.normpath(path)
+
     def attributes_differ(self, path, owner="asterisk", group="asterisk", mode=0o640):
         entry = self.disk.files.get(path)
         return entry is not None and entry[1:] != (owner, group, mode)
