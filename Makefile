@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # not crun: it fails on cgroups here and becomes podman's default once installed
 EE_DEB_PACKAGES := buildah runc podman umoci skopeo
-DEB_PACKAGES := debootstrap sipsak busybox sshpass openssl iproute2 util-linux procps rsync chromium
+DEB_PACKAGES := debootstrap sipsak sip-tester busybox sshpass openssl iproute2 util-linux procps rsync chromium
 DEMO_PREFIX ?= pbxd
 DEMO_NET ?= 10
 TEST_PREFIX := $(or $(LAB_PREFIX),pbxt)

@@ -14,14 +14,14 @@ no_log values it collects. ``fast_elements`` returns exactly that for such a
 list; for any other list it returns None and AnsibleModule validates the list
 itself, with its own conversions and messages (tests compare both).
 
-Only what the spec may hold is supported: types str, bool, list of str and
+Only what the spec may hold is supported: types str, bool, int, list of str and
 dict with options, default, choices, required, no_log on str options. A spec
 with anything else is never taken on here (None)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-_KINDS = {"str": "str", "bool": "bool", "list": "list_str", "dict": "dict"}
+_KINDS = {"str": "str", "bool": "bool", "int": "int", "list": "list_str", "dict": "dict"}
 _SUPPORTED = frozenset(("type", "elements", "options", "default", "choices", "required", "no_log", "description"))
 
 
@@ -45,6 +45,7 @@ def _compile(options):
             raise _Unsupported(name)
         if default is not None and not (
                 (kind == "str" and isinstance(default, str)) or (kind == "bool" and isinstance(default, bool))
+                or (kind == "int" and isinstance(default, int) and not isinstance(default, bool))
                 or (kind == "list_str" and isinstance(default, list) and all(isinstance(i, str) for i in default))):
             raise _Unsupported(name)  # AnsibleModule would convert it
         sub = _compile(o["options"]) if kind == "dict" else None
@@ -68,6 +69,9 @@ def _element(compiled, e, secrets):
                     return None
             elif kind == "bool":
                 if not isinstance(v, bool):
+                    return None
+            elif kind == "int":  # an int as is (a bool or a digit string AnsibleModule converts)
+                if not isinstance(v, int) or isinstance(v, bool):
                     return None
             elif kind == "list_str":
                 if not isinstance(v, list) or any(not isinstance(i, str) for i in v):

@@ -24,6 +24,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bulk_arg
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples as samples
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _call_policy as call_policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_config, fold, make_option, NAME_MAX, OPTION,
@@ -56,7 +57,9 @@ def validate(params):
     # names Asterisk keeps in 80-byte buffers (config.c category names, AST_MAX_CONTEXT,
     # AST_MAX_EXTENSION): a longer one would be cut, and two names equal in their
     # first 79 characters would be the same object
-    context = _err(errors, policy.check_name, params.get("context"), "context", NAME_MAX)
+    # None: the call policy's default context, else from-internal (call_policy.resolve_contexts)
+    context = (_err(errors, policy.check_name, params["context"], "context", NAME_MAX)
+               if params.get("context") is not None else None)
     vm_context = _err(errors, policy.check_name, params.get("voicemail_context"), "voicemail_context", NAME_MAX)
     if vm_context is not None and fold(vm_context) in VM_RESERVED:
         errors.append("voicemail_context: '%s' is voicemail.conf's %s section (app_voicemail compares it "
@@ -113,11 +116,20 @@ def validate(params):
                                    allow_weak=allow_weak)
             x["permit"] = [_err(errors, policy.parse_network, p, "%s.permit[%d]" % (label, j))
                            for j, p in enumerate(e.get("permit") or [])]
+            # registration limits (issue 17): contacts per aor, and where a contact may point
+            mc = e.get("max_contacts", 1)
+            if isinstance(mc, bool) or not isinstance(mc, int) or not 1 <= mc <= 100:
+                errors.append("%s.max_contacts: must be 1-100 (contacts one account may register)" % label)
+            x["max_contacts"] = mc
+            x["remove_existing"] = e.get("remove_existing", True) is not False
+            x["contact_permit"] = [_err(errors, policy.parse_network, p, "%s.contact_permit[%d]" % (label, j))
+                                   for j, p in enumerate(e.get("contact_permit") or [])]
             x["pin"] = (_err(errors, policy.check_pin, e["pin"], label + ".pin", box=number, allow_weak=allow_weak)
                         if e.get("pin") is not None else None)
             x["pin_update"] = e.get("pin_update") or "on_create"
             x["context"] = (_err(errors, policy.check_name, e["context"], label + ".context")
                             if e.get("context") else context)
+            x["policy"] = _err(errors, call_policy.check_policy_option, e, label)
             iax = e.get("iax") or {}
             x["iax"] = None
             if iax.get("enabled") and x["username"] and fold(x["username"]) in IAX_RESERVED:
@@ -175,9 +187,12 @@ def render_pjsip(x, secret):
         lines.append("identify_by=username,auth_username")
     if x["permit"]:
         lines += ["deny=%s" % d for d in DENY_ALL] + ["permit=%s" % p for p in x["permit"]]
+    if x.get("contact_permit"):
+        lines += ["contact_deny=%s" % d for d in DENY_ALL] + ["contact_permit=%s" % p for p in x["contact_permit"]]
     lines += ["", "[%s]" % u, "type=auth", "auth_type=digest",
               "username=%s" % (x["auth_user"] or x["authname"]), "password=%s" % secret,
-              "", "[%s]" % u, "type=aor", "max_contacts=1", "remove_existing=yes", ""]
+              "", "[%s]" % u, "type=aor", "max_contacts=%d" % x.get("max_contacts", 1),
+              "remove_existing=%s" % ("yes" if x.get("remove_existing", True) else "no"), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -709,9 +724,9 @@ def check_pjsip_listing(text, present, removed_users):
         if auths and want_user and auths[0][1] != want_user:
             problems.append("%s: live auth username is not '%s' (Asterisk kept the old object)"
                             % (x["label"], want_user))
-        if aors and aors[0][2] != "1":
-            problems.append("%s: live aor max_contacts is %s, not 1 (Asterisk kept the old object)"
-                            % (x["label"], aors[0][2]))
+        if aors and aors[0][2] != str(x.get("max_contacts", 1)):
+            problems.append("%s: live aor max_contacts is %s, not %d (Asterisk kept the old object)"
+                            % (x["label"], aors[0][2], x.get("max_contacts", 1)))
     by_name = {}  # the name part of each printed field ('name/cid' or a cut 'name...')
     for b in blocks:
         by_name.setdefault(b["field"].partition("/")[0], []).append(b)
@@ -877,6 +892,8 @@ class ExtensionChange(Change):
             base["iax_conf"], r_iax = samples.remove_iax_samples(old["iax_conf"], paths["iax_conf"])
             base["voicemail"], r_vm = samples.remove_voicemail_samples(old["voicemail"], paths["voicemail"])
             removed_samples = r_iax + r_vm
+        # policy -> context from the call policy file, before anything is written
+        call_policy.resolve_contexts(spec["exts"], host.read(call_policy.managed_path(paths["pjsip_conf"])))
         planned = plan(spec["settings"], spec["exts"], spec["purge"], base, host)
         planned["samples_removed"] = removed_samples
         new = dict((k, old[k] if v is None else v) for k, v in planned["files"].items())

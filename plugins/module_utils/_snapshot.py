@@ -44,6 +44,7 @@ DEFAULT_PATHS = [
     "/etc/systemd/system/tftpd-hpa.socket.d/10-pbxguard.conf",
     "/etc/systemd/system/pbxguard-web-redirect.service", "/usr/local/lib/pbxguard/web-redirect.py",
     "/etc/fail2ban/jail.d/pbxguard.local",
+    "/etc/asterisk/extensions.conf", "/etc/asterisk/extensions_pbxguard.conf",
 ]
 DEFAULT_GLOBS = [
     "/etc/ssh/sshd_config.d/*pbxguard*.conf", "/etc/pbxguard/admin/*",
@@ -65,6 +66,7 @@ ASTERISK_RELOADS = (
     (lambda p: os.path.basename(p) == "voicemail.conf", "asterisk", "voicemail reload"),
     (lambda p: os.path.basename(p) == "http.conf", "asterisk", "module reload http"),
     (lambda p: os.path.basename(p) == "ari.conf", "asterisk", "module reload res_ari.so"),
+    (lambda p: os.path.basename(p).startswith("extensions"), "asterisk", "dialplan reload"),
 )
 # changed path -> units to restart (when they are to be active afterwards)
 UNIT_FILES = (

@@ -25,6 +25,11 @@ description:
     loopback and an outside address; keyboard-interactive counts as two factors when PAM asks the
     account for a google-authenticator code); FTP and TFTP running; DHCP option 66 pointing at a
     foreign TFTP server; the weak-password switch recorded by this collection's modules."
+  - "Toll fraud: a dialplan context reachable from an inbound trunk, an endpoint without auth, the PJSIP
+    C(anonymous) endpoint or an IAX user without secret (through C(include), C(Goto), C(GotoIf),
+    C(Gosub), C(Local/...@context)) that dials a trunk; phones that reach a trunk outside a call policy;
+    a call policy without duration limit; AMI users that may originate and have C(system), C(command)
+    or C(all) write; C(live_dangerously)."
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 attributes:
@@ -93,6 +98,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._toll_audit import audit as toll_audit
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit as audit
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd_config
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import read_bytes
@@ -155,6 +161,9 @@ def main():
     findings += audit.audit_iax(conf("iax.conf"))
     findings += audit.audit_http(conf("http.conf"), conf("ari.conf"))
     findings += audit.audit_voicemail(conf("voicemail.conf"))
+    # toll fraud: unauthenticated/inbound paths that reach a trunk, phones without a call policy
+    findings += toll_audit(conf("extensions.conf"), conf("pjsip.conf"), conf("iax.conf"), conf("manager.conf"),
+                           conf("asterisk.conf"), _read(os.path.join(d, "extensions_pbxguard.conf")))
     for name in ("pjsip_pbxguard.conf", "iax_pbxguard.conf"):
         data = _read(os.path.join(d, name)) or b""
         if b"allow_weak_secrets: true" in data:

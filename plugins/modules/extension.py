@@ -46,9 +46,11 @@ attributes:
     description: A rerun with the same input reports no change and reloads nothing.
 options:
   context:
-    description: Dialplan context of new extensions (O(extensions[].context) overrides it).
+    description:
+      - Dialplan context of the extensions (O(extensions[].context) or O(extensions[].policy) overrides it).
+      - Default the context of the call policy's C(default_policy) when M(pbxguard.asterisk.call_policy)
+        was applied on the host, else C(from-internal).
     type: str
-    default: from-internal
   voicemail_context:
     description:
       - Context section of C(voicemail.conf) that holds the boxes (also the directory
@@ -125,6 +127,23 @@ options:
         type: list
         elements: str
         default: []
+      max_contacts:
+        description: Contacts this account may register at once (the aor's C(max_contacts)), 1-100.
+        type: int
+        default: 1
+      remove_existing:
+        description:
+          - A REGISTER beyond O(extensions[].max_contacts) replaces the oldest contact (V(true)) or is
+            refused (V(false)).
+        type: bool
+        default: true
+      contact_permit:
+        description:
+          - Networks a registered contact may point at (C(contact_deny) all, IPv4 and IPv6, then these
+            C(contact_permit)). Empty means no contact ACL.
+        type: list
+        elements: str
+        default: []
       email:
         description: E-mail address of the voicemail box.
         type: str
@@ -142,6 +161,13 @@ options:
         default: on_create
       context:
         description: Dialplan context of this extension (default O(context)).
+        type: str
+      policy:
+        description:
+          - Call policy of this extension (M(pbxguard.asterisk.call_policy)); sets the endpoint's context to
+            C(pbxguard-policy-NAME). Default the call policy's C(default_policy).
+          - A policy that is not applied on the host is an error before anything is written. Excludes
+            O(extensions[].context).
         type: str
       iax:
         description: An IAX peer for the extension.
@@ -270,7 +296,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction imp
 
 def main():
     run(ExtensionChange(), dict(
-        context=dict(type="str", default="from-internal"),
+        context=dict(type="str"),
         voicemail_context=dict(type="str", default="default"),
         allow_weak_secrets=dict(type="bool", default=False),
         purge=dict(type="bool", default=False),
@@ -284,10 +310,14 @@ def main():
             secret=dict(type="str", no_log=True),
             secret_update=dict(type="str", choices=["always", "on_create"], default="always"),
             permit=dict(type="list", elements="str", default=[]),
+            max_contacts=dict(type="int", default=1),
+            remove_existing=dict(type="bool", default=True),
+            contact_permit=dict(type="list", elements="str", default=[]),
             email=dict(type="str"),
             pin=dict(type="str", no_log=True),
             pin_update=dict(type="str", choices=["on_create", "always"], default="on_create"),
             context=dict(type="str"),
+            policy=dict(type="str"),
             iax=dict(type="dict", options=dict(
                 enabled=dict(type="bool", default=False),
                 auth=dict(type="str", choices=["md5", "plaintext", "rsa", "none", "rc4"], default="md5"),

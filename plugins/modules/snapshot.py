@@ -70,7 +70,8 @@ options:
               /etc/systemd/system/tftpd-hpa.service.d/10-pbxguard.conf,
               /etc/systemd/system/tftpd-hpa.socket.d/10-pbxguard.conf,
               /etc/systemd/system/pbxguard-web-redirect.service, /usr/local/lib/pbxguard/web-redirect.py,
-              /etc/fail2ban/jail.d/pbxguard.local]
+              /etc/fail2ban/jail.d/pbxguard.local, /etc/asterisk/extensions.conf,
+              /etc/asterisk/extensions_pbxguard.conf]
   globs:
     description:
       - Glob patterns of files with variable names (per-user drop-ins, TOTP files). What they match

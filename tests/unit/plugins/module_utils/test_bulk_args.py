@@ -47,7 +47,8 @@ GOOD = [
     [dict(number="1008", secret="Sx1A2B3C4D_e5f6a7b87")],
     [dict(number="1008", name="Front Desk", secret="Sx1A2B3C4D_e5f6a7b87", pin="8474", email="a@b.org",
           permit=["198.18.0.0/24", "10.0.0.1"], secret_update="on_create", pin_update="always", context="x",
-          username="u", authname="a", auth_user="au", state="present"),
+          username="u", authname="a", auth_user="au", state="present", max_contacts=3, remove_existing=False,
+          contact_permit=["198.18.0.0/24"]),
      dict(number="1009", secret="", iax=dict(enabled=True, auth="rsa", rsa_key="k", encryption=True)),
      dict(number="1010", state="absent", iax={}),
      dict(number="1011", secret="s", pin="", permit=[])],
@@ -72,6 +73,7 @@ BAD = [
     [dict(number="1008", state="gone")],                       # not among the choices
     [dict(number="1008", permit="10.0.0.1,10.0.0.2")],         # a string it splits into a list
     [dict(number="1008", iax=dict(enabled="yes"))],            # a bool it converts
+    [dict(number="1008", max_contacts="2")],                   # an int it converts
     [dict(number="1008", iax="enabled=yes")],                  # a dict it parses from a string
     ["1008"],                                                  # not a dict
     [dict(number="1008", secret="s"), dict(number="1009", pin=1234)],  # one of many
@@ -84,7 +86,10 @@ def test_declines_what_needs_ansibles_own_validation(elements):
 
 
 def test_declines_a_spec_it_does_not_know():
-    assert fast_elements(dict(a=dict(type="int")), [dict(a=1)]) is None
+    assert fast_elements(dict(a=dict(type="float")), [dict(a=1.0)]) is None
+    # an int is taken as is, anything AnsibleModule would convert to one is not
+    assert fast_elements(dict(a=dict(type="int")), [dict(a=1)]) == ([dict(a=1)], set())
+    assert fast_elements(dict(a=dict(type="int")), [dict(a=True)]) is None
     assert fast_elements(dict(a=dict(type="str", aliases=["b"])), [dict(a="x")]) is None
     assert fast_elements(dict(a=dict(type="list", elements="dict", options={})), [dict(a=[])]) is None
 
