@@ -204,6 +204,7 @@ def directives(read, glob, main=SSHD_CONFIG):
     ``glob(pattern)`` the sorted existing paths. The one reader of
     sshd_config here: drop-in checks, first settings, the port plan."""
     seen = set()
+    out = []
 
     def walk(path, depth, match):
         if depth > INCLUDE_DEPTH or path in seen:
@@ -219,14 +220,14 @@ def directives(read, glob, main=SSHD_CONFIG):
             keyword, args = words
             if keyword == "match":
                 match = args
-            yield path, number, keyword, args, match
+            out.append((path, number, keyword, args, match))
             if keyword == "include":
                 for pattern in include_patterns(args):
                     for sub in glob(pattern):
-                        for d in walk(sub, depth + 1, match):
-                            yield d
+                        walk(sub, depth + 1, match)
 
-    return walk(main, 0, None)
+    walk(main, 0, None)
+    return out
 
 
 def _conditional(match):
