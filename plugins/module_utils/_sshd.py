@@ -197,7 +197,7 @@ def include_patterns(args):
 def directives(read, glob, main=SSHD_CONFIG):
     """Every directive of sshd's configuration in the order sshd reads it:
     (file, line number, keyword, args, match) with ``match`` None outside a
-    Match block, else that Match line's arguments; an Include is yielded, then
+    Match block, else that Match line's arguments; an Include comes first, then
     the directives of the files it names (glob(3) order, depth and loops
     limited as servconf.c limits them). Lines end at LF only (servconf.c
     splits the file it read at '\\n'). ``read(path)`` returns bytes or None,
