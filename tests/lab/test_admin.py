@@ -417,14 +417,19 @@ def test_key_values_are_taken_only_as_sshd_reads_them(lab, pw, keys, tmp_path):
         ("%s\u00a0%s desk" % (ktype, blob), "is not a public key line"),
         ("%s %s\u00a0desk" % (ktype, blob), "not valid base64"),
     ]
-    for value, rule in bad:
+    for i, value_rule in enumerate(bad):
+        value, rule = value_rule
         shas = [lab.sha(p) for p in WATCHED]
         r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [value], "exclusive": True})])
         assert r.failed, value
         msg = r.last.get("msg", "")
         assert "ssh_keys.present[2]: " in msg and rule in msg, (value, msg)
         assert [lab.sha(p) for p in WATCHED] == shas, value
-        assert ssh(lab, "key", key=path)[0] != 0, value
+        # one real refused login is proof enough: sshd's PerSourcePenalties (OpenSSH
+        # 9.8+, on by default) block the controller's address for a while after a few
+        # failed authentications, and the good key's login below would then get no banner
+        if i == 0:
+            assert ssh(lab, "key", key=path)[0] != 0, value
     good = "%s\t%s desk key" % (ktype, blob)
     r = lab.playbook([admin(lab, pw["main"], ssh_keys={"present": listed + [good], "exclusive": True})])
     try:
