@@ -43,7 +43,10 @@ VOICEMAIL_RE = re.compile(r"^[0-9*#]{1,15}\Z")
 # an entry of the extension module's list is taken as it is: what the QR code needs is
 # read, the rest of the extension module's options ignored (state: absent -> no code)
 USED = ("number", "secret", "name", "username", "authname", "auth_user")
-IGNORED = ("secret_update", "permit", "email", "pin", "pin_update", "context", "iax", "state")
+# the extension module's other options of an entry (nothing a softphone needs); a unit test
+# checks this covers every suboption its DOCUMENTATION lists, so the lists cannot drift
+IGNORED = ("secret_update", "permit", "max_contacts", "remove_existing", "contact_permit", "email", "pin",
+           "pin_update", "context", "policy", "iax", "state")
 WAVE_FIELDS = ("RegisterServer", "UserID", "AuthID", "AuthPass", "AccountName", "DisplayName", "Voicemail")
 
 

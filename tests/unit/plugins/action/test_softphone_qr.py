@@ -163,3 +163,16 @@ def test_bad_input_names_the_option_and_writes_nothing(tmp_path, override, words
         assert w in r["msg"], r["msg"]
     assert SECRET not in r["msg"]
     assert not os.path.exists(str(tmp_path / "qr"))
+
+
+def test_every_extension_entry_option_is_read_or_ignored():
+    """The baseline hands pbx_extensions.list as it is: every option an entry
+    of the extension module may carry (its DOCUMENTATION, which ansible-test
+    keeps equal to its argument spec) must be known here, or a valid list is
+    refused ('unknown option(s) policy' broke make demo once)."""
+    import yaml
+    from ansible_collections.pbxguard.asterisk.plugins.modules import extension
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _softphone
+    sub = yaml.safe_load(extension.DOCUMENTATION)["options"]["extensions"]["suboptions"]
+    missing = sorted(set(sub) - set(_softphone.USED) - set(_softphone.IGNORED))
+    assert missing == [], missing
