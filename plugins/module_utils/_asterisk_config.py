@@ -159,6 +159,28 @@ def consume_comments(buf, level):
     return "".join(s[process:cstr_end(process)]), level
 
 
+def statements(text, level=0):
+    """config.c's reading of one file's text up to its statements:
+    ([(lineno, statement)], level) - each non-empty line with comments
+    consumed and blanks stripped, ``None`` for a line too long (config.c
+    skips it with a warning), and the block-comment ``level`` at the end
+    (config.c carries it on through the files of one glob)."""
+    out = []
+    for lineno, raw in enumerate(physical_lines(text), 1):
+        if len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX and not raw.endswith("\n"):
+            out.append((lineno, None))
+            continue
+        if lineno == 1 and raw.startswith("\ufeff"):
+            raw = raw[1:]
+        processed, level = consume_comments(raw, level)
+        if processed is None:
+            continue
+        t = ast_strip(processed)
+        if t:
+            out.append((lineno, t))
+    return out, level
+
+
 def consumer_view(text):
     """What config.c makes of one file's text, without includes: a list of
     entries ``(lineno, kind, a, b, c)``:
@@ -167,19 +189,10 @@ def consumer_view(text):
     ``("ignored", reason)`` (a warning, the line is skipped) and
     ``("invalid", reason)`` (Asterisk declares the whole file invalid)."""
     out = []
-    level = 0
     have_category = False
-    for lineno, raw in enumerate(physical_lines(text), 1):
-        if len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX and not raw.endswith("\n"):
+    for lineno, t in statements(text)[0]:
+        if t is None:
             out.append((lineno, "ignored", "line too long"))
-            continue
-        if lineno == 1 and raw.startswith("\ufeff"):
-            raw = raw[1:]
-        processed, level = consume_comments(raw, level)
-        if processed is None:
-            continue
-        t = ast_strip(processed)
-        if not t:
             continue
         entry = classify(t)
         if entry[0] == "category":
@@ -542,6 +555,22 @@ class ConfigFile(object):
         return section.header.number
 
 
+def ensure_include(data, managed_name, comment):
+    """``data`` (a config file's bytes, or None) with a ``#tryinclude`` of
+    ``managed_name`` at its end after a ``; comment`` line; unchanged when it
+    already includes that file. The one way a module hooks the file it owns
+    into a hand-written one (pjsip.conf, iax.conf, extensions.conf)."""
+    cfg = ConfigFile.from_bytes(data or b"")
+    for inc in cfg.includes():
+        if inc.argument == managed_name:
+            return data or b""
+    text = cfg.serialize()
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "\n; %s\n#tryinclude \"%s\"\n" % (comment, managed_name)
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _local(files):
     if files is None:
         # imported here: _files -> _masking -> this file
@@ -739,17 +768,10 @@ def _load_text_file(cfg, filename, read, config_dir, glob_fn):
             continue
         count += 1
         text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
-        for lineno, raw in enumerate(physical_lines(text), 1):
-            if len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX and not raw.endswith("\n"):
+        found, level = statements(text, level)
+        for lineno, t in found:
+            if t is None:
                 cfg.problems.append("%s:%d: line too long, skipped" % (path, lineno))
-                continue
-            if lineno == 1 and raw.startswith("\ufeff"):
-                raw = raw[1:]
-            processed, level = consume_comments(raw, level)
-            if processed is None:
-                continue
-            t = ast_strip(processed)
-            if not t:
                 continue
             ok, cat = _process_line(cfg, cat, classify(t), path, lineno, read, config_dir, glob_fn)
             if not ok:

@@ -28,6 +28,7 @@ import string
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ensure_include as config_include
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, NAME_MAX, load_tree, resolve_include,
 )
@@ -603,15 +604,7 @@ def managed_contexts(data):
 
 def ensure_include(data):
     """extensions.conf with a ``#tryinclude`` of the managed file at its end."""
-    cfg = ConfigFile.from_bytes(data or b"")
-    for inc in cfg.includes():
-        if inc.argument == MANAGED_NAME:
-            return data or b""
-    text = cfg.serialize()
-    if text and not text.endswith("\n"):
-        text += "\n"
-    text += "\n; %s: call policies\n#tryinclude \"%s\"\n" % (MARKER, MANAGED_NAME)
-    return text.encode("utf-8", "surrogateescape")
+    return config_include(data, MANAGED_NAME, "%s: call policies" % MARKER)
 
 
 def hand_written_contexts(conf_path, data):

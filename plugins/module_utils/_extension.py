@@ -26,6 +26,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _samples 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _call_policy as call_policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ensure_include as config_include
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
     ConfigFile, load_config, fold, make_option, NAME_MAX, OPTION,
 )
@@ -354,15 +355,7 @@ def hand_written_objects(conf_path, data, managed_path, files=None):
 
 def ensure_include(data, managed_name, label="extensions"):
     """pjsip.conf / iax.conf with a ``#tryinclude`` of the managed file."""
-    cfg = ConfigFile.from_bytes(data or b"")
-    for inc in cfg.includes():
-        if inc.argument == managed_name:
-            return data or b""
-    text = cfg.serialize()
-    if text and not text.endswith("\n"):
-        text += "\n"
-    text += "\n; %s: %s\n#tryinclude \"%s\"\n" % (MARKER, label, managed_name)
-    return text.encode("utf-8", "surrogateescape")
+    return config_include(data, managed_name, "%s: %s" % (MARKER, label))
 
 
 # ------------------------------------------------------------------- plan
