@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import os
 import socket
+import stat
 import ssl
 import time
 import warnings
@@ -118,6 +119,11 @@ def check_cert(cert_file, key_file, group="asterisk"):
             st = os.stat(p)
         except OSError:
             problems.append("%s: %s does not exist on the host" % (label, p))
+            continue
+        # a directory (or a device, a FIFO) is "readable" by its mode bits, but
+        # Asterisk's TLS set-up fails on it at load time, after the write
+        if not stat.S_ISREG(st.st_mode):
+            problems.append("%s: %s is not a regular file (give the path of the PEM file)" % (label, p))
             continue
         try:
             gid = grp.getgrnam(group).gr_gid

@@ -587,7 +587,10 @@ def _ss_local(out):
     for line in (out[0][1] if isinstance(out[0], list) else "").splitlines():
         cols = line.split()
         if len(cols) >= 4 and "asterisk" in line:
-            return cols[3].rsplit(":", 1)[0].strip("[]").replace("*", "0.0.0.0")
+            # ss prints "*" for a dual-stack socket bound to "::" (IPV6_V6ONLY off);
+            # an IPv4-only wildcard is "0.0.0.0", an IPv6-only one "[::]"
+            local = cols[3].rsplit(":", 1)[0].strip("[]")
+            return "::" if local == "*" else local
     return None
 
 
