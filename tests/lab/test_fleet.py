@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import CLIENTS, ROOT
+from mitogen_env import mitogen_env
 
 CONF = "/etc/asterisk/manager.conf"
 
@@ -36,11 +37,13 @@ class Fleet(object):
     def sha(self, host, path=CONF):
         return self.sh(host, "sha256sum %s | cut -d' ' -f1" % path).strip()
 
-    def playbook(self, name, extra):
+    def playbook(self, name, extra, mitogen=False):
         with open(os.path.join(ROOT, ".cache", "fleet-vars.json"), "w") as f:
             json.dump(extra, f)
         env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="lab_json",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "lab", "callback_plugins"))
+        if mitogen:
+            env = mitogen_env(env)
         p = subprocess.run(["ansible-playbook", "-i", self.inventory, "pbxguard.asterisk." + name,
                             "-e", "@" + os.path.join(ROOT, ".cache", "fleet-vars.json")],
                            capture_output=True, text=True, env=env, timeout=900, check=False)
@@ -409,3 +412,51 @@ def render_in_chromium(report_dir, report, names):
     width, height, colours = png_pixels(shot)
     assert (width, height) == (1280, 1600)
     assert bytes.fromhex("e65100") in colours and bytes.fromhex("e3f2fd") in colours
+
+
+# ------------------------------------------------------------------ mitogen
+def task_results(data, host):
+    """(task, changed, failed, skipped) of every task that ran on ``host``, in play order."""
+    return [(t["task"]["name"], bool(r.get("changed")), bool(r.get("failed")), bool(r.get("skipped")))
+            for play in data["plays"] for t in play["tasks"] for h, r in t["hosts"].items() if h == host]
+
+
+def test_rollout_and_audit_under_mitogen_as_under_the_default_strategy(fleet, extra, tmp_path):
+    """strategy mitogen_linear (many fleet users run it) gives the results of
+    the default strategy: one change rolled out on two hosts under each
+    strategy (the same tasks run, change and skip on all four), a no-op under
+    each, the same audit findings; then back to the suite's baseline under
+    mitogen alone (and Asterisk on those hosts says it took)."""
+    linear, under_mitogen = fleet.names[:2], fleet.names[2:4]
+    new = dict(extra, pbx_ami=dict(extra["pbx_ami"], users=extra["pbx_ami"]["users"] + [
+        {"name": "mitotest", "secret": "Mit0gen-T3st-%d" % os.getpid(), "permit": ["127.0.0.1/32"], "read": ["cdr"]}]))
+    try:
+        for step in ("change", "no-op"):
+            seen = {}
+            for hosts, mitogen in ((linear, False), (under_mitogen, True)):
+                rc, data = fleet.playbook("rollout", dict(new, pbx_target=",".join(hosts)), mitogen=mitogen)
+                assert rc == 0, (step, mitogen)
+                assert (changed(data) > 0) == (step == "change"), (step, mitogen, data["stats"])
+                for h in hosts:
+                    seen[h] = task_results(data, h)
+            first = seen[linear[0]]
+            assert first and all(seen[h] == first for h in fleet.names[:4]), (step, seen)
+        for h in linear + under_mitogen:
+            assert "username: mitotest" in fleet.sh(h, "asterisk -rx 'manager show user mitotest'")
+        reports = {}
+        for mitogen in (False, True):
+            d = str(tmp_path / ("audit-mitogen" if mitogen else "audit-linear"))
+            rc, data = fleet.playbook("audit", dict(new, pbx_report_dir=d), mitogen=mitogen)
+            assert rc == 0 and changed(data) == 0
+            with open(os.path.join(d, "audit-report.json")) as f:
+                reports[mitogen] = dict((h, sorted((x["id"], x["message"]) for x in r["findings"]))
+                                        for h, r in json.load(f)["hosts"].items())
+        assert sorted(reports[True]) == fleet.names and reports[True] == reports[False]
+    finally:
+        # AMI users not listed are kept (purge_users: false): the suite's baseline plus the removal
+        gone = dict(extra, pbx_ami=dict(extra["pbx_ami"], users=extra["pbx_ami"]["users"] + [
+            {"name": "mitotest", "state": "absent"}]))
+        rc, data = fleet.playbook("rollout", dict(gone, pbx_target=",".join(linear + under_mitogen)), mitogen=True)
+    assert rc == 0 and changed(data) > 0
+    for h in linear + under_mitogen:
+        assert "There is no manager called mitotest" in fleet.sh(h, "asterisk -rx 'manager show user mitotest'")
