@@ -133,14 +133,14 @@ def render(spec, udp, tcp, exempt4, exempt6):
     pkt = "limit rate over %d/second burst %d packets" % (spec["packets_per_second"], spec["burst"])
     chain = ["\tchain %s {\n" % CHAIN, '\t\tiif "lo" return\n',
              "\t\tip saddr @sip_exempt4 return\n", "\t\tip6 saddr @sip_exempt6 return\n",
-             "\t\tip saddr @sip_ban4 drop\n", "\t\tip6 saddr @sip_ban6 drop\n"]
+             "\t\tip saddr @sip_ban4 counter drop\n", "\t\tip6 saddr @sip_ban6 counter drop\n"]
     # the set statements' keys carry no implicit family match: meta nfproto says it
     fams = (("4", "ipv4", "ip saddr"), ("6", "ipv6", "ip6 saddr"))
     for fam, nfproto, key in fams:
         chain.append("\t\tmeta nfproto %s meta l4proto tcp ct state new update @sip_new%s { %s %s } "
-                     "add @sip_ban%s { %s } drop\n" % (nfproto, fam, key, conn, fam, key))
+                     "add @sip_ban%s { %s } counter drop\n" % (nfproto, fam, key, conn, fam, key))
     for fam, nfproto, key in fams:
-        chain.append("\t\tmeta nfproto %s update @sip_pkt%s { %s %s } add @sip_ban%s { %s } drop\n"
+        chain.append("\t\tmeta nfproto %s update @sip_pkt%s { %s %s } add @sip_ban%s { %s } counter drop\n"
                      % (nfproto, fam, key, pkt, fam, key))
     chain.append("\t}\n")
     return "".join(sets), "".join(jumps), "".join(chain)

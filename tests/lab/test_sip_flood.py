@@ -24,6 +24,8 @@ NFT_CONF = "/etc/nftables.conf"
 BAN_SECONDS = 20
 NUMBER = "2951"
 FLOOD = (3000, 3.0)  # requests, seconds: 1000/s against a limit of 50/s (burst 100)
+CONNECTS = 10  # new TCP connections per minute (and at once) in the lab
+TCP_PORT = 5070
 
 
 def run(cmd, ns=None, timeout=30):
@@ -37,7 +39,7 @@ def net(lab):
 
 
 def task(lab, **flood):
-    opts = dict(enabled=True, ban_seconds=BAN_SECONDS)
+    opts = dict(enabled=True, ban_seconds=BAN_SECONDS, new_connections_per_minute=CONNECTS)
     opts.update(flood)
     return {"name": "web access with sip flood defence", "pbxguard.asterisk.web_access": {
         "mode": "permitted", "permitted": [net(lab)], "sip_flood": opts}}
@@ -96,14 +98,17 @@ def secret():
 @pytest.fixture(scope="module", autouse=True)
 def pbx(lab, secret):
     """A UDP transport (the call_policy suite's, or one added by hand as an
-    admin would) and one phone; the lab host as the earlier suites left it."""
-    lab.sh("grep -qs '^\\[lab-udp\\]' /etc/asterisk/pjsip_lab.conf || {"
-           " printf '[lab-udp]\\ntype=transport\\nprotocol=udp\\nbind=0.0.0.0:5060\\n' >> /etc/asterisk/pjsip_lab.conf"
+    admin would), a TCP one, and one phone; the lab host as the earlier
+    suites left it otherwise."""
+    lab.sh("grep -qs '^\\[lab-tcp\\]' /etc/asterisk/pjsip_lab.conf || {"
+           " (grep -qs '^\\[lab-udp\\]' /etc/asterisk/pjsip_lab.conf ||"
+           "  printf '[lab-udp]\\ntype=transport\\nprotocol=udp\\nbind=0.0.0.0:5060\\n\\n' >> /etc/asterisk/pjsip_lab.conf)"
+           " && printf '\\n[lab-tcp]\\ntype=transport\\nprotocol=tcp\\nbind=0.0.0.0:%d\\n' >> /etc/asterisk/pjsip_lab.conf"
            " && chown asterisk:asterisk /etc/asterisk/pjsip_lab.conf && chmod 640 /etc/asterisk/pjsip_lab.conf"
            " && (grep -q pjsip_lab.conf /etc/asterisk/pjsip.conf || echo '#include pjsip_lab.conf' >> /etc/asterisk/pjsip.conf)"
-           " && systemctl restart asterisk; }")
+           " && systemctl restart asterisk; }" % TCP_PORT)
     for dummy in range(60):
-        if "lab-udp" in lab.sh("asterisk -rx 'pjsip show transports' 2>&1 || true", check=False):
+        if "lab-tcp" in lab.sh("asterisk -rx 'pjsip show transports' 2>&1 || true", check=False):
             break
         time.sleep(0.5)
     r = lab.playbook([{"name": "a phone", "pbxguard.asterisk.extension": {
@@ -131,7 +136,7 @@ def applied(lab):
 
 def test_rendered_from_the_port_plan_with_the_controller_exempt(lab, applied):
     f = applied["sip_flood"]
-    assert f["enabled"] and 5060 in f["udp_ports"] and 4569 in f["udp_ports"], f
+    assert f["enabled"] and 5060 in f["udp_ports"] and 4569 in f["udp_ports"] and TCP_PORT in f["tcp_ports"], f
     assert net(lab) in f["exempt"] and "127.0.0.0/8" in f["exempt"], f
     assert "sip_flood: " in applied["summary"] and "banned for %d s" % BAN_SECONDS in applied["summary"]
     text = lab.read(RULES).decode()
@@ -188,3 +193,32 @@ def test_flood_from_outside_is_cut_phone_and_controller_keep_working(lab, applie
     assert banned(lab) == [], "the ban expires after ban_seconds"
     assert time.time() - t0 >= BAN_SECONDS - 1
     assert answered_options(lab, out_ns), "after the ban the outside client is answered again"
+
+
+def rule_counter(lab, needle):
+    """Packets counted by the sip_flood rule whose text contains ``needle``."""
+    for line in lab.sh("nft list chain inet pbxguard sip_flood").splitlines():
+        if needle in line:
+            m = re.search(r"counter packets (\d+)", line)
+            return int(m.group(1)) if m else None
+    return None
+
+
+def test_connection_flood_over_tcp_is_cut(lab, applied, secret):
+    flush(lab)
+    out_ns, out_ip = lab.outside_ns, lab.vars["lab_outside_ip"]
+    new0, pkt0 = rule_counter(lab, "update @sip_new4"), rule_counter(lab, "update @sip_pkt4")
+    p = run(["python3", os.path.join(CLIENTS, "sip_flood.py"), "--tcp", lab.ip, str(TCP_PORT), "40"], out_ns)
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    print("tcp connects from %s: %s" % (out_ip, got))
+    # the burst (as many as per minute) is accepted, the next SYN is dropped and the source banned
+    assert CONNECTS - 2 <= got["connected"] <= CONNECTS + 1 and got["attempted"] == got["connected"] + 1, got
+    assert banned(lab) == [out_ip]
+    assert rule_counter(lab, "update @sip_new4") == new0 + 1, "banned by the new-connection limit"
+    assert rule_counter(lab, "update @sip_pkt4") == pkt0, "not by the packet limit"
+    # the ban covers the UDP ports too; the phone on the permitted network registers
+    assert not answered_options(lab, out_ns, timeout=3)
+    rc, said = register(lab, secret)
+    assert rc == 0, said
+    flush(lab)
+    assert answered_options(lab, out_ns), "a flushed ban lets the source in at once"

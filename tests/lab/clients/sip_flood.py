@@ -8,7 +8,11 @@ evenly paced over SECONDS (at most 10), each with its own branch and Call-ID,
 from one socket; every SIP response that arrives (during the flood and one
 second after it) is read and matched to its request by the branch. Prints one
 JSON line: sent, answered, first_answered and last_answered (request numbers,
-0-based, or null), seconds."""
+0-based, or null), seconds.
+
+sip_flood.py --tcp HOST PORT COUNT: up to COUNT (at most 200) TCP connections
+one after the other (each closed again), until one is not accepted within a
+second. Prints one JSON line: attempted, connected."""
 import json
 import os
 import re
@@ -19,6 +23,7 @@ import time
 
 MAX_COUNT = 5000
 MAX_SECONDS = 10.0
+MAX_CONNECTS = 200
 
 
 def request(host, port, src, sport, n, tag):
@@ -34,7 +39,23 @@ def request(host, port, src, sport, n, tag):
             "Content-Length: 0\r\n\r\n").format(h=host, p=port, s=src, sp=sport, n=n, t=tag).encode()
 
 
+def connects(host, port, count):
+    connected = 0
+    for n in range(min(count, MAX_CONNECTS)):
+        try:
+            c = socket.create_connection((host, port), timeout=1.0)
+        except (socket.timeout, OSError):
+            return n + 1, connected
+        c.close()
+        connected += 1
+    return min(count, MAX_CONNECTS), connected
+
+
 def main():
+    if sys.argv[1] == "--tcp":
+        attempted, connected = connects(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        print(json.dumps({"attempted": attempted, "connected": connected}))
+        return
     host, port = sys.argv[1], int(sys.argv[2])
     count = min(int(sys.argv[3]), MAX_COUNT)
     seconds = min(float(sys.argv[4]), MAX_SECONDS)

@@ -106,11 +106,11 @@ def test_render_limits_bans_and_exempts_per_family():
     lines = [ln.strip() for ln in chain.splitlines()]
     # exempt first, then the bans, then the limits that ban
     assert lines[1:7] == ['iif "lo" return', "ip saddr @sip_exempt4 return", "ip6 saddr @sip_exempt6 return",
-                          "ip saddr @sip_ban4 drop", "ip6 saddr @sip_ban6 drop",
+                          "ip saddr @sip_ban4 counter drop", "ip6 saddr @sip_ban6 counter drop",
                           "meta nfproto ipv4 meta l4proto tcp ct state new update @sip_new4 { ip saddr limit rate "
-                          "over 30/minute burst 30 packets } add @sip_ban4 { ip saddr } drop"]
+                          "over 30/minute burst 30 packets } add @sip_ban4 { ip saddr } counter drop"]
     assert ("meta nfproto ipv6 update @sip_pkt6 { ip6 saddr limit rate over 20/second burst 40 packets } "
-            "add @sip_ban6 { ip6 saddr } drop") in lines
+            "add @sip_ban6 { ip6 saddr } counter drop") in lines
     assert sf.render(None, [5060], [], [], []) == ("", "", "")
     assert sf.render(spec(), [], [], ["127.0.0.0/8"], ["::1/128"])[1] == ""  # no port: nothing jumps
 
