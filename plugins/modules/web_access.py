@@ -30,13 +30,13 @@ description:
   - B(Lockout protection.) When the controller is connected over SSH, a rule set that would not
     allow the controller's address (C(SSH_CONNECTION)) is refused with no change unless O(force).
   - B(SIP flood defence) (O(sip_flood), off by default). In the same table, per source address (IPv4
-    and IPv6): a packet rate on every SIP and IAX port and a new-connection rate on the SIP TCP/TLS
+    and IPv6), a packet rate on every SIP and IAX port and a new-connection rate on the SIP TCP/TLS
     ports. A source over either limit goes into the ban set C(sip_ban4)/C(sip_ban6) for
     O(sip_flood.ban_seconds), and its packets to those ports are dropped until then. The ports are
     read from the live config through the port plan (pjsip transports of protocol udp, tcp and tls,
-    and iax.conf's port). Never limited: loopback, the controller's address (C(SSH_CONNECTION)), the
+    and iax.conf's port). Never limited are loopback, the controller's address (C(SSH_CONNECTION)), the
     O(permitted) networks when O(mode=permitted), and O(sip_flood.exempt).
-  - The bans and the meters are dynamic set elements: they are not part of the rendered rules or
+  - The bans and the meters are dynamic set elements, not part of the rendered rules or
     the content tag, so a run while sources are banned is no change; a run that changes the rules
     reloads the table, which drops the bans. C(nft flush set inet pbxguard sip_ban4) lifts them by hand.
 author:
@@ -88,7 +88,7 @@ options:
         ports for O(sip_flood.ban_seconds). Not given or O(sip_flood.enabled=false) renders nothing
         (the table is what it was without the option).
       - IAX2 carries its audio on its signalling port (about 50 packets per second per call with
-        20 ms frames): put IAX trunks and peers that carry calls in O(sip_flood.exempt).
+        20 ms frames), so IAX trunks and peers that carry calls belong in O(sip_flood.exempt).
     type: dict
     suboptions:
       enabled:

@@ -80,8 +80,8 @@ def banned(lab, family="4"):
 
 
 def live_tag(lab):
-    m = re.search(r'comment "pbxguard web_access (\w+)', lab.sh("nft list table inet pbxguard 2>/dev/null || true",
-                                                              check=False))
+    out = lab.sh("nft list table inet pbxguard 2>/dev/null || true", check=False)
+    m = re.search(r'comment "pbxguard web_access (\w+)', out)
     return m.group(1) if m else None
 
 
