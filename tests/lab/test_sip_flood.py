@@ -5,7 +5,8 @@ real nft of the lab host: a bounded SIP OPTIONS flood over UDP from the
 outside-client namespace (to the lab host only) is cut - the source lands in
 the ban set, gets no SIP (sipsak) or IAX (POKE) answer any more, and is let
 in again when the ban expires - while a phone on the permitted network keeps
-registering (sipsak REGISTER with digest auth, 200) and the controller keeps
+registering (sipsak REGISTER with digest auth, 200), the carrier host is still
+answered and the controller keeps
 its SSH. Check mode writes nothing, a rerun while a source is banned is no
 change, a bad value is refused with the files byte-identical."""
 import json
@@ -57,11 +58,10 @@ def iax_pong(lab, ns):
     return run(["python3", os.path.join(CLIENTS, "iax_poke.py"), lab.ip, "4569", "2"], ns).returncode == 0
 
 
-def register(lab, secret, ns=None, client_ip=None):
-    """sipsak REGISTER with digest auth, then unregister; 0 = 200 OK."""
-    client_ip = client_ip or lab.controller_ip
-    p = run(["timeout", "20", "sipsak", "-U", "-l", "5077", "-C", "sip:%s@%s:5077" % (NUMBER, client_ip),
-             "-s", "sip:%s@%s" % (NUMBER, lab.ip), "-a", secret, "-u", NUMBER, "-i"], ns)
+def register(lab, secret):
+    """sipsak REGISTER with digest auth from the controller, then unregister; 0 = 200 OK."""
+    p = run(["timeout", "20", "sipsak", "-U", "-l", "5077", "-C", "sip:%s@%s:5077" % (NUMBER, lab.controller_ip),
+             "-s", "sip:%s@%s" % (NUMBER, lab.ip), "-a", secret, "-u", NUMBER, "-i"])
     return p.returncode, (p.stdout + p.stderr)[-400:]
 
 
@@ -166,9 +166,10 @@ def test_flood_from_outside_is_cut_phone_and_controller_keep_working(lab, applie
     rc, said = register(lab, secret)
     assert rc == 0, said
     for name, host in sorted(lab.hosts.items()):
-        if name != lab.name:  # the carrier host's address, on the permitted network
-            rc, said = register(lab, secret, ns=host["lab_netns"], client_ip=host["ansible_host"])
-            assert rc == 0, (name, said)
+        # the carrier host, on the permitted network (the PBX identifies it as the carrier
+        # endpoint by its address, so it does not register as a phone): still answered
+        if name != lab.name:
+            assert answered_options(lab, host["lab_netns"]), name
     assert ssh_from_controller(lab)
     assert lab.controller_ip not in banned(lab)
 
