@@ -6,9 +6,9 @@ outside-client namespace (to the lab host only) is cut - the source lands in
 the ban set, gets no SIP (sipsak) or IAX (POKE) answer any more, and is let
 in again when the ban expires - while a phone on the permitted network keeps
 registering (sipsak REGISTER with digest auth, 200), the carrier host is still
-answered and the controller keeps
-its SSH. Check mode writes nothing, a rerun while a source is banned is no
-change, a bad value is refused with the files byte-identical."""
+answered and the controller keeps its SSH. A TCP connection flood is cut by the
+new-connection limit. Check mode writes nothing, a rerun while a source is
+banned is no change, a bad value is refused with the files byte-identical."""
 import json
 import os
 import re
