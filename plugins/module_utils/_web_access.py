@@ -17,6 +17,7 @@ import json
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sip_flood as sip_flood
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._host_service import ssh_connection
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
     Change, ChangeError, File, Plan)
@@ -49,10 +50,15 @@ def validate(params):
             extra.append(policy.check_port(p, "extra_ports[%d]" % i, reserved=()))
         except policy.PolicyError as e:
             errors.append(str(e))
+    flood = None
+    try:
+        flood = sip_flood.validate(params.get("sip_flood"))
+    except policy.PolicyError as e:
+        errors.append(str(e))
     if errors:
         raise policy.PolicyError("\n".join(errors))
     return {"mode": mode, "permitted": nets, "services": list(params.get("services") or ["web"]),
-            "extra_ports": extra, "force": bool(params.get("force"))}
+            "extra_ports": extra, "force": bool(params.get("force")), "sip_flood": flood}
 
 
 def local_networks(ip_json):
@@ -76,9 +82,12 @@ def allowed(address, networks):
     return any(a in ipaddress.ip_network(n) for n in networks)
 
 
-def render(mode, networks, ports):
+def render(mode, networks, ports, flood=("", "", "")):
     """Pure: the nft script that (re)defines ``table inet pbxguard``. Loading
-    it replaces the table atomically (declare, delete, define)."""
+    it replaces the table atomically (declare, delete, define). ``flood``:
+    _sip_flood.render's (sets, jumps, chain); the tag covers it when given,
+    and is the same as before without it."""
+    flood_sets, flood_jumps, flood_chain = flood
     ports = sorted(set(ports))
     v4 = [n for n in networks if ipaddress.ip_network(n).version == 4]
     v6 = [n for n in networks if ipaddress.ip_network(n).version == 6]
@@ -88,7 +97,8 @@ def render(mode, networks, ports):
                     % ("\t\telements = { %s }\n" % ", ".join(v4) if v4 else ""))
         body.append("\tset allowed6 {\n\t\ttype ipv6_addr; flags interval;\n%s\t}\n"
                     % ("\t\telements = { %s }\n" % ", ".join(v6) if v6 else ""))
-    chain = ["\tchain input {\n", "\t\ttype filter hook input priority filter - 10; policy accept;\n"]
+    body.append(flood_sets)
+    chain = ["\tchain input {\n", "\t\ttype filter hook input priority filter - 10; policy accept;\n", flood_jumps]
     if mode != "unrestricted" and ports:
         plist = ", ".join(str(p) for p in ports)
         chain.append('\t\tiif "lo" accept\n')
@@ -96,8 +106,12 @@ def render(mode, networks, ports):
         chain.append("\t\ttcp dport { %s } ip6 saddr @allowed6 accept\n" % plist)
         chain.append("\t\ttcp dport { %s } drop\n" % plist)
     chain.append("\t}\n")
+    chain.append(flood_chain)
     text = "".join(body) + "".join(chain)
-    digest = hashlib.sha256(("%s|%s|%s" % (mode, networks, ports)).encode()).hexdigest()[:16]
+    key = "%s|%s|%s" % (mode, networks, ports)
+    if any(flood):
+        key += "|" + "".join(flood)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return ("# managed by pbxguard.asterisk (web_access): changes made here are overwritten\n"
             "table inet %s {}\ndelete table inet %s\n"
             "table inet %s {\n\tcomment \"pbxguard web_access %s mode=%s\"\n%s}\n"
@@ -145,7 +159,8 @@ class WebAccessChange(Change):
     def plan(self, host, spec):
         w = spec
         owners = set(o for s in w["services"] for o in SERVICE_OWNERS[s])
-        ports = sorted(set([b.port for b in portplan.collect_live(host)
+        bindings = portplan.collect_live(host)
+        ports = sorted(set([b.port for b in bindings
                             if b.service in owners and b.proto == "tcp"] + w["extra_ports"]))
         if w["mode"] == "local":
             rc, out, err = host.run_command(["ip", "-j", "addr"])
@@ -157,12 +172,17 @@ class WebAccessChange(Change):
         else:
             nets = []
         conn = ssh_connection()
+        flood = w["sip_flood"]
+        udp, tcp = sip_flood.covered_ports(bindings)
+        exempt4, exempt6 = sip_flood.exempt_networks(
+            flood, conn[0] if conn else None, w["permitted"] if w["mode"] == "permitted" else ()) \
+            if flood else ([], [])
         if conn and w["mode"] != "unrestricted" and ports and not allowed(conn[0], nets) and not w["force"]:
             raise policy.PolicyError(
                 "refused: the controller is connected from %s, which these rules do not allow "
                 "(allowed: %s); it would be locked out of tcp %s. Add it to permitted or set "
                 "force: true." % (conn[0], ", ".join(nets) or "nothing", ", ".join(str(p) for p in ports)))
-        data, tag = render(w["mode"], nets, ports)
+        data, tag = render(w["mode"], nets, ports, sip_flood.render(flood, udp, tcp, exempt4, exempt6))
         old = host.read(RULES_FILE)
         conf_old = host.read(NFT_CONF)
         conf_new = plan_nft_conf((conf_old or b"").decode("utf-8", "replace")).encode()
@@ -177,7 +197,10 @@ class WebAccessChange(Change):
         rules = File(RULES_FILE, old, data, owner="root", group="root", mode=0o644, make_dirs=0o755,
                      check=NFT_CHECK)
         conf = File(NFT_CONF, conf_old, conf_new, owner="root", group="root", mode=0o755, check=NFT_CHECK)
-        result = dict(loaded=False, ports=ports, allowed=nets, summary=summary(w["mode"], nets, ports))
+        result = dict(loaded=False, ports=ports, allowed=nets,
+                      summary=summary(w["mode"], nets, ports) + ("; " + sip_flood.summary(flood, udp, tcp) if flood else ""),
+                      sip_flood=dict(enabled=flood is not None, udp_ports=udp if flood else [],
+                                     tcp_ports=tcp if flood else [], exempt=exempt4 + exempt6))
 
         def apply(h):
             rc, said = _nft(h, ["-f", RULES_FILE])

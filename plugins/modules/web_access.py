@@ -29,6 +29,16 @@ description:
     from C(/etc/nftables.conf), with C(nftables.service) enabled, so the table survives a reboot.
   - B(Lockout protection.) When the controller is connected over SSH, a rule set that would not
     allow the controller's address (C(SSH_CONNECTION)) is refused with no change unless O(force).
+  - B(SIP flood defence) (O(sip_flood), off by default). In the same table, per source address (IPv4
+    and IPv6), a packet rate on every SIP and IAX port and a new-connection rate on the SIP TCP/TLS
+    ports. A source over either limit goes into the ban set C(sip_ban4)/C(sip_ban6) for
+    O(sip_flood.ban_seconds), and its packets to those ports are dropped until then. The ports are
+    read from the live config through the port plan (pjsip transports of protocol udp, tcp and tls,
+    and iax.conf's port). Never limited are loopback, the controller's address (C(SSH_CONNECTION)), the
+    O(permitted) networks when O(mode=permitted), and O(sip_flood.exempt).
+  - The bans and the meters are dynamic set elements, not part of the rendered rules or
+    the content tag, so a run while sources are banned is no change; a run that changes the rules
+    reloads the table, which drops the bans. C(nft flush set inet pbxguard sip_ban4) lifts them by hand.
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 attributes:
@@ -72,6 +82,42 @@ options:
     description: Apply even if the rules would exclude the address the controller is connected from.
     type: bool
     default: false
+  sip_flood:
+    description:
+      - Per source rate limits on the SIP and IAX ports; a source over a limit is dropped on those
+        ports for O(sip_flood.ban_seconds). Not given or O(sip_flood.enabled=false) renders nothing
+        (the table is what it was without the option).
+      - IAX2 carries its audio on its signalling port (about 50 packets per second per call with
+        20 ms frames), so IAX trunks and peers that carry calls belong in O(sip_flood.exempt).
+    type: dict
+    suboptions:
+      enabled:
+        description: Switch the flood defence on.
+        type: bool
+        default: false
+      packets_per_second:
+        description: Packets per second per source to the covered ports before it is banned (1-100000).
+        type: int
+        default: 50
+      burst:
+        description: Packets a source may send at once above the rate (1-1000000).
+        type: int
+        default: 100
+      new_connections_per_minute:
+        description:
+          - New TCP connections (SIP over TCP and TLS) per minute per source (1-100000); as many may
+            come at once.
+        type: int
+        default: 60
+      ban_seconds:
+        description: How long a source over a limit is dropped on the covered ports (10-604800).
+        type: int
+        default: 600
+      exempt:
+        description: More sources never limited (trunks, IAX peers). IP, IP/prefix or IP/netmask, IPv4 or IPv6.
+        type: list
+        elements: str
+        default: []
 notes:
   - Proven in the lab across a reboot of the host (its systemd stopped and booted again over the same
     disk). The table is loaded by C(nftables.service) at boot and filters as before.
@@ -87,6 +133,14 @@ EXAMPLES = r"""
 - name: Only the PBX's own networks
   pbxguard.asterisk.web_access:
     mode: local
+
+- name: Web ports from the admin network; SIP floods cut, the carrier never limited
+  pbxguard.asterisk.web_access:
+    mode: permitted
+    permitted: [198.18.0.0/24]
+    sip_flood:
+      enabled: true
+      exempt: [203.0.113.10]
 """
 
 RETURN = r"""
@@ -105,6 +159,29 @@ loaded:
   description: Whether the table was (re)loaded by this run.
   returned: always
   type: bool
+sip_flood:
+  description: The flood defence as rendered.
+  returned: always
+  type: dict
+  contains:
+    enabled:
+      description: Whether it is on.
+      type: bool
+    udp_ports:
+      description: UDP ports limited (SIP over UDP, IAX).
+      type: list
+      elements: int
+      sample: [4569, 5060]
+    tcp_ports:
+      description: TCP ports limited (SIP over TCP and TLS).
+      type: list
+      elements: int
+      sample: [5061]
+    exempt:
+      description: Sources never limited (collapsed networks, loopback and the controller included).
+      type: list
+      elements: str
+      sample: [127.0.0.0/8, 198.18.0.0/24, "::1/128"]
 summary:
   description: One line saying what now holds.
   returned: always
@@ -128,6 +205,14 @@ def main():
         services=dict(type="list", elements="str", choices=["web", "ami", "ssh"], default=["web"]),
         extra_ports=dict(type="list", elements="int", default=[]),
         force=dict(type="bool", default=False),
+        sip_flood=dict(type="dict", options=dict(
+            enabled=dict(type="bool", default=False),
+            packets_per_second=dict(type="int", default=50),
+            burst=dict(type="int", default=100),
+            new_connections_per_minute=dict(type="int", default=60),
+            ban_seconds=dict(type="int", default=600),
+            exempt=dict(type="list", elements="str", default=[]),
+        )),
         min_asterisk_version=dict(type="int"),
     ))
 

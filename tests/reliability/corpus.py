@@ -318,6 +318,12 @@ def _wa_cases(c):
         ("extra-port-70000", {"extra_ports": [70000]}, ["extra_ports[0]"]),
         ("extra-port-string", {"extra_ports": ["web"]}, ["extra_ports"]),
         ("missing-mode", {"mode": None}, ["mode", "required"]),
+        ("sip-flood-pps-0", {"sip_flood": {"enabled": True, "packets_per_second": 0}},
+         ["sip_flood.packets_per_second", "out of range"]),
+        ("sip-flood-ban-5", {"sip_flood": {"enabled": True, "ban_seconds": 5}}, ["sip_flood.ban_seconds"]),
+        ("sip-flood-ban-string", {"sip_flood": {"enabled": True, "ban_seconds": "long"}}, ["ban_seconds"]),
+        ("sip-flood-exempt-33", {"sip_flood": {"enabled": True, "exempt": ["198.18.0.0/33"]}},
+         ["sip_flood.exempt[0]"]),
     ]
 
 
