@@ -245,7 +245,8 @@ def test_attacker_text_runs_nothing_and_adds_no_header(lab, smtp):
     msg = parse(got[0])
     assert set(msg.keys()) == HEADERS, msg.keys()
     assert msg["Subject"] == "[pbxguard] pbx1: fail2ban banned 1.2.3.4??Subject:?pwned (jail asterisk??Bcc:?j@evil.test)"
-    assert "  line one?" in msg.get_content() and "  Bcc: m@evil.test" in msg.get_content()
+    # the matched lines stay body lines, each indented
+    assert "\n  line one\n  Bcc: m@evil.test\n  X-Injected: yes\n" in msg.get_content().replace("\r\n", "\n")
     assert quiet(smtp, n + 1, 2) == []
 
 
