@@ -31,6 +31,7 @@ AMI_SECRET = "Ax9kQ_7f2bALERT"
 MAXRETRY = 3
 STATE = "/var/lib/pbxguard-alert/state.json"
 ACTION = "/etc/fail2ban/action.d/pbxguard-alert.conf"
+SCRIPT = "/usr/local/lib/pbxguard-alert/pbxguard_alert.py"
 # what a mail from pbxguard-alert carries, no more (msmtp adds From)
 HEADERS = {"To", "Date", "Message-ID", "Auto-Submitted", "Subject", "From", "MIME-Version",
            "Content-Type", "Content-Transfer-Encoding"}
@@ -138,8 +139,8 @@ def no_ban_left(lab):
 
 # ------------------------------------------------------------- the role
 def test_alert_files_jails_and_a_second_run(lab):
-    assert lab.sh("stat -c '%U:%G %a' /usr/local/sbin/pbxguard-alert /var/lib/pbxguard-alert "
-                  + ACTION).split("\n")[:3] == ["root:root 755", "root:root 700", "root:root 644"]
+    assert lab.sh("stat -c '%U:%G %a' " + SCRIPT + " /var/lib/pbxguard-alert "
+                  + ACTION).split("\n")[:3] == ["root:root 644", "root:root 700", "root:root 644"]
     assert "dest = ops@lab.test noc@lab.test\n" in lab.read(ACTION).decode()
     assert re.search(r"Jail list:\s*asterisk, pbxguard-calls, sshd", lab.sh("fail2ban-client status"))
     for jail in ("asterisk", "sshd", "pbxguard-calls"):
@@ -237,7 +238,7 @@ def test_attacker_text_runs_nothing_and_adds_no_header(lab, smtp):
     assert lab.sh("test -e /tmp/pbxguard-pwned && echo yes || echo no").strip() == "no"
     # CR/LF and a forged header in the jail name, the ID and the matched lines
     n = len(smtp.mails())
-    lab.sh("/usr/local/sbin/pbxguard-alert --foreground --kind ban --jail \"$(printf 'asterisk\\r\\nBcc: j@evil.test')\""
+    lab.sh("/usr/bin/python3 -I " + SCRIPT + " --foreground --kind ban --jail \"$(printf 'asterisk\\r\\nBcc: j@evil.test')\""
            " --id \"$(printf '1.2.3.4\\r\\nSubject: pwned')\" --failures 3 --period 3600 --to sec@lab.test"
            " --matches \"$(printf 'line one\\r\\nBcc: m@evil.test\\n\\nX-Injected: yes')\"")
     got = new_mails(smtp, n, 1)
@@ -256,14 +257,14 @@ def test_failed_send_is_logged_and_retried(lab, smtp):
     lab.sh("rm -f %s; cp /etc/msmtprc /tmp/msmtprc.keep; sed -i 's/^password .*/password \"wrong\"/' /etc/msmtprc" % STATE)
     try:
         n = len(smtp.mails())
-        lab.sh("/usr/local/sbin/pbxguard-alert --foreground --kind ban --jail sshd --id 203.0.113.9 --period 3600"
+        lab.sh("/usr/bin/python3 -I " + SCRIPT + " --foreground --kind ban --jail sshd --id 203.0.113.9 --period 3600"
                " --to ops@lab.test")
         assert quiet(smtp, n, 1) == []
         assert "msmtp exit" in lab.sh("journalctl -t pbxguard-alert -n 3 --no-pager")
         assert state(lab)["ban ops@lab.test"].get("sent", 0) == 0
     finally:
         lab.sh("cp /tmp/msmtprc.keep /etc/msmtprc")
-    lab.sh("/usr/local/sbin/pbxguard-alert --foreground --kind ban --jail sshd --id 203.0.113.9 --period 3600"
+    lab.sh("/usr/bin/python3 -I " + SCRIPT + " --foreground --kind ban --jail sshd --id 203.0.113.9 --period 3600"
            " --to ops@lab.test")
     got = new_mails(smtp, n, 1)
     assert len(got) == 1 and "1 more alert(s) of this kind were not mailed" in parse(got[0]).get_content()
@@ -272,7 +273,7 @@ def test_failed_send_is_logged_and_retried(lab, smtp):
 def test_without_addresses_the_alerts_are_gone(lab):
     r = lab.playbook([role(fail2ban_alert_emails=[])])
     assert not r.failed, r.raw[-2000:]
-    assert lab.sha(ACTION) is None and lab.sha("/usr/local/sbin/pbxguard-alert") is None
+    assert lab.sha(ACTION) is None and lab.sha(SCRIPT) is None
     assert re.search(r"Jail list:\s*asterisk, sshd\s*$", lab.sh("fail2ban-client status"), re.M)
     assert "pbxguard-alert" not in lab.sh("fail2ban-client get asterisk actions")
     assert lab.sh("test -e /var/lib/pbxguard-alert && echo yes || echo no").strip() == "no"

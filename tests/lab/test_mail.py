@@ -7,7 +7,6 @@ LOGIN/PLAIN with one test account. Mails are checked as the server received
 them (envelope, EHLO name, TLS, login, headers, body)."""
 import base64
 import secrets
-import time
 
 import pytest
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The alert script of role fail2ban (roles/fail2ban/files/pbxguard-alert):
+"""The alert script of role fail2ban (roles/fail2ban/files/pbxguard_alert.py):
 cleaning of what fail2ban passes, the mail it builds, the rate limit."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "fail2ban", "files", "pbxguard-alert")
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "fail2ban", "files", "pbxguard_alert.py")
 
 
 @pytest.fixture

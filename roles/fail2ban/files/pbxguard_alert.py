@@ -1,9 +1,11 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pbxguard.asterisk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # managed by pbxguard.asterisk (role fail2ban); changes here are overwritten
 """pbxguard-alert: mail the PBX administrators about a fail2ban event.
+
+Installed as /usr/local/lib/pbxguard-alert/pbxguard_alert.py, run as ``/usr/bin/python3 -I /usr/local/lib/pbxguard-alert/pbxguard_alert.py ...``
+(isolated: no environment variables, no user site directory).
 
 Run by fail2ban's action pbxguard-alert (action.d/pbxguard-alert.conf) on a
 ban (kind "ban": an address banned by a jail) or on a burst of calls the call
