@@ -36,7 +36,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy a
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
-    ensure_include as _ensure_include, hand_written_objects, pjsip_objects,
+    ensure_include as _ensure_include, hand_written_objects, pjsip_objects, pjsip_option,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
@@ -194,7 +194,7 @@ def ensure_include(data):
     return _ensure_include(data, MANAGED_NAME, label="sip transports")
 
 
-def name_conflicts(conf_path, data, files=None, want_global=False):
+def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=False):
     """Problems when pjsip.conf (or a file it includes, other than the managed
     one) defines a transport with one of our names: a duplicate (name, type)
     makes Asterisk reject the whole pjsip.conf."""
@@ -210,7 +210,36 @@ def name_conflicts(conf_path, data, files=None, want_global=False):
                        "by hand; res_pjsip takes exactly one. Move its settings out of the way (delete that "
                        "object) or set unidentified_requests: null to leave the global settings to it"
                        % (c.path, c.lineno, name))
+    if no_anonymous:
+        for name, c in sorted((objects.get("endpoint") or {}).items()):
+            if not is_anonymous_name(name) or pjsip_option(c, "auth"):
+                continue
+            by = by_name(pjsip_option(c, "identify_by"))
+            if by:
+                out.append("anonymous: %s:%d defines endpoint '%s' without auth and identify_by %s: PJSIP's %s "
+                           "identifier matches a request that names user '%s' to it, with or without %s, and "
+                           "takes the call unauthenticated. Give it auth=, set identify_by=ip (it then matches "
+                           "only through the anonymous identifier, which anonymous: false unloads), remove it, or "
+                           "set anonymous: true" % (c.path, c.lineno, name, pjsip_option(c, "identify_by")
+                                                     or "username,ip (the default)", by[0], name.split("@")[0],
+                                                     ANON_MODULE))
     return out
+
+
+# identify_by methods that match an endpoint by a name the caller sends (From
+# user, Authorization username, Request-URI user); res_pjsip's default is
+# "username,ip" (res_pjsip_endpoint_identifier_user.c, pjsip_configuration.c)
+NAME_METHODS = ("username", "auth_username", "request_uri")
+
+
+def is_anonymous_name(name):
+    return name == "anonymous" or name.startswith("anonymous@")
+
+
+def by_name(identify_by):
+    """The name-matching methods of an endpoint's ``identify_by``."""
+    methods = [m.strip().lower() for m in (identify_by if identify_by is not None else "username,ip").split(",")]
+    return [m for m in NAME_METHODS if m in methods]
 
 
 def iax_port_of(data, path="iax.conf"):
@@ -613,7 +642,8 @@ class SipTransportChange(Change):
                                local=portplan.local_addresses(host))
         result["port_plan"] = [b.as_dict() for b in ports]
         old = dict((k, host.read(v)) for k, v in paths.items())
-        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host, want_global=bool(w["unidentified"]))
+        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host, want_global=bool(w["unidentified"]),
+                                   no_anonymous=not w["anonymous"])
         if conflicts:
             raise policy.PolicyError("\n".join(conflicts))
         new = {"managed": render(w), "pjsip_conf": ensure_include(old["pjsip_conf"]),

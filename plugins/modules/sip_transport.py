@@ -52,6 +52,12 @@ description:
     C([modules]) of C(modules.conf) (only when C(autoload=yes) would load it; a hand-written C(load =>) line of
     it is refused) and unloads the running module with C(module unload) - no restart - proven with
     C(module show like anonymous). O(anonymous=true) removes that C(noload) line and loads the module.
+  - The anonymous identifier is not the only way to an endpoint called C(anonymous) - PJSIP's C(username)
+    identifier (in every endpoint's default C(identify_by=username,ip)) matches a request whose From user
+    is C(anonymous) (RFC 3323's anonymous caller) to it too, as C(auth_username) and C(request_uri) do
+    with the names they read. With O(anonymous=false) a hand-written endpoint C(anonymous) or
+    C(anonymous@DOMAIN) without C(auth) and with such a method is refused, naming its file and line (give it
+    C(auth), set C(identify_by=ip), remove it, or set O(anonymous=true)); nothing is written.
     A failure restores C(modules.conf) with the other files and puts the module back as it was.
 author:
   - pbxguard.asterisk contributors (@pbxguard)

@@ -617,3 +617,20 @@ def test_global_not_taken_restores_and_reloads_again(tmp_path):
     assert r.failed and r.result["msg"].startswith("res_pjsip did not take the new global settings")
     assert "unidentified_request_count=3, wanted 7" in r.result["msg"]
     assert disk.files == before and commands(disk) == ["module reload res_pjsip.so"] * 2
+
+
+def test_anonymous_endpoint_matched_by_name_refused(tmp_path):
+    conf = tmp_path / "pjsip.conf"
+    for body, refused in ((b"", True), (b"identify_by=ip\n", False), (b"auth=a1\n", False),
+                          (b"identify_by=ip,auth_username\n", True), (b"identify_by=request_uri\n", True)):
+        data = b"[anonymous]\ntype=endpoint\ncontext=x\n" + body
+        conf.write_bytes(data)
+        problems = st.name_conflicts(str(conf), data, no_anonymous=True)
+        assert bool(problems) == refused, (body, problems)
+        assert st.name_conflicts(str(conf), data, no_anonymous=False) == []
+    data = b"[anonymous@example.com]\ntype=endpoint\n"
+    problems = st.name_conflicts(str(conf), data, no_anonymous=True)
+    assert problems[0].startswith("anonymous: %s:1 defines endpoint 'anonymous@example.com' without auth and "
+                                  "identify_by username,ip (the default)" % conf)
+    assert "set identify_by=ip" in problems[0] and "set anonymous: true" in problems[0]
+    assert st.name_conflicts(str(conf), b"[guest]\ntype=endpoint\n", no_anonymous=True) == []
