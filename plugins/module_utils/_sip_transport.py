@@ -65,12 +65,14 @@ LOW_WARNING = ("security_level low: pjsip cannot express TLS 1.0-1.2. method=tls
                "TLS 1.0 ONLY, method=sslv23 serves what OpenSSL allows, measured here as TLS 1.2+1.3 (1.0 and "
                "1.1 refused). pbxguard writes sslv23, so phones that speak only TLS 1.0/1.1 cannot connect.")
 _BAD_CHARS = "\n\r;[],\x00"
-# PJSIP [global] unidentified_request_*: Asterisk reports a source address to
-# the security log ("No matching endpoint found after N tries in M ms", what
-# fail2ban bans) once it sent ``count`` requests that matched no endpoint
-# within ``period`` seconds; the tracking entries are pruned every
-# ``prune_interval`` seconds. res_pjsip's defaults (5 in 5 s, pruned every
-# 30 s) let a scanner probing once a second go unreported.
+# PJSIP [global] unidentified_request_*: while auth_username is in
+# endpoint_identifier_order, res_pjsip counts requests matching no endpoint
+# per source address and reports the address ("... after N tries in M ms",
+# an InvalidAccountID security event) once ``count`` arrived within
+# ``period`` seconds, pruning its table every ``prune_interval`` seconds;
+# without auth_username Asterisk 22 reports each such request at once (lab:
+# 7 OPTIONS, 7 "No matching endpoint found" lines, pjsip show
+# unidentified_requests empty). res_pjsip's defaults: 5 within 5 s, 30 s.
 UNIDENTIFIED = (("count", "unidentified_request_count", 3, 1000),
                 ("period", "unidentified_request_period", 60, 86400),
                 ("prune_interval", "unidentified_request_prune_interval", 60, 86400))

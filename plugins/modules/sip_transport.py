@@ -35,12 +35,14 @@ description:
     the configured certificate, and one handshake per TLS version must be accepted or refused as the
     O(tls.security_level) says. If any check fails, the previous files are restored, Asterisk is restarted
     again and the task fails quoting Asterisk's log.
-  - Scanner defence (O(unidentified_requests)) - the PJSIP global object (C([global]), C(type=global)) in
+  - Scanner settings (O(unidentified_requests)) - the PJSIP global object (C([global]), C(type=global)) in
     the managed file, with C(unidentified_request_count), C(unidentified_request_period) and
-    C(unidentified_request_prune_interval). res_pjsip reports a source address to the security log
-    (C(No matching endpoint found after N tries), which the C(fail2ban) role bans) once it sent that many
-    requests matching no endpoint within that period. res_pjsip's own defaults (5 within 5 s) never
-    report a scanner probing once a second; this module's default is 3 within 60 s, pruned every 60 s.
+    C(unidentified_request_prune_interval) (this module's default 3 within 60 s, pruned every 60 s;
+    res_pjsip's own is 5 within 5 s, pruned every 30 s). res_pjsip counts requests that match no endpoint
+    per source address with these only while C(auth_username) is in C(endpoint_identifier_order) (the
+    first request of such a caller carries no credentials yet) and reports the address once the count is
+    reached; otherwise Asterisk 22 reports every such request at once (C(No matching endpoint found) in its
+    log and an C(InvalidAccountID) security event, what the C(fail2ban) role bans) - measured in the lab.
     res_pjsip takes exactly one global object: a hand-written one in C(pjsip.conf) or a file it includes is
     refused (naming its file and line) unless O(unidentified_requests=null). A change of these values only
     is applied with C(module reload res_pjsip.so), not a restart, and read back with C(pjsip show settings).
