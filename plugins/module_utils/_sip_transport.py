@@ -134,7 +134,7 @@ def validate(params):
     iax = params.get("iax_port", IAX_DEFAULT_PORT)
     w["iax_port"] = None if iax is None else _err(errors, policy.check_port, iax, "iax_port")
     unid = params.get("unidentified_requests", {})
-    if unid is None:
+    if unid is None or isinstance(unid, dict) and unid.get("enabled") is False:
         w["unidentified"] = None
     elif not isinstance(unid, dict):
         errors.append("unidentified_requests: must be a dict (count, period, prune_interval) or null")
@@ -147,7 +147,9 @@ def validate(params):
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
                 errors.append("unidentified_requests.%s: must be a whole number from 1 to %d, got %r" % (key, top, v))
             w["unidentified"][key] = v
-        for key in sorted(set(unid) - set(UNIDENTIFIED_DEFAULTS)):
+        if unid.get("enabled", True) is not True:
+            errors.append("unidentified_requests.enabled: must be true or false")
+        for key in sorted(set(unid) - set(UNIDENTIFIED_DEFAULTS) - set(["enabled"])):
             errors.append("unidentified_requests.%s: unknown; allowed: count, period, prune_interval" % key)
     anon = params.get("anonymous", False)
     if not isinstance(anon, bool):
@@ -210,7 +212,7 @@ def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=
         for name, c in sorted((objects.get("global") or {}).items()):
             out.append("unidentified_requests: %s:%d already defines the PJSIP global object ([%s], type=global) "
                        "by hand; res_pjsip takes exactly one. Move its settings out of the way (delete that "
-                       "object) or set unidentified_requests: null to leave the global settings to it"
+                       "object) or set unidentified_requests.enabled: false to leave the global settings to it"
                        % (c.path, c.lineno, name))
     if no_anonymous:
         for name, c in sorted((objects.get("endpoint") or {}).items()):

@@ -44,7 +44,7 @@ description:
     reached; otherwise Asterisk 22 reports every such request at once (C(No matching endpoint found) in its
     log and an C(InvalidAccountID) security event, what the C(fail2ban) role bans) - measured in the lab.
     res_pjsip takes exactly one global object: a hand-written one in C(pjsip.conf) or a file it includes is
-    refused (naming its file and line) unless O(unidentified_requests=null). A change of these values only
+    refused (naming its file and line) unless O(unidentified_requests.enabled=false). A change of these values only
     is applied with C(module reload res_pjsip.so), not a restart, and read back with C(pjsip show settings).
   - Unauthenticated calls (O(anonymous)) - a request that names no known endpoint user and comes from no
     identified address matches the endpoint C(anonymous) only through the module
@@ -154,10 +154,13 @@ options:
   unidentified_requests:
     description:
       - The PJSIP global object's C(unidentified_request_*) settings, written as C([global]) in the managed file.
-      - V(null) writes no global object (res_pjsip's defaults, or a hand-written one, apply).
     type: dict
     default: {}
     suboptions:
+      enabled:
+        description: V(false) writes no global object (res_pjsip's defaults, or a hand-written one, apply).
+        type: bool
+        default: true
       count:
         description: Requests matching no endpoint (1-1000) from one address that get it reported.
         type: int
@@ -318,7 +321,7 @@ def main():
         pjsip_config=dict(type="path", default="/etc/asterisk/pjsip.conf"),
         iax_config=dict(type="path", default="/etc/asterisk/iax.conf"),
         unidentified_requests=dict(type="dict", default={}, options=dict(
-            count=dict(type="int", default=3), period=dict(type="int", default=60),
+            enabled=dict(type="bool", default=True), count=dict(type="int", default=3), period=dict(type="int", default=60),
             prune_interval=dict(type="int", default=60))),
         anonymous=dict(type="bool", default=False),
         modules_config=dict(type="path", default="/etc/asterisk/modules.conf"),

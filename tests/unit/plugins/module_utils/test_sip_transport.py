@@ -508,6 +508,7 @@ def test_unidentified_defaults_and_null():
     assert st.validate(params())["unidentified"] == {"count": 3, "period": 60, "prune_interval": 60}
     assert st.validate(params())["anonymous"] is False
     w = st.validate(params(unidentified_requests=None))
+    assert st.validate(params(unidentified_requests={"enabled": False, "count": 3}))["unidentified"] is None
     assert w["unidentified"] is None and b"type=global" not in st.render(w)
 
 
@@ -537,7 +538,7 @@ def test_hand_written_global_refused_unless_null(tmp_path):
     problems = st.name_conflicts(str(conf), data, want_global=True)
     assert len(problems) == 1 and problems[0].startswith("unidentified_requests: %s:1 already defines the PJSIP "
                                                          "global object ([global], type=global)" % conf)
-    assert "unidentified_requests: null" in problems[0]
+    assert "unidentified_requests.enabled: false" in problems[0]
     assert st.name_conflicts(str(conf), data, want_global=False) == []
 
 
