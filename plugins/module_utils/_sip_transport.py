@@ -32,6 +32,7 @@ import ssl
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pjsip_identify as identify
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
@@ -77,10 +78,8 @@ UNIDENTIFIED = (("count", "unidentified_request_count", 3, 1000),
                 ("period", "unidentified_request_period", 60, 86400),
                 ("prune_interval", "unidentified_request_prune_interval", 60, 86400))
 UNIDENTIFIED_DEFAULTS = dict((k, d) for k, dummy, d, dummy2 in UNIDENTIFIED)
-# res_pjsip_endpoint_identifier_anonymous.c: the only module that identifies a
-# request from no address and no user as the endpoint "anonymous" (or
-# "anonymous@DOMAIN"); without it no request can reach an anonymous endpoint
-ANON_MODULE = "res_pjsip_endpoint_identifier_anonymous.so"
+# the anonymous identifier and the name-matching identify_by methods: _pjsip_identify.py
+ANON_MODULE = identify.ANON_MODULE
 
 
 class SipTransportError(ChangeError):
@@ -216,9 +215,9 @@ def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=
                        % (c.path, c.lineno, name))
     if no_anonymous:
         for name, c in sorted((objects.get("endpoint") or {}).items()):
-            if not is_anonymous_name(name) or pjsip_option(c, "auth"):
+            if not identify.is_anonymous_name(name) or pjsip_option(c, "auth"):
                 continue
-            by = by_name(pjsip_option(c, "identify_by"))
+            by = identify.by_name(pjsip_option(c, "identify_by"))
             if by:
                 out.append("anonymous: %s:%d defines endpoint '%s' without auth and identify_by %s: PJSIP's %s "
                            "identifier matches a request that names user '%s' to it, with or without %s, and "
@@ -229,21 +228,6 @@ def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=
                                                      ANON_MODULE))
     return out
 
-
-# identify_by methods that match an endpoint by a name the caller sends (From
-# user, Authorization username, Request-URI user); res_pjsip's default is
-# "username,ip" (res_pjsip_endpoint_identifier_user.c, pjsip_configuration.c)
-NAME_METHODS = ("username", "auth_username", "request_uri")
-
-
-def is_anonymous_name(name):
-    return name == "anonymous" or name.startswith("anonymous@")
-
-
-def by_name(identify_by):
-    """The name-matching methods of an endpoint's ``identify_by``."""
-    methods = [m.strip().lower() for m in (identify_by if identify_by is not None else "username,ip").split(",")]
-    return [m for m in NAME_METHODS if m in methods]
 
 
 def iax_port_of(data, path="iax.conf"):

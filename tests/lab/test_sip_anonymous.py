@@ -70,6 +70,13 @@ def plant(lab, body=ENDPOINT + "identify_by=ip\n"):
     lab.sh("touch %s && asterisk -rx 'module reload res_pjsip.so' >/dev/null" % PJSIP)
 
 
+def unplant(lab):
+    """Idempotent: no plant file, no include of it, no lab-anon context."""
+    lab.sh("rm -f %s && sed -i '/pjsip_lab_anon.conf/d' %s && sed -i '/^\\[lab-anon\\]$/,+3d' %s"
+           " && asterisk -rx 'dialplan reload' >/dev/null && asterisk -rx 'module reload res_pjsip.so' >/dev/null"
+           % (PLANT, PJSIP, EXT))
+
+
 @pytest.fixture(scope="module", autouse=True)
 def setup(lab):
     """A hand-written [anonymous] endpoint that only the anonymous identifier
@@ -77,18 +84,16 @@ def setup(lab):
     number; the module's transports and global object in place with the
     anonymous identifier loaded (anonymous: true), so the tests below change
     nothing but what they name."""
-    lab.sh("cp -p %s /tmp/anon-ext.bak && cp -p %s /tmp/anon-pjsip.bak && cp -p %s /tmp/anon-modules.bak"
-           % (EXT, PJSIP, MODULES))
-    lab.sh("printf '\\n[lab-anon]\\nexten => _X.,1,Answer()\\n same => n,Wait(1)\\n same => n,Hangup()\\n' >> %s"
+    unplant(lab)
+    lab.sh("printf '[lab-anon]\\nexten => _X.,1,Answer()\\n same => n,Wait(1)\\n same => n,Hangup()\\n' >> %s"
            " && asterisk -rx 'dialplan reload' >/dev/null" % EXT)
-    lab.sh("grep -q pjsip_lab_anon.conf %s || echo '#include pjsip_lab_anon.conf' >> %s" % (PJSIP, PJSIP))
+    lab.sh("echo '#include pjsip_lab_anon.conf' >> %s" % PJSIP)
     plant(lab)
     r = lab.playbook([task(anonymous=True)])
     assert not r.failed, r.raw[-3000:]
     assert anon_loaded(lab) and NOLOAD not in lab.read(MODULES).decode()
     yield
-    lab.sh("cp -p /tmp/anon-ext.bak %s && cp -p /tmp/anon-pjsip.bak %s && rm -f %s && asterisk -rx 'dialplan reload'"
-           " >/dev/null && asterisk -rx 'module reload res_pjsip.so' >/dev/null" % (EXT, PJSIP, PLANT))
+    unplant(lab)
 
 
 def test_planted_anonymous_endpoint_answers_while_the_identifier_runs(lab):
