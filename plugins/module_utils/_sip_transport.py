@@ -136,7 +136,7 @@ def validate(params):
     if unid is None or isinstance(unid, dict) and unid.get("enabled") is False:
         w["unidentified"] = None
     elif not isinstance(unid, dict):
-        errors.append("unidentified_requests: must be a dict (count, period, prune_interval) or null")
+        errors.append("unidentified_requests: must be a dict (enabled, count, period, prune_interval)")
         w["unidentified"] = None
     else:
         w["unidentified"] = {}
@@ -200,7 +200,10 @@ def ensure_include(data):
 def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=False):
     """Problems when pjsip.conf (or a file it includes, other than the managed
     one) defines a transport with one of our names: a duplicate (name, type)
-    makes Asterisk reject the whole pjsip.conf."""
+    makes Asterisk reject the whole pjsip.conf. ``want_global``: also a
+    type=global object (res_pjsip takes one). ``no_anonymous``: also an
+    endpoint ``anonymous`` that a caller reaches by naming it (no auth, a
+    name-matching identify_by; _pjsip_identify.py)."""
     loaded = hand_written_objects(conf_path, data, os.path.join(os.path.dirname(conf_path), MANAGED_NAME), files)
     objects = pjsip_objects(loaded)
     found = objects.get("transport") or {}
@@ -227,7 +230,6 @@ def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=
                                                      or "username,ip (the default)", by[0], name.split("@")[0],
                                                      ANON_MODULE))
     return out
-
 
 
 def iax_port_of(data, path="iax.conf"):
