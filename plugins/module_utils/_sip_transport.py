@@ -222,13 +222,13 @@ def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=
                 continue
             by = identify.by_name(pjsip_option(c, "identify_by"))
             if by:
+                given = pjsip_option(c, "identify_by") or "username,ip (the default)"
                 out.append("anonymous: %s:%d defines endpoint '%s' without auth and identify_by %s: PJSIP's %s "
                            "identifier matches a request that names user '%s' to it, with or without %s, and "
                            "takes the call unauthenticated. Give it auth=, set identify_by=ip (it then matches "
                            "only through the anonymous identifier, which anonymous: false unloads), remove it, or "
-                           "set anonymous: true" % (c.path, c.lineno, name, pjsip_option(c, "identify_by")
-                                                     or "username,ip (the default)", by[0], name.split("@")[0],
-                                                     ANON_MODULE))
+                           "set anonymous: true"
+                           % (c.path, c.lineno, name, given, by[0], name.split("@")[0], ANON_MODULE))
     return out
 
 
@@ -511,8 +511,8 @@ def verify_global(module, w):
     if not w.get("unidentified"):
         return []
     live = parse_settings(run_cli(module, "pjsip show settings", wait_for_command=True))
-    return ["res_pjsip runs with %s=%s, wanted %d (pjsip show settings)" % (opt, live.get(opt, "(missing)"),
-                                                                           w["unidentified"][k])
+    return ["res_pjsip runs with %s=%s, wanted %d (pjsip show settings)"
+            % (opt, live.get(opt, "(missing)"), w["unidentified"][k])
             for k, opt, dummy, dummy2 in UNIDENTIFIED if live.get(opt) != str(w["unidentified"][k])]
 
 

@@ -43,7 +43,7 @@ description:
     first request of such a caller carries no credentials yet) and reports the address once the count is
     reached; otherwise Asterisk 22 reports every such request at once (C(No matching endpoint found) in its
     log and an C(InvalidAccountID) security event, what the C(fail2ban) role bans) - measured in the lab.
-    res_pjsip takes exactly one global object: a hand-written one in C(pjsip.conf) or a file it includes is
+    res_pjsip takes exactly one global object, so a hand-written one in C(pjsip.conf) or a file it includes is
     refused (naming its file and line) unless O(unidentified_requests.enabled=false). A change of these values only
     is applied with C(module reload res_pjsip.so), not a restart, and read back with C(pjsip show settings).
   - Unauthenticated calls (O(anonymous)) - a request that names no known endpoint user and comes from no

@@ -337,8 +337,8 @@ class LiveAsterisk(object):
         for path, entry in (self.disk.files if self.disk else {}).items():
             if path.endswith(st.MANAGED_NAME):
                 g = dict(st.globals_of(entry[0]))
-                self.settings = tuple(int(g.get(opt, d)) for dummy, opt, d, dummy2 in
-                                      [(k, o, d0, t) for k, o, d0, t in st.UNIDENTIFIED]) if g else (5, 5, 30)
+                self.settings = tuple(int(g.get(opt, d)) for dummy, opt, d, dummy2 in st.UNIDENTIFIED) \
+                    if g else (5, 5, 30)
 
     def answer(self, args):
         if args[:2] == ["systemctl", "restart"]:
