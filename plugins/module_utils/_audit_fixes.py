@@ -21,10 +21,13 @@ FIXES = {
     "AMI-ALL-PERMS": "pbx_ami.users[].read / .write (pbxguard.asterisk.ami users)",
     "AMI-BIND-ALL": "pbx_ami.bind_address (pbxguard.asterisk.ami bind_address)",
     "AMI-NO-ACL": "pbx_ami.users[].permit (pbxguard.asterisk.ami users; a hand-written user: remove its section, then declare it there)",
+    "AMI-ORIGINATE-SYSTEM": ("pbx_ami.users[].write (pbxguard.asterisk.ami users: an originate user gets no system, "
+                             "command or all write class)"),
     "AMI-PERMIT-ALL": "pbx_ami.users[].permit (pbxguard.asterisk.ami users)",
     "AMI-WEAK-SECRET": "pbx_ami.users[].secret with lookup('pbxguard.asterisk.strong_secret', ...)",
     "ARI-PLAIN-PASSWORD": "pbx_admin.password + api_access (pbxguard.asterisk.admin: crypt hash in ari.conf)",
     "ARI-WEAK-PASSWORD": "pbx_admin.password (pbxguard.asterisk.admin password)",
+    "AST-LIVE-DANGEROUSLY": BY_HAND + "delete live_dangerously from [options] of /etc/asterisk/asterisk.conf (default no)",
     "DHCP-FOREIGN-TFTP": "pbx_dhcp.tftp_server (pbxguard.asterisk.dhcp tftp_server)",
     "FTP-ENABLED": "pbx_service.ftp.state: disabled (pbxguard.asterisk.host_service)",
     "HTTP-NO-TLS": "pbx_service.web.protocol: https (pbxguard.asterisk.web protocol)",
@@ -45,9 +48,20 @@ FIXES = {
     "SSH-PASSWORD-NO-2FA": "pbx_totp / pbx_admin with pbx_totp (pbxguard.asterisk.totp, admin totp)",
     "SSH-ROOT-PASSWORD": BY_HAND + "PermitRootLogin prohibit-password in an sshd_config.d drop-in",
     "TFTP-ENABLED": "pbx_service.tftp.state: disabled (pbxguard.asterisk.host_service)",
+    "TOLL-MAX-CONTACTS": "pbx_extensions.list[].max_contacts (pbxguard.asterisk.extension max_contacts, default 1)",
+    "TOLL-NO-POLICY": ("pbx_call_policy.policies and pbx_extensions.list[].policy (pbxguard.asterisk.call_policy, "
+                       "extension policy)"),
+    "TOLL-OPEN-TRUNK": ("pbx_call_policy (outbound calls only through its contexts) and "
+                        "pbx_sip_transport.anonymous: false; an inbound context that dials a trunk is a hand edit "
+                        "of extensions.conf"),
+    "TOLL-UNLIMITED-DURATION": "pbx_call_policy.policies (max_call_seconds of the policy, e.g. 7200)",
     "VM-EMPTY-PIN": "pbx_extensions.list[].pin (pbxguard.asterisk.extension)",
     "VM-TRIVIAL-PIN": "pbx_extensions.list[].pin (pbxguard.asterisk.extension)",
 }
+
+# a hand-written PJSIP endpoint "anonymous" reached without credentials
+ANONYMOUS = ("pbx_sip_transport.anonymous: false (pbxguard.asterisk.sip_transport: the anonymous identifier "
+             "unloaded; an endpoint anonymous without auth must not identify by username: identify_by=ip)")
 
 # Debian's shipped sample objects (module_utils/_samples.py): one fix for them all
 SAMPLES = "pbx_samples: remove (pbxguard.asterisk.samples state=absent)"

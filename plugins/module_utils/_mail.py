@@ -23,12 +23,13 @@ import os
 import socket
 import time
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import (
     Change, ChangeError, File, Plan)
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
-    ConfigFile, make_option,
+    ConfigFile,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     run_cli, AsteriskCliError, ASTERISK_LOG, log_offset, log_since,
@@ -41,7 +42,7 @@ RC_GROUP = "asterisk"
 RC_MODE = 0o640
 MSMTP = "/usr/bin/msmtp"
 VOICEMAIL_CONF = "/etc/asterisk/voicemail.conf"
-MODULES_CONF = "/etc/asterisk/modules.conf"
+MODULES_CONF = modules_conf.MODULES_CONF
 MAILCMD = MSMTP + " -t"
 ACCOUNT = "pbxguard"
 MARKER = "managed by pbxguard.asterisk (mail)"
@@ -226,30 +227,11 @@ def plan_voicemail(data, want, path=VOICEMAIL_CONF):
 
 def plan_modules(data, path=MODULES_CONF):
     """Pure: modules.conf with ``noload => app_voicemail_odbc.so`` when that
-    module would otherwise be autoloaded. Returns (bytes, needed: bool)."""
-    cfg = ConfigFile.from_bytes(data or b"", path)
-    found = cfg.find("modules")
-    if not found:
-        return data, False
-    s = found[0]
-    items = [kv for sec in found for kv in sec.items()]
-    for key, value in items:
-        if value.strip() == ODBC_MODULE and key in ("load", "require", "preload", "preload-require"):
-            raise policy.PolicyError(
-                "fix_voicemail_module: %s says '%s => %s' (line written by hand): that module "
-                "unregisters app_voicemail's VoiceMail applications when it fails to load; "
-                "remove the line or set fix_voicemail_module=false" % (path, key, ODBC_MODULE))
-        if key == "noload" and value.strip() == ODBC_MODULE:
-            return data, False
-    autoload = [v for k, v in items if k == "autoload"]
-    if (autoload[-1] if autoload else "no").strip().lower() not in ("yes", "true", "on", "1"):
-        return data, False
-    eol = s._eol()
-    idx = s._insert_index()
-    if idx and not s.lines[idx - 1].raw.endswith("\n"):
-        s.lines[idx - 1].raw += eol
-    s.lines.insert(idx, make_option("noload", ODBC_MODULE, eol, arrow=True))
-    return cfg.to_bytes(), True
+    module would otherwise be autoloaded (the shared modules.conf edit of
+    _modules_conf.py). Returns (bytes, needed: bool)."""
+    return modules_conf.ensure_noload(
+        data, ODBC_MODULE, "fix_voicemail_module", "fix_voicemail_module=false",
+        why="that module unregisters app_voicemail's VoiceMail applications when it fails to load", path=path)
 
 
 # ------------------------------------------------------------ live state

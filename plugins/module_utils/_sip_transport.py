@@ -31,11 +31,13 @@ import re
 import ssl
 import time
 
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pjsip_identify as identify
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _web as web
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
-    ensure_include as _ensure_include, hand_written_objects, pjsip_objects,
+    ensure_include as _ensure_include, hand_written_objects, pjsip_objects, pjsip_option,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
@@ -64,6 +66,20 @@ LOW_WARNING = ("security_level low: pjsip cannot express TLS 1.0-1.2. method=tls
                "TLS 1.0 ONLY, method=sslv23 serves what OpenSSL allows, measured here as TLS 1.2+1.3 (1.0 and "
                "1.1 refused). pbxguard writes sslv23, so phones that speak only TLS 1.0/1.1 cannot connect.")
 _BAD_CHARS = "\n\r;[],\x00"
+# PJSIP [global] unidentified_request_*: while auth_username is in
+# endpoint_identifier_order, res_pjsip counts requests matching no endpoint
+# per source address and reports the address ("... after N tries in M ms",
+# an InvalidAccountID security event) once ``count`` arrived within
+# ``period`` seconds, pruning its table every ``prune_interval`` seconds;
+# without auth_username Asterisk 22 reports each such request at once (lab:
+# 7 OPTIONS, 7 "No matching endpoint found" lines, pjsip show
+# unidentified_requests empty). res_pjsip's defaults: 5 within 5 s, 30 s.
+UNIDENTIFIED = (("count", "unidentified_request_count", 3, 1000),
+                ("period", "unidentified_request_period", 60, 86400),
+                ("prune_interval", "unidentified_request_prune_interval", 60, 86400))
+UNIDENTIFIED_DEFAULTS = dict((k, d) for k, dummy, d, dummy2 in UNIDENTIFIED)
+# the anonymous identifier and the name-matching identify_by methods: _pjsip_identify.py
+ANON_MODULE = identify.ANON_MODULE
 
 
 class SipTransportError(ChangeError):
@@ -116,6 +132,28 @@ def validate(params):
         w[proto] = t
     iax = params.get("iax_port", IAX_DEFAULT_PORT)
     w["iax_port"] = None if iax is None else _err(errors, policy.check_port, iax, "iax_port")
+    unid = params.get("unidentified_requests", {})
+    if unid is None or isinstance(unid, dict) and unid.get("enabled") is False:
+        w["unidentified"] = None
+    elif not isinstance(unid, dict):
+        errors.append("unidentified_requests: must be a dict (enabled, count, period, prune_interval)")
+        w["unidentified"] = None
+    else:
+        w["unidentified"] = {}
+        for key, dummy, default, top in UNIDENTIFIED:
+            v = unid.get(key, default)
+            v = default if v is None else v
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+                errors.append("unidentified_requests.%s: must be a whole number from 1 to %d, got %r" % (key, top, v))
+            w["unidentified"][key] = v
+        if unid.get("enabled", True) is not True:
+            errors.append("unidentified_requests.enabled: must be true or false")
+        for key in sorted(set(unid) - set(UNIDENTIFIED_DEFAULTS) - set(["enabled"])):
+            errors.append("unidentified_requests.%s: unknown; allowed: count, period, prune_interval" % key)
+    anon = params.get("anonymous", False)
+    if not isinstance(anon, bool):
+        errors.append("anonymous: must be true or false")
+    w["anonymous"] = anon is True
     enabled = [x for x in PROTOS if w[x]["enabled"]]
     if w["tcp"]["enabled"] and w["tls"]["enabled"] and w["tcp"]["port"] == w["tls"]["port"] \
             and w["tcp"]["port"] is not None:
@@ -134,6 +172,10 @@ def hostport(address, port):
 def render(w):
     """Pure: the whole managed file."""
     out = [HEADER]
+    if w.get("unidentified"):
+        lines = ["[global]", "type=global"] + ["%s=%d" % (opt, w["unidentified"][k]) for k, opt, dummy, dummy2
+                                               in UNIDENTIFIED]
+        out.append("\n" + "\n".join(lines) + "\n")
     for proto in PROTOS:
         t = w[proto]
         if not t["enabled"]:
@@ -155,15 +197,39 @@ def ensure_include(data):
     return _ensure_include(data, MANAGED_NAME, label="sip transports")
 
 
-def name_conflicts(conf_path, data, files=None):
+def name_conflicts(conf_path, data, files=None, want_global=False, no_anonymous=False):
     """Problems when pjsip.conf (or a file it includes, other than the managed
     one) defines a transport with one of our names: a duplicate (name, type)
-    makes Asterisk reject the whole pjsip.conf."""
+    makes Asterisk reject the whole pjsip.conf. ``want_global``: also a
+    type=global object (res_pjsip takes one). ``no_anonymous``: also an
+    endpoint ``anonymous`` that a caller reaches by naming it (no auth, a
+    name-matching identify_by; _pjsip_identify.py)."""
     loaded = hand_written_objects(conf_path, data, os.path.join(os.path.dirname(conf_path), MANAGED_NAME), files)
-    found = pjsip_objects(loaded).get("transport") or {}
-    return ["%s:%d already defines transport '%s' by hand; a second one with that name would make Asterisk "
-            "reject every transport of pjsip.conf. Rename or remove it" % (found[n].path, found[n].lineno, n)
-            for n in sorted(NAMES.values()) if n in found]
+    objects = pjsip_objects(loaded)
+    found = objects.get("transport") or {}
+    out = ["%s:%d already defines transport '%s' by hand; a second one with that name would make Asterisk "
+           "reject every transport of pjsip.conf. Rename or remove it" % (found[n].path, found[n].lineno, n)
+           for n in sorted(NAMES.values()) if n in found]
+    if want_global:
+        for name, c in sorted((objects.get("global") or {}).items()):
+            out.append("unidentified_requests: %s:%d already defines the PJSIP global object ([%s], type=global) "
+                       "by hand; res_pjsip takes exactly one. Move its settings out of the way (delete that "
+                       "object) or set unidentified_requests.enabled: false to leave the global settings to it"
+                       % (c.path, c.lineno, name))
+    if no_anonymous:
+        for name, c in sorted((objects.get("endpoint") or {}).items()):
+            if not identify.is_anonymous_name(name) or pjsip_option(c, "auth"):
+                continue
+            by = identify.by_name(pjsip_option(c, "identify_by"))
+            if by:
+                given = pjsip_option(c, "identify_by") or "username,ip (the default)"
+                out.append("anonymous: %s:%d defines endpoint '%s' without auth and identify_by %s: PJSIP's %s "
+                           "identifier matches a request that names user '%s' to it, with or without %s, and "
+                           "takes the call unauthenticated. Give it auth=, set identify_by=ip (it then matches "
+                           "only through the anonymous identifier, which anonymous: false unloads), remove it, or "
+                           "set anonymous: true"
+                           % (c.path, c.lineno, name, given, by[0], name.split("@")[0], ANON_MODULE))
+    return out
 
 
 def iax_port_of(data, path="iax.conf"):
@@ -206,9 +272,27 @@ def transports_of(data, path=MANAGED_NAME):
     return dict((s.name, s.items()) for s in cfg.sections if (s.type or "") == "transport")
 
 
+def globals_of(data, path=MANAGED_NAME):
+    """[(key, value)] of the PJSIP global object of a managed file ([] without)."""
+    if data is None:
+        return []
+    cfg = ConfigFile.from_bytes(data, path)
+    return [kv for sec in cfg.sections if (sec.type or "") == "global" for kv in sec.items() if kv[0] != "type"]
+
+
+def _without_global(data, path=MANAGED_NAME):
+    if data is None:
+        return None
+    cfg = ConfigFile.from_bytes(data, path)
+    for sec in [x for x in cfg.sections if (x.type or "") == "global"]:
+        cfg.remove_section(sec)
+    return cfg.to_bytes()
+
+
 def changes(old, new):
     """Pure: human reasons for a restart, from the old and new file contents
-    (dicts with 'managed', 'pjsip_conf', 'iax_conf')."""
+    (dicts with 'managed', 'pjsip_conf', 'iax_conf'). The PJSIP global object
+    is left out: res_pjsip applies it on reload (global_changes)."""
     reasons = []
     before, after = transports_of(old["managed"]), transports_of(new["managed"])
     for name in sorted(set(before) | set(after)):
@@ -221,13 +305,24 @@ def changes(old, new):
             what = ["%s %s -> %s" % (k, b.get(k, "(unset)"), a.get(k, "(unset)"))
                     for k in sorted(set(b) | set(a)) if b.get(k) != a.get(k)]
             reasons.append("transport %s changed (%s)" % (name, ", ".join(what)))
-    if old["managed"] != new["managed"] and not reasons:
+    if _without_global(old["managed"]) != _without_global(new["managed"]) and not reasons:
         reasons.append("%s rewritten" % MANAGED_NAME)
     if old["pjsip_conf"] != new["pjsip_conf"]:
         reasons.append("pjsip.conf now includes %s" % MANAGED_NAME)
     if old["iax_conf"] != new["iax_conf"]:
         reasons.append("IAX port %d -> %d" % (iax_port_of(old["iax_conf"]), iax_port_of(new["iax_conf"])))
     return reasons
+
+
+def global_changes(old, new):
+    """Pure: what changes in the managed PJSIP global object (a reload applies it)."""
+    b, a = dict(globals_of(old)), dict(globals_of(new))
+    if b == a:
+        return []
+    if not a:
+        return ["PJSIP global object removed (res_pjsip's defaults apply)"]
+    return ["PJSIP global %s %s -> %s" % (k, b.get(k, "(default)"), a.get(k, "(default)"))
+            for k in sorted(set(b) | set(a)) if b.get(k) != a.get(k)]
 
 
 # ---------------------------------------------------------------- port plan
@@ -401,6 +496,46 @@ def verify(module, w, tls_check=True):
     return problems, info
 
 
+def parse_settings(text):
+    """``pjsip show settings`` -> {option: value} (the Global Settings block)."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([a-z_]+)\s+:\s*(.*?)\s*$", line)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def verify_global(module, w):
+    """The running res_pjsip's unidentified_request_* versus ``w``."""
+    if not w.get("unidentified"):
+        return []
+    live = parse_settings(run_cli(module, "pjsip show settings", wait_for_command=True))
+    return ["res_pjsip runs with %s=%s, wanted %d (pjsip show settings)"
+            % (opt, live.get(opt, "(missing)"), w["unidentified"][k])
+            for k, opt, dummy, dummy2 in UNIDENTIFIED if live.get(opt) != str(w["unidentified"][k])]
+
+
+def anonymous_running(module):
+    """Whether the anonymous endpoint identifier is loaded (``module show like``)."""
+    out = run_cli(module, "module show like anonymous")
+    return any(ln.split()[:1] == [ANON_MODULE] and "Not Running" not in ln and "Running" in ln
+               for ln in out.splitlines())
+
+
+def module_action(module, action):
+    """``module load|unload`` of the anonymous identifier; raises with Asterisk's words."""
+    out = run_cli(module, "module %s %s" % (action, ANON_MODULE))
+    if ("Unloaded " if action == "unload" else "Loaded ") + ANON_MODULE not in out:
+        raise SipTransportError("module %s %s failed: %s" % (action, ANON_MODULE, out.strip()))
+
+
+def reload_pjsip(module):
+    out = run_cli(module, "module reload res_pjsip.so")
+    if "reloaded successfully" not in out.lower():
+        raise SipTransportError("module reload res_pjsip.so: %s" % out.strip())
+
+
 # -------------------------------------------------------------------- restart
 _RELEVANT = re.compile(r"transport|res_pjsip|chan_iax2|pjsip_transport_pbxguard|cert|priv_key|ssl|tls", re.I)
 
@@ -471,7 +606,10 @@ class SipTransportChange(Change):
     name = "sip_transport"
 
     def validate(self, params):
-        return dict(w=validate(params), pjsip_conf=params["pjsip_config"], iax_conf=params["iax_config"])
+        w = validate(params)
+        modules = params.get("modules_config") or modules_conf.MODULES_CONF
+        _path(modules, "modules_config")
+        return dict(w=w, pjsip_conf=params["pjsip_config"], iax_conf=params["iax_config"], modules_conf=modules)
 
     def plan(self, host, spec):
         w = spec["w"]
@@ -494,48 +632,121 @@ class SipTransportChange(Change):
                                local=portplan.local_addresses(host))
         result["port_plan"] = [b.as_dict() for b in ports]
         old = dict((k, host.read(v)) for k, v in paths.items())
-        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host)
+        conflicts = name_conflicts(paths["pjsip_conf"], old["pjsip_conf"], host, want_global=bool(w["unidentified"]),
+                                   no_anonymous=not w["anonymous"])
         if conflicts:
             raise policy.PolicyError("\n".join(conflicts))
         new = {"managed": render(w), "pjsip_conf": ensure_include(old["pjsip_conf"]),
                "iax_conf": plan_iax(old["iax_conf"], w["iax_port"], paths["iax_conf"])}
+        mod_path = spec["modules_conf"]
+        old_mod = host.read(mod_path)
+        new_mod = plan_modules(old_mod, w["anonymous"], mod_path)
         files = [File(paths[k], old[k], new[k],
                       attributes_differ=k == "managed" and old[k] is not None and host.attributes_differ(paths[k]))
                  for k in ORDER]
-        content_changed = any(f.content_changed for f in files)
+        files.append(File(mod_path, old_mod, new_mod))
+        transports_changed = any(f.content_changed for f in files[:len(ORDER)]
+                                 ) and bool(changes(old, new))
+        global_reasons = global_changes(old["managed"], new["managed"])
         drift = []
-        if content_changed:
-            result.update(restart_needed=True, restart_reason=changes(old, new))
+        if transports_changed:
+            result.update(restart_needed=True, restart_reason=changes(old, new) + global_reasons)
         else:
             # The files are as wanted; is the running Asterisk too? (A change
             # without restart, a file fixed behind its back.)
             drift, info = verify(host, w)
+            if not global_reasons:
+                drift += verify_global(host, w)
             result.update(info)
             if drift:
-                result.update(drift=drift, restart_needed=True,
+                result.update(drift=list(drift), restart_needed=True,
                               restart_reason=["the running Asterisk differs from the files: " + "; ".join(drift)])
-        restart_wanted = content_changed or bool(drift)
-        live, offset = {}, []
+        restart_wanted = transports_changed or bool(drift)
+        reload_wanted = bool(global_reasons) and not restart_wanted
+        if reload_wanted:
+            result.update(reload_needed=True, reload_reason=global_reasons)
+        result.update(reloaded=False, reload_needed=reload_wanted)
+        # the anonymous identifier: the running state after the restart (if
+        # any) follows modules.conf; without one it is loaded/unloaded live
+        running = anonymous_running(host)
+        after_restart = modules_conf.loads(new_mod, ANON_MODULE, mod_path) if restart_wanted else running
+        anon_action = None
+        if after_restart and not w["anonymous"]:
+            anon_action = "unload"
+        elif not after_restart and w["anonymous"]:
+            anon_action = "load"
+        result.update(anonymous_identifier="loaded" if w["anonymous"] else "not loaded",
+                      anonymous_action=anon_action, modules_changed=new_mod != old_mod)
+        live, offset, done = {}, [], {}
 
         def apply(h):
-            if not restart_wanted:  # only the managed file's owner/mode were put right
-                return {}
+            out = {}
             offset.append(log_offset(ASTERISK_LOG))
-            return dict(restarted=True, restart_seconds=restart(h))
+            if restart_wanted:
+                out.update(restarted=True, restart_seconds=restart(h))
+                done["restart"] = True
+            elif reload_wanted:
+                reload_pjsip(h)
+                out["reloaded"] = done["reload"] = True
+            now = anonymous_running(h)
+            if now and not w["anonymous"]:
+                module_action(h, "unload")
+                done["anon"] = "unload"
+            elif not now and w["anonymous"]:
+                module_action(h, "load")
+                done["anon"] = "load"
+            return out
 
         def verify_live(h):
-            if not restart_wanted:
-                return []
-            problems, info = verify(h, w)
-            live.update(info)
+            problems = []
+            if restart_wanted:
+                p, info = verify(h, w)
+                live.update(info)
+                problems += p
+            if restart_wanted or reload_wanted:
+                problems += verify_global(h, w)
+            if anonymous_running(h) != w["anonymous"]:
+                problems.append("%s is %s (module show like anonymous)"
+                                % (ANON_MODULE, "still loaded" if not w["anonymous"] else "not loaded"))
             return problems
 
-        if content_changed:
+        def revert(h):
+            if done.get("restart") and transports_changed:
+                restart(h)
+            elif done.get("reload"):
+                reload_pjsip(h)
+            if done.get("anon"):
+                module_action(h, "load" if done["anon"] == "unload" else "unload")
+
+        if transports_changed:
             failure = ("Asterisk did not take the new transports; the previous files were restored and "
                        "Asterisk restarted")
-        else:
+        elif reload_wanted:
+            failure = "res_pjsip did not take the new global settings; the previous files were restored and reloaded"
+        elif drift:
             failure = "the running Asterisk still differs from the files after a restart"
-        return Plan(result, files, changed=bool(drift), apply=apply, verify=verify_live,
-                    revert=restart if content_changed else None,
-                    said=lambda: said_since(ASTERISK_LOG, offset[0] if offset else None),
+        else:
+            failure = "the anonymous endpoint identifier is not as wanted; the previous state was restored"
+        return Plan(result, files, changed=bool(drift) or anon_action is not None, apply=apply, verify=verify_live,
+                    revert=revert, said=lambda: said_since(ASTERISK_LOG, offset[0] if offset else None),
                     failure=failure, after=lambda h, res, applied: live)
+
+
+def plan_modules(data, anonymous, path=modules_conf.MODULES_CONF):
+    """Pure: modules.conf for ``anonymous``: false adds ``noload =>
+    res_pjsip_endpoint_identifier_anonymous.so`` (when it would be autoloaded;
+    a hand-written load line is refused), true removes such a noload line (and
+    refuses when nothing would load the module then)."""
+    if data is None:
+        if anonymous:
+            return None
+        raise policy.PolicyError("anonymous: %s does not exist; without it Asterisk's loader cannot be told not "
+                                 "to load %s" % (path, ANON_MODULE))
+    if not anonymous:
+        return modules_conf.ensure_noload(data, ANON_MODULE, "anonymous", "anonymous: true",
+                                          why="the anonymous endpoint identifier would be loaded anyway", path=path)[0]
+    new, dummy = modules_conf.remove_noload(data, ANON_MODULE, path)
+    if not modules_conf.loads(new, ANON_MODULE, path):
+        raise policy.PolicyError("anonymous: true, but %s loads no module by itself (autoload is not yes) and has no "
+                                 "'load => %s': add that line first" % (path, ANON_MODULE))
+    return new

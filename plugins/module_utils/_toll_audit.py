@@ -15,8 +15,16 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._audit import finding
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit_fixes as fixes
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pjsip_identify as identify
 
 GUARDED_PREFIXES = ("pbxguard-policy-", "pbxguard-call")
+# an aor's max_contacts (res_pjsip: 0, the default, refuses every REGISTER;
+# there is no "unlimited") above this is reported: the extension module
+# allows 1-100 and writes 1 by default; a desk phone, a softphone and a few
+# more devices per account stay below it
+MAX_CONTACTS_LIMIT = 10
 _APP_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 _TARGET_APPS = ("goto", "gotoif", "gosub", "gosubif")
 
@@ -126,9 +134,12 @@ def _truthy(v):
     return (v or "").strip().lower() in ("yes", "true", "on", "1", "y")
 
 
-def sip_paths(pjsip_cfgs, iax_cfgs):
+def sip_paths(pjsip_cfgs, iax_cfgs, anonymous_loaded=True):
     """(trunks, entries): the trunk endpoints/peers, and the unauthenticated
-    ways into the dialplan as [(description, context)]."""
+    ways into the dialplan as [(description, context, fix or None)].
+    ``anonymous_loaded``: modules.conf loads the anonymous identifier (an
+    endpoint ``anonymous`` that neither it nor a name-matching identify_by
+    method reaches is no way in; one with auth is challenged)."""
     endpoints, aors, identified, trunks, entries = {}, {}, set(), set(), []
     for cfg in pjsip_cfgs:
         for s in cfg.sections:
@@ -146,12 +157,19 @@ def sip_paths(pjsip_cfgs, iax_cfgs):
         if name in identified or s.get("outbound_auth") or static:
             trunks.add(name)
         ctx = s.get("context") or "default"
-        if name == "anonymous":
-            entries.append(("the PJSIP anonymous endpoint (%s:%d)" % (path, s.header.number), ctx))
+        if identify.is_anonymous_name(name):
+            if s.get("auth"):
+                continue
+            ways = (["the anonymous identifier (%s)" % identify.ANON_MODULE] if anonymous_loaded else []) + \
+                ["identify_by %s (From/Authorization/Request-URI user '%s')" % (m, name.split("@")[0])
+                 for m in identify.by_name(s.get("identify_by"))[:1]]
+            if ways:
+                entries.append(("the PJSIP anonymous endpoint '%s' (%s:%d, reached through %s)"
+                                % (name, path, s.header.number, " and ".join(ways)), ctx, fixes.ANONYMOUS))
         elif name in identified and not s.get("auth"):
-            entries.append(("calls from trunk '%s' (inbound, identified by address)" % name, ctx))
+            entries.append(("calls from trunk '%s' (inbound, identified by address)" % name, ctx, None))
         elif not s.get("auth"):
-            entries.append(("PJSIP endpoint '%s' without auth (%s:%d)" % (name, path, s.header.number), ctx))
+            entries.append(("PJSIP endpoint '%s' without auth (%s:%d)" % (name, path, s.header.number), ctx, None))
     for cfg in iax_cfgs:
         for s in cfg.sections:
             if s.name == "general" or s.is_template or s.type not in ("user", "peer", "friend"):
@@ -160,7 +178,7 @@ def sip_paths(pjsip_cfgs, iax_cfgs):
                 trunks.add(s.name)
             if s.type in ("user", "friend") and not s.get("secret") and not s.get("inkeys"):
                 entries.append(("IAX %s '%s' without secret (%s:%d)" % (s.type, s.name, cfg.path, s.header.number),
-                                s.get("context") or "default"))
+                                s.get("context") or "default", None))
     return trunks, entries
 
 
@@ -179,12 +197,33 @@ def reachable(ctxs, start):
     return out
 
 
-def audit(ext_cfgs, pjsip_cfgs, iax_cfgs, manager_cfgs, asterisk_cfgs, policy_data=None):
+def max_contacts(pjsip_cfgs, limit=MAX_CONTACTS_LIMIT):
+    """TOLL-MAX-CONTACTS: aors that take more than ``limit`` contacts."""
+    f = []
+    for cfg in pjsip_cfgs:
+        for s in cfg.sections:
+            if s.is_template or s.type != "aor":
+                continue
+            v = (s.get("max_contacts") or "0").strip()
+            if v.isdigit() and int(v) > limit:
+                f.append(finding("TOLL-MAX-CONTACTS", "medium", cfg.path, s.header.number,
+                                 "aor '%s' takes up to %s contacts (max_contacts=%s, more than %d): one stolen "
+                                 "secret registers that many devices at once, each of them able to place calls"
+                                 % (s.name, v, v, limit),
+                                 "Set max_contacts to the devices the account really has (the extension module "
+                                 "writes 1; max_contacts)."))
+    return f
+
+
+def audit(ext_cfgs, pjsip_cfgs, iax_cfgs, manager_cfgs, asterisk_cfgs, policy_data=None, modules_data=None):
+    """``modules_data``: modules.conf's bytes (None: unread; the anonymous
+    identifier is then taken as loaded)."""
     f = []
     ctxs = dialplan(ext_cfgs)
-    trunks, entries = sip_paths(pjsip_cfgs, iax_cfgs)
+    anon = modules_data is None or modules_conf.loads(modules_data, identify.ANON_MODULE)
+    trunks, entries = sip_paths(pjsip_cfgs, iax_cfgs, anonymous_loaded=anon)
     reported = set()
-    for what, start in entries:
+    for what, start, fix in entries:
         for ctx, chain in reachable(ctxs, start):
             for tech, res, path, line in ctxs.get(ctx, {}).get("dials", []):
                 if res in trunks and (ctx, res, start) not in reported:
@@ -194,7 +233,7 @@ def audit(ext_cfgs, pjsip_cfgs, iax_cfgs, manager_cfgs, asterisk_cfgs, policy_da
                         "%s reaches context '%s' (%s), which dials trunk '%s' with no call policy: anyone "
                         "coming that way can place calls at your cost" % (what, ctx, " -> ".join(chain), res),
                         "Send unauthenticated and inbound calls only to contexts that reach phones, never a "
-                        "trunk; outbound calls through pbxguard.asterisk.call_policy contexts."))
+                        "trunk; outbound calls through pbxguard.asterisk.call_policy contexts.", fix=fix))
     # phones in contexts that are no call policy, while trunks exist
     if trunks:
         for cfg in pjsip_cfgs:
@@ -214,6 +253,7 @@ def audit(ext_cfgs, pjsip_cfgs, iax_cfgs, manager_cfgs, asterisk_cfgs, policy_da
                         "policy: no destination classes, no duration, concurrency or rate limit"
                         % (s.name, ctx, d[1], c, d[2], d[3]),
                         "Give it a policy (pbxguard.asterisk.extension policy, pbxguard.asterisk.call_policy)."))
+    f += max_contacts(pjsip_cfgs)
     for line in (policy_data or b"").decode("utf-8", "replace").splitlines():
         m = re.match(r"^; pbxguard call-policy policy (\S+) .*max_call_seconds=0\b", line)
         if m:

@@ -28,8 +28,12 @@ description:
   - "Toll fraud: a dialplan context reachable from an inbound trunk, an endpoint without auth, the PJSIP
     C(anonymous) endpoint or an IAX user without secret (through C(include), C(Goto), C(GotoIf),
     C(Gosub), C(Local/...@context)) that dials a trunk; phones that reach a trunk outside a call policy;
-    a call policy without duration limit; AMI users that may originate and have C(system), C(command)
-    or C(all) write; C(live_dangerously)."
+    a call policy without duration limit; an aor taking more than 10 contacts (C(max_contacts)); AMI
+    users that may originate and have C(system), C(command) or C(all) write; C(live_dangerously).
+    The PJSIP C(anonymous) endpoint counts only when a request can reach it without credentials - the
+    anonymous identifier loaded per C(modules.conf) (no C(noload) of
+    C(res_pjsip_endpoint_identifier_anonymous.so)), or no C(auth) and an C(identify_by) that matches by
+    the caller's user name (the default C(username,ip))."
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 attributes:
@@ -163,7 +167,8 @@ def main():
     findings += audit.audit_voicemail(conf("voicemail.conf"))
     # toll fraud: unauthenticated/inbound paths that reach a trunk, phones without a call policy
     findings += toll_audit(conf("extensions.conf"), conf("pjsip.conf"), conf("iax.conf"), conf("manager.conf"),
-                           conf("asterisk.conf"), _read(os.path.join(d, "extensions_pbxguard.conf")))
+                           conf("asterisk.conf"), _read(os.path.join(d, "extensions_pbxguard.conf")),
+                           _read(os.path.join(d, "modules.conf")))
     for name in ("pjsip_pbxguard.conf", "iax_pbxguard.conf"):
         data = _read(os.path.join(d, name)) or b""
         if b"allow_weak_secrets: true" in data:

@@ -35,6 +35,32 @@ description:
     the configured certificate, and one handshake per TLS version must be accepted or refused as the
     O(tls.security_level) says. If any check fails, the previous files are restored, Asterisk is restarted
     again and the task fails quoting Asterisk's log.
+  - Scanner settings (O(unidentified_requests)) - the PJSIP global object (C([global]), C(type=global)) in
+    the managed file, with C(unidentified_request_count), C(unidentified_request_period) and
+    C(unidentified_request_prune_interval) (this module's default 3 within 60 s, pruned every 60 s;
+    res_pjsip's own is 5 within 5 s, pruned every 30 s). res_pjsip counts requests that match no endpoint
+    per source address with these only while C(auth_username) is in C(endpoint_identifier_order) (the
+    first request of such a caller carries no credentials yet) and reports the address once the count is
+    reached; otherwise Asterisk 22 reports every such request at once (C(No matching endpoint found) in its
+    log and an C(InvalidAccountID) security event, what the C(fail2ban) role bans) - measured in the lab.
+    res_pjsip takes exactly one global object, so a hand-written one in C(pjsip.conf) or a file it includes is
+    refused (naming its file and line) unless O(unidentified_requests.enabled=false). A change of these values only
+    is applied with C(module reload res_pjsip.so), not a restart, and read back with C(pjsip show settings).
+  - Unauthenticated calls (O(anonymous)) - a request that names no known endpoint user and comes from no
+    identified address matches the endpoint C(anonymous) only through the module
+    C(res_pjsip_endpoint_identifier_anonymous.so); without it PJSIP answers such a request with a digest
+    challenge of its artificial endpoint (401), whatever C([anonymous]) endpoint is configured.
+    O(anonymous=false) (the default) adds C(noload => res_pjsip_endpoint_identifier_anonymous.so) to
+    C([modules]) of C(modules.conf) (only when C(autoload=yes) would load it; a hand-written C(load =>) line of
+    it is refused) and unloads the running module with C(module unload) - no restart - proven with
+    C(module show like anonymous). O(anonymous=true) removes that C(noload) line and loads the module.
+  - The anonymous identifier is not the only way to an endpoint called C(anonymous) - PJSIP's C(username)
+    identifier (in every endpoint's default C(identify_by=username,ip)) matches a request whose From user
+    is C(anonymous) (RFC 3323's anonymous caller) to it too, as C(auth_username) and C(request_uri) do
+    with the names they read. With O(anonymous=false) a hand-written endpoint C(anonymous) or
+    C(anonymous@DOMAIN) without C(auth) and with such a method is refused, naming its file and line (give it
+    C(auth), set C(identify_by=ip), remove it, or set O(anonymous=true)); nothing is written.
+    A failure restores C(modules.conf) with the other files and puts the module back as it was.
 author:
   - pbxguard.asterisk contributors (@pbxguard)
 attributes:
@@ -125,6 +151,39 @@ options:
     description: Path of C(iax.conf).
     type: path
     default: /etc/asterisk/iax.conf
+  unidentified_requests:
+    description:
+      - The PJSIP global object's C(unidentified_request_*) settings, written as C([global]) in the managed file.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: V(false) writes no global object (res_pjsip's defaults, or a hand-written one, apply).
+        type: bool
+        default: true
+      count:
+        description: Requests matching no endpoint (1-1000) from one address that get it reported.
+        type: int
+        default: 3
+      period:
+        description: Seconds (1-86400) within which they count.
+        type: int
+        default: 60
+      prune_interval:
+        description: Seconds (1-86400) between prunes of the tracked addresses.
+        type: int
+        default: 60
+  anonymous:
+    description:
+      - Whether PJSIP may identify requests as the endpoint C(anonymous) (module
+        C(res_pjsip_endpoint_identifier_anonymous.so)). V(false) keeps it unloaded (C(noload) in C(modules.conf)),
+        so no unauthenticated request reaches a dialplan through an C([anonymous]) endpoint.
+    type: bool
+    default: false
+  modules_config:
+    description: Path of C(modules.conf).
+    type: path
+    default: /etc/asterisk/modules.conf
 notes:
   - A C(bindaddr) in C([general]) of C(iax.conf) is bound before a C(bindport) that follows it (and may carry
     its own port), so with one present the module refuses to manage O(iax_port); remove it or set
@@ -145,6 +204,11 @@ EXAMPLES = r"""
       key_file: /etc/asterisk/keys/sip.key
       security_level: high
     iax_port: 4569
+
+- name: Scanners reported after 5 unmatched requests within 2 minutes; no anonymous calls (the default)
+  pbxguard.asterisk.sip_transport:
+    unidentified_requests: {count: 5, period: 120, prune_interval: 60}
+    anonymous: false
 
 - name: TLS only (TLS 1.2 + 1.3), no plain SIP
   pbxguard.asterisk.sip_transport:
@@ -172,6 +236,32 @@ restart_reason:
   type: list
   elements: str
   sample: ["transport pbxguard-tls added", "IAX port 4569 -> 4570"]
+reload_needed:
+  description: Whether only the PJSIP global settings change, applied (or, in check mode, to be applied) with C(module reload res_pjsip.so).
+  returned: always
+  type: bool
+reloaded:
+  description: Whether C(module reload res_pjsip.so) ran.
+  returned: always
+  type: bool
+reload_reason:
+  description: What changes in the PJSIP global object.
+  returned: when RV(reload_needed) is true
+  type: list
+  elements: str
+  sample: ["PJSIP global unidentified_request_count (default) -> 3"]
+anonymous_identifier:
+  description: State of C(res_pjsip_endpoint_identifier_anonymous.so) after the run (V(loaded) or V(not loaded)).
+  returned: always
+  type: str
+anonymous_action:
+  description: C(unload) or C(load) of the anonymous identifier done (or, in check mode, to be done) live, V(null) for none.
+  returned: always
+  type: str
+modules_changed:
+  description: Whether C(modules.conf) changes (the C(noload) line of the anonymous identifier).
+  returned: always
+  type: bool
 restart_seconds:
   description: Seconds from C(systemctl restart asterisk) until Asterisk was fully booted with its PJSIP CLI.
   returned: when restarted
@@ -230,6 +320,11 @@ def main():
         iax_port=dict(type="int", default=4569),
         pjsip_config=dict(type="path", default="/etc/asterisk/pjsip.conf"),
         iax_config=dict(type="path", default="/etc/asterisk/iax.conf"),
+        unidentified_requests=dict(type="dict", default={}, options=dict(
+            enabled=dict(type="bool", default=True), count=dict(type="int", default=3), period=dict(type="int", default=60),
+            prune_interval=dict(type="int", default=60))),
+        anonymous=dict(type="bool", default=False),
+        modules_config=dict(type="path", default="/etc/asterisk/modules.conf"),
     ))
 
 

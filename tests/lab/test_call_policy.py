@@ -435,3 +435,62 @@ def test_anonymous_invite_from_outside_rejected(lab, carrier):
         # a digest challenge again (wrong secret, or the fake one for an unknown user), never a call
         assert r["answer"] in (401, 403), r
     assert carrier.total() == before
+
+
+# ------------------------------------------- issue 17: a planted hole and the baseline
+ANON_PLANT = "/etc/asterisk/pjsip_lab_anon.conf"
+OPEN_IDS = ("TOLL-", "AMI-ORIGINATE", "AST-LIVE")
+
+
+def test_planted_anonymous_hole_found_then_closed_by_the_baseline(lab, s, carrier):
+    """A hand-written [anonymous] endpoint (reached only through PJSIP's
+    anonymous identifier) whose context includes one that dials the trunk:
+    an INVITE without credentials from the outside reaches the carrier and
+    the audit names the hole. The fleet baseline (call policy, extensions,
+    sip_transport with its anonymous default) unloads the identifier without
+    a restart of its own: the same INVITE is challenged, the carrier's count
+    stays, and the audit has no toll finding left. Last in the file: the
+    baseline moves the managed SIP transport to 5062 (the lab's hand-written
+    one keeps 5060)."""
+    lab.sh("cp -p %s /tmp/ext-anon.bak && printf '\\n[from-anon]\\ninclude => anon-transit\\n\\n[anon-transit]\\n"
+           "exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\\n' >> %s" % (EXT_CONF, EXT_CONF))
+    lab.sh("printf '[anonymous]\\ntype=endpoint\\ncontext=from-anon\\nidentify_by=ip\\ndisallow=all\\n"
+           "allow=ulaw,alaw\\n' > %s && chown asterisk:asterisk %s && chmod 640 %s"
+           " && (grep -q pjsip_lab_anon.conf /etc/asterisk/pjsip.conf"
+           " || echo '#include pjsip_lab_anon.conf' >> /etc/asterisk/pjsip.conf)"
+           " && sed -i '/res_pjsip_endpoint_identifier_anonymous.so/d' /etc/asterisk/modules.conf"
+           " && (asterisk -rx 'module load res_pjsip_endpoint_identifier_anonymous.so' || true)"
+           " && asterisk -rx 'module reload res_pjsip.so' && asterisk -rx 'dialplan reload'"
+           % (ANON_PLANT, ANON_PLANT, ANON_PLANT))
+    try:
+        before = carrier.total()
+        r = sipp(lab, "anon", lab.ip, lab.vars["lab_outside_ip"], 6850, "9999", "-", "0301234567", 300,
+                 ns=lab.outside_ns)
+        assert r["answer"] == 200 and carrier.total() == before + 1, r  # toll fraud, at the carrier
+        found = [f for f in toll_findings(lab) if f["severity"] != "info"]
+        assert [f["id"] for f in found] == ["TOLL-OPEN-TRUNK"], found
+        assert "the PJSIP anonymous endpoint 'anonymous'" in found[0]["message"]
+        assert "from-anon -> anon-transit" in found[0]["message"] and found[0]["severity"] == "critical"
+        assert found[0]["fix"].startswith("pbx_sip_transport.anonymous: false")
+        exts = ext_task(s)["pbxguard.asterisk.extension"]
+        play_vars = {"pbx_call_policy": policy_task()["pbxguard.asterisk.call_policy"],
+                     "pbx_extensions": {"list": exts["extensions"], "purge": True},
+                     "pbx_sip_transport": {"udp": {"port": 5062}, "tcp": {"enabled": False}}}
+        r = lab.playbook([{"name": "baseline", "ansible.builtin.include_role": {"name": "pbxguard.asterisk.baseline"}}],
+                         play_vars=play_vars)
+        assert not r.failed, r.raw[-3000:]
+        st = [x for x in r.results if "anonymous_identifier" in x]
+        assert st and st[-1]["anonymous_identifier"] == "not loaded", r.raw[-3000:]
+        assert "0 modules loaded" in lab.cli("module show like anonymous")
+        before = carrier.total()
+        for user in ("9999", "anonymous"):
+            r = sipp(lab, "anon", lab.ip, lab.vars["lab_outside_ip"], 6860, user, "-", "0301234567", 300,
+                     ns=lab.outside_ns)
+            assert r["answer"] in (401, 403) and r["provisional"] == [], r
+        assert carrier.total() == before
+        left = [f for f in toll_findings(lab) if f["id"].startswith(OPEN_IDS)]
+        assert left == [], left
+    finally:
+        lab.sh("cp -p /tmp/ext-anon.bak %s && rm -f %s && sed -i '/pjsip_lab_anon.conf/d' /etc/asterisk/pjsip.conf"
+               " && asterisk -rx 'dialplan reload' && asterisk -rx 'module reload res_pjsip.so'"
+               % (EXT_CONF, ANON_PLANT))

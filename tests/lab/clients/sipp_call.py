@@ -9,6 +9,10 @@
         with 200 OK) or send BYE; on 403/486/404/480/503 ACK and stop.
     sipp_call.py register PBX_IP LOCAL_IP PORT USER SECRET CONTACT_PORT EXPIRES
         REGISTER USER with the contact LOCAL_IP:CONTACT_PORT.
+    sipp_call.py anon PBX_IP LOCAL_IP PORT USER - NUMBER HOLD_MS
+        INVITE NUMBER as USER without credentials (an unauthenticated caller:
+        a challenge is not answered); a 200 OK is ACKed and hung up after
+        HOLD_MS. ``answer`` is the final response to that INVITE.
     sipp_call.py answer PBX_IP LOCAL_IP PORT USER - - TIMEOUT
         A phone at LOCAL_IP:PORT answering one call (200 OK, re-INVITEs
         answered) until the caller's BYE; gives up after TIMEOUT seconds.
@@ -152,6 +156,78 @@ Content-Length: 0
 </scenario>
 """
 
+ANON = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="pbxguard lab unauthenticated call">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:@USER@@[remote_ip]>;tag=[pid]lab[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 2 INVITE
+Contact: <sip:@USER@@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+@SDP@
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="401" optional="true" next="refused"/>
+  <recv response="407" optional="true" next="refused"/>
+  <recv response="403" optional="true" next="refused"/>
+  <recv response="404" optional="true" next="refused"/>
+  <recv response="480" optional="true" next="refused"/>
+  <recv response="484" optional="true" next="refused"/>
+  <recv response="486" optional="true" next="refused"/>
+  <recv response="488" optional="true" next="refused"/>
+  <recv response="503" optional="true" next="refused"/>
+  <recv response="200" rrs="true">
+    <action><ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="to"/></action>
+  </recv>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:@USER@@[remote_ip]>;tag=[pid]lab[call_number]
+To: [$to]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <pause milliseconds="@HOLD@"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:@USER@@[remote_ip]>;tag=[pid]lab[call_number]
+To: [$to]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+  <nop next="end"/>
+  <label id="refused"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="end"/>
+</scenario>
+"""
+
 REINVITE = """  <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -271,6 +347,9 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
     if kind == "call":
         text = CALL.replace("@REINVITE@", REINVITE).replace("@SDP@", SDP).replace("@HOLD@", str(int(arg2)))
         service = arg1
+    elif kind == "anon":
+        text = ANON.replace("@SDP@", SDP).replace("@HOLD@", str(int(arg2)))
+        service = arg1
     elif kind == "answer":
         text = ANSWER.replace("@REINVITE@", REINVITE).replace("@SDP@", SDP)
         service = user
@@ -300,7 +379,9 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
     bye = [t for t, k, first, dummy in msgs if k == "received" and first.startswith("BYE ")]
     if kind == "answer":
         answer = 200 if any(k == "received" and first.startswith("INVITE ") for dummy, k, first, dummy2 in msgs) else None
-    result = dict(rc=p.returncode, answer=answer, finals=[f for dummy, f in finals],
+    provisional = [first.split()[1] for dummy, k, first, dummy2 in msgs
+                   if k == "received" and re.match(r"SIP/2\.0 1\d\d", first)]
+    result = dict(rc=p.returncode, answer=answer, finals=[f for dummy, f in finals], provisional=provisional,
                   peer_hung_up=bool(bye),
                   seconds_to_bye=round(bye[0] - answered_at, 2) if bye and answered_at else None,
                   stderr=(p.stderr or "")[-500:])
@@ -312,6 +393,6 @@ def run(kind, pbx, local_ip, port, user, secret, arg1, arg2, timeout=90):
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    if len(a) != 8 or a[0] not in ("call", "register", "answer"):
+    if len(a) != 8 or a[0] not in ("call", "register", "answer", "anon"):
         sys.exit(__doc__)
     sys.exit(run(*a))

@@ -16,7 +16,10 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit_fi
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-SOURCES = [os.path.join(ROOT, "plugins", "module_utils", "_audit.py"), os.path.join(ROOT, "plugins", "modules", "audit.py")]
+# every file that makes findings (the toll audit too: its ids had no fix until it was scanned)
+SOURCES = [os.path.join(ROOT, "plugins", "module_utils", "_audit.py"),
+           os.path.join(ROOT, "plugins", "module_utils", "_toll_audit.py"),
+           os.path.join(ROOT, "plugins", "modules", "audit.py")]
 
 
 def _ids_in_sources():
@@ -28,8 +31,14 @@ def _ids_in_sources():
 
 def test_every_finding_id_has_a_fix():
     ids = _ids_in_sources()
-    assert len(ids) >= 27
+    assert len(ids) >= 33
+    assert set(["TOLL-OPEN-TRUNK", "TOLL-NO-POLICY", "TOLL-UNLIMITED-DURATION", "TOLL-MAX-CONTACTS",
+                "AMI-ORIGINATE-SYSTEM", "AST-LIVE-DANGEROUSLY"]) <= ids
     assert sorted(i for i in ids if not fixes.FIXES.get(i)) == []
+
+
+def test_fix_table_sorted_by_id():
+    assert list(fixes.FIXES) == sorted(fixes.FIXES)
 
 
 def _spec_paths():
@@ -48,7 +57,7 @@ def _spec_paths():
 def test_every_named_variable_exists_in_the_argument_spec():
     paths = _spec_paths()
     named = set()
-    for text in list(fixes.FIXES.values()) + [fixes.SAMPLES]:
+    for text in list(fixes.FIXES.values()) + [fixes.SAMPLES, fixes.ANONYMOUS]:
         named.update(re.findall(r"\b(pbx_[a-z_]+(?:\[\])?(?:\.[a-z_]+(?:\[\])?)*)", text))
     # pbx_extensions.list elements are the extension module's own options (a free dict there)
     missing = sorted(n for n in named if n not in paths and not n.startswith("pbx_extensions.list[]."))

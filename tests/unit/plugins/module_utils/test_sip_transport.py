@@ -89,8 +89,11 @@ def test_render_round_trips_and_disabled_absent():
     data = st.render(st.validate(params(udp={"enabled": False}, bind_address="2001:db8::1")))
     cfg = ConfigFile.from_bytes(data)
     assert cfg.to_bytes() == data
-    assert [s.name for s in cfg.sections] == ["pbxguard-tcp"]
-    assert cfg.sections[0].get("bind") == "[2001:db8::1]:5060"
+    assert [s.name for s in cfg.sections] == ["global", "pbxguard-tcp"]
+    assert cfg.sections[1].get("bind") == "[2001:db8::1]:5060"
+    assert cfg.sections[0].items() == [("type", "global"), ("unidentified_request_count", "3"),
+                                       ("unidentified_request_period", "60"),
+                                       ("unidentified_request_prune_interval", "60")]
     assert data.startswith(b"; managed by pbxguard.asterisk")
 
 
@@ -318,17 +321,53 @@ class LiveAsterisk(object):
     """A fake host's Asterisk: serves ``transports`` ({name: (proto, bind)});
     ``after_restart`` (when set) is what it serves after a restart."""
 
-    def __init__(self, transports, after_restart=None):
+    def __init__(self, transports, after_restart=None, anonymous=True, settings=(5, 5, 30), disk=None):
         self.transports = dict(transports)
         self.after_restart = after_restart
         self.restarts = 0
+        self.anonymous = anonymous
+        self.settings = settings
+        self.disk = disk
+        self.refuse_settings = False
+
+    def _read_settings(self):
+        """What res_pjsip would take from the managed file on the fake disk."""
+        if self.refuse_settings:
+            return
+        for path, entry in (self.disk.files if self.disk else {}).items():
+            if path.endswith(st.MANAGED_NAME):
+                g = dict(st.globals_of(entry[0]))
+                self.settings = tuple(int(g.get(opt, d)) for dummy, opt, d, dummy2 in st.UNIDENTIFIED) \
+                    if g else (5, 5, 30)
 
     def answer(self, args):
         if args[:2] == ["systemctl", "restart"]:
             self.restarts += 1
             if self.after_restart is not None:
                 self.transports = dict(self.after_restart)
+            self._read_settings()
+            mods = [e[0] for p, e in (self.disk.files if self.disk else {}).items() if p.endswith("modules.conf")]
+            if mods:
+                from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as mc
+                self.anonymous = mc.loads(mods[0], st.ANON_MODULE)
             return 0, "", ""
+        cmd = args[-1] if args[:1] == ["timeout"] else None
+        if cmd == "pjsip show settings":
+            return 0, "\nGlobal Settings:\n\n ParameterName  : ParameterValue\n " + "".join(
+                " %s : %s\n" % (opt.ljust(40), v) for (k, opt, d, t), v in zip(st.UNIDENTIFIED, self.settings)), ""
+        if cmd == "module show like anonymous":
+            return 0, "Module  Description  Use Count  Status  Support Level\n" + (
+                "%s PJSIP Anonymous endpoint identifier      0          Running              core\n"
+                "1 modules loaded\n" % st.ANON_MODULE if self.anonymous else "0 modules loaded\n"), ""
+        if cmd == "module unload " + st.ANON_MODULE:
+            self.anonymous = False
+            return 0, "Unloaded %s\n" % st.ANON_MODULE, ""
+        if cmd == "module load " + st.ANON_MODULE:
+            self.anonymous = True
+            return 0, "Loaded %s\n" % st.ANON_MODULE, ""
+        if cmd == "module reload res_pjsip.so":
+            self._read_settings()
+            return 0, "Module 'res_pjsip.so' reloaded successfully.\n", ""
         if args[:1] == ["ss"]:
             l4 = "udp" if "-lnup" in args else "tcp"
             socks = [int(b.rpartition(":")[2]) for p, b in self.transports.values() if (p == "udp") == (l4 == "udp")]
@@ -342,6 +381,7 @@ class LiveAsterisk(object):
         return 0, "", ""
 
 
+MODULES = b"[modules]\nautoload=yes\nnoload => pbx_gtkconsole.so\n\n[global]\n"
 UDP_TCP = {"pbxguard-udp": ("udp", "0.0.0.0:5060"), "pbxguard-tcp": ("tcp", "0.0.0.0:5060")}
 
 
@@ -356,7 +396,10 @@ def run_change(tmp_path, disk, live, check_mode=False, **kw):
             return live.answer(args)
 
     module = FakeModule(check_mode=check_mode, diff=True)
-    p = params(pjsip_config=str(tmp_path / "pjsip.conf"), iax_config=str(tmp_path / "iax.conf"), **kw)
+    if live.disk is None:
+        live.disk = disk
+    p = params(pjsip_config=str(tmp_path / "pjsip.conf"), iax_config=str(tmp_path / "iax.conf"),
+               modules_config=str(tmp_path / "modules.conf"), **kw)
     t = tx.Transaction(module, st.SipTransportChange(), host=Host(module, disk), writer=FakeWriter(disk))
     with pytest.raises(Exit) as e:
         t.run(p)
@@ -366,8 +409,9 @@ def run_change(tmp_path, disk, live, check_mode=False, **kw):
 def debian(tmp_path):
     from ansible_collections.pbxguard.asterisk.tests.unit.plugins.module_utils.test_transaction import FakeDisk
     own = ("asterisk", "asterisk", 0o640)
-    return FakeDisk({str(tmp_path / "pjsip.conf"): (b"[global]\ntype=global\n",) + own,
-                     str(tmp_path / "iax.conf"): (b"[general]\n",) + own})
+    return FakeDisk({str(tmp_path / "pjsip.conf"): (b"; every line of Debian's sample is a comment\n",) + own,
+                     str(tmp_path / "iax.conf"): (b"[general]\n",) + own,
+                     str(tmp_path / "modules.conf"): (MODULES,) + own})
 
 
 def restarts(disk):
@@ -381,10 +425,18 @@ def test_change_writes_restarts_once_and_reads_back(tmp_path):
     res = r.result
     assert res["changed"] and res["restarted"] is True and res["restart_needed"] is True
     assert res["restart_reason"] == ["transport pbxguard-tcp added", "transport pbxguard-udp added",
-                                     "pjsip.conf now includes pjsip_transport_pbxguard.conf"]
+                                     "pjsip.conf now includes pjsip_transport_pbxguard.conf",
+                                     "PJSIP global unidentified_request_count (default) -> 3",
+                                     "PJSIP global unidentified_request_period (default) -> 60",
+                                     "PJSIP global unidentified_request_prune_interval (default) -> 60"]
+    assert res["reloaded"] is False and res["anonymous_action"] is None  # the restart leaves it unloaded
+    assert res["anonymous_identifier"] == "not loaded" and res["modules_changed"] is True
     assert res["live_transports"] == {"pbxguard-tcp": "tcp 0.0.0.0:5060", "pbxguard-udp": "udp 0.0.0.0:5060"}
     assert [e[1] for e in disk.log if e[0] == "write"] == [str(tmp_path / st.MANAGED_NAME),
-                                                           str(tmp_path / "pjsip.conf")]
+                                                           str(tmp_path / "pjsip.conf"),
+                                                           str(tmp_path / "modules.conf")]
+    assert disk.files[str(tmp_path / "modules.conf")][0] == MODULES.replace(
+        b"gtkconsole.so\n", b"gtkconsole.so\nnoload => res_pjsip_endpoint_identifier_anonymous.so\n")
     assert len(restarts(disk)) == 1
     assert res["summary"] == "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS off; IAX 4569"
     wanted = set((b["service"], b["proto"], b["port"]) for b in res["port_plan"] if b["source"] == "task")
@@ -434,3 +486,152 @@ def test_bad_port_plan_refused_before_any_write(tmp_path):
     r = run_change(tmp_path, disk, LiveAsterisk({}), iax_port=5060)
     assert r.failed and "port clash on 5060/udp" in r.result["msg"]
     assert not any(e[0] == "write" for e in disk.log) and restarts(disk) == []
+
+
+# ------------------------------------------- PJSIP global object, anonymous identifier
+@pytest.mark.parametrize("kw,words", [
+    ({"unidentified_requests": {"count": 0}}, "unidentified_requests.count: must be a whole number from 1 to 1000"),
+    ({"unidentified_requests": {"period": 86401}}, "unidentified_requests.period: must be a whole number from 1"),
+    ({"unidentified_requests": {"prune_interval": True}}, "unidentified_requests.prune_interval: must be a whole"),
+    ({"unidentified_requests": {"count": "3"}}, "unidentified_requests.count: must be a whole number"),
+    ({"unidentified_requests": {"burst": 3}}, "unidentified_requests.burst: unknown"),
+    ({"unidentified_requests": "3/60"}, "unidentified_requests: must be a dict"),
+    ({"anonymous": "no"}, "anonymous: must be true or false"),
+])
+def test_bad_global_and_anonymous_input(kw, words):
+    with pytest.raises(PolicyError) as e:
+        st.validate(params(**kw))
+    assert words in str(e.value)
+
+
+def test_unidentified_defaults_and_null():
+    assert st.validate(params())["unidentified"] == {"count": 3, "period": 60, "prune_interval": 60}
+    assert st.validate(params())["anonymous"] is False
+    w = st.validate(params(unidentified_requests=None))
+    assert st.validate(params(unidentified_requests={"enabled": False, "count": 3}))["unidentified"] is None
+    assert w["unidentified"] is None and b"type=global" not in st.render(w)
+
+
+def test_global_changes_and_transport_reasons_apart():
+    a = st.render(st.validate(params(unidentified_requests=None)))
+    b = st.render(st.validate(params()))
+    c = st.render(st.validate(params(unidentified_requests={"count": 5})))
+    old = {"managed": a, "pjsip_conf": b"", "iax_conf": b""}
+    assert st.changes(old, dict(old, managed=b)) == []  # the global object alone: no restart
+    assert st.global_changes(b, c) == ["PJSIP global unidentified_request_count 3 -> 5"]
+    assert st.global_changes(b, a) == ["PJSIP global object removed (res_pjsip's defaults apply)"]
+    assert st.global_changes(c, c) == []
+
+
+def test_parse_settings():
+    text = ("\nGlobal Settings:\n\n ParameterName                              : ParameterValue\n"
+            " ====\n endpoint_identifier_order                  : ip,username,anonymous\n"
+            " unidentified_request_count                 : 5\n")
+    got = st.parse_settings(text)
+    assert got["unidentified_request_count"] == "5" and got["endpoint_identifier_order"] == "ip,username,anonymous"
+
+
+def test_hand_written_global_refused_unless_null(tmp_path):
+    conf = tmp_path / "pjsip.conf"
+    data = b'[global]\ntype=global\nuser_agent=x\n#tryinclude "%s"\n' % st.MANAGED_NAME.encode()
+    conf.write_bytes(data)
+    problems = st.name_conflicts(str(conf), data, want_global=True)
+    assert len(problems) == 1 and problems[0].startswith("unidentified_requests: %s:1 already defines the PJSIP "
+                                                         "global object ([global], type=global)" % conf)
+    assert "unidentified_requests.enabled: false" in problems[0]
+    assert st.name_conflicts(str(conf), data, want_global=False) == []
+
+
+def test_plan_modules_anonymous():
+    noload = MODULES.replace(b"gtkconsole.so\n", b"gtkconsole.so\nnoload => %s\n" % st.ANON_MODULE.encode())
+    assert st.plan_modules(MODULES, False) == noload
+    assert st.plan_modules(noload, False) == noload
+    assert st.plan_modules(noload, True) == MODULES
+    assert st.plan_modules(MODULES, True) == MODULES
+    off = MODULES.replace(b"autoload=yes", b"autoload=no")
+    assert st.plan_modules(off, False) == off
+    with pytest.raises(PolicyError) as e:
+        st.plan_modules(off, True)
+    assert "anonymous: true, but" in str(e.value) and "load => %s" % st.ANON_MODULE in str(e.value)
+    with pytest.raises(PolicyError) as e:
+        st.plan_modules(MODULES + b"[modules](+)\nload => %s\n" % st.ANON_MODULE.encode(), False)
+    assert str(e.value).startswith("anonymous: /etc/asterisk/modules.conf:7 says 'load => %s'" % st.ANON_MODULE)
+    assert "set anonymous: true" in str(e.value)
+
+
+def converged(tmp_path):
+    disk = debian(tmp_path)
+    live = LiveAsterisk({}, after_restart=UDP_TCP, disk=disk)
+    r = run_change(tmp_path, disk, live)
+    assert not r.failed, r.result.get("msg")
+    assert live.anonymous is False and live.settings == (3, 60, 60)
+    disk.log = []
+    return disk, live
+
+
+def commands(disk):
+    return [e[-1] for e in disk.log if e[:2] == ("run", "timeout") and e[-1].startswith("module ")
+            and not e[-1].startswith("module show")]
+
+
+def test_anonymous_loaded_by_hand_is_unloaded_live_without_restart(tmp_path):
+    disk, live = converged(tmp_path)
+    live.anonymous = True  # someone ran 'module load' by hand
+    r = run_change(tmp_path, disk, live, check_mode=True)
+    assert r.result["changed"] and r.result["anonymous_action"] == "unload" and live.anonymous is True
+    assert commands(disk) == []
+    r = run_change(tmp_path, disk, live)
+    assert not r.failed and r.result["changed"] and r.result["restarted"] is False
+    assert commands(disk) == ["module unload " + st.ANON_MODULE] and live.anonymous is False
+    assert restarts(disk) == [] and not any(e[0] == "write" for e in disk.log)
+    disk.log = []
+    r = run_change(tmp_path, disk, live)
+    assert not r.failed and r.result["changed"] is False and r.result["anonymous_action"] is None
+
+
+def test_anonymous_true_removes_noload_and_loads(tmp_path):
+    disk, live = converged(tmp_path)
+    r = run_change(tmp_path, disk, live, anonymous=True)
+    assert not r.failed and r.result["changed"] and r.result["anonymous_action"] == "load"
+    assert disk.files[str(tmp_path / "modules.conf")][0] == MODULES and live.anonymous is True
+    assert restarts(disk) == [] and commands(disk) == ["module load " + st.ANON_MODULE]
+
+
+def test_global_only_change_reloads_res_pjsip(tmp_path):
+    disk, live = converged(tmp_path)
+    r = run_change(tmp_path, disk, live, check_mode=True, unidentified_requests={"count": 5, "period": 30})
+    assert r.result["changed"] and r.result["reload_needed"] and r.result["restart_needed"] is False
+    assert live.settings == (3, 60, 60) and not any(e[0] == "write" for e in disk.log)
+    r = run_change(tmp_path, disk, live, unidentified_requests={"count": 5, "period": 30})
+    assert not r.failed and r.result["reloaded"] is True and r.result["restarted"] is False
+    assert r.result["reload_reason"] == ["PJSIP global unidentified_request_count 3 -> 5",
+                                         "PJSIP global unidentified_request_period 60 -> 30"]
+    assert live.settings == (5, 30, 60) and restarts(disk) == []
+    assert commands(disk) == ["module reload res_pjsip.so"]
+
+
+def test_global_not_taken_restores_and_reloads_again(tmp_path):
+    disk, live = converged(tmp_path)
+    before = dict(disk.files)
+    live.refuse_settings = True
+    r = run_change(tmp_path, disk, live, unidentified_requests={"count": 7})
+    assert r.failed and r.result["msg"].startswith("res_pjsip did not take the new global settings")
+    assert "unidentified_request_count=3, wanted 7" in r.result["msg"]
+    assert disk.files == before and commands(disk) == ["module reload res_pjsip.so"] * 2
+
+
+def test_anonymous_endpoint_matched_by_name_refused(tmp_path):
+    conf = tmp_path / "pjsip.conf"
+    for body, refused in ((b"", True), (b"identify_by=ip\n", False), (b"auth=a1\n", False),
+                          (b"identify_by=ip,auth_username\n", True), (b"identify_by=request_uri\n", True)):
+        data = b"[anonymous]\ntype=endpoint\ncontext=x\n" + body
+        conf.write_bytes(data)
+        problems = st.name_conflicts(str(conf), data, no_anonymous=True)
+        assert bool(problems) == refused, (body, problems)
+        assert st.name_conflicts(str(conf), data, no_anonymous=False) == []
+    data = b"[anonymous@example.com]\ntype=endpoint\n"
+    problems = st.name_conflicts(str(conf), data, no_anonymous=True)
+    assert problems[0].startswith("anonymous: %s:1 defines endpoint 'anonymous@example.com' without auth and "
+                                  "identify_by username,ip (the default)" % conf)
+    assert "set identify_by=ip" in problems[0] and "set anonymous: true" in problems[0]
+    assert st.name_conflicts(str(conf), b"[guest]\ntype=endpoint\n", no_anonymous=True) == []

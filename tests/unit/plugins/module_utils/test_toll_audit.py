@@ -85,3 +85,49 @@ def test_ami_originate_system_live_dangerously_unlimited_policy():
             asterisk=b"[options]\nlive_dangerously = yes\n",
             policy=b"; pbxguard call-policy policy staff allow=national max_call_seconds=0 max_concurrent=2\n")
     assert ids(f) == ["AMI-ORIGINATE-SYSTEM", "AST-LIVE-DANGEROUSLY", "TOLL-UNLIMITED-DURATION"]
+
+
+# ------------------------------------------------- anonymous endpoint, max_contacts
+OPEN_DIAL = b"""[anon-in]
+include => transit
+[transit]
+exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)
+"""
+MODS = b"[modules]\nautoload=yes\n"
+NOLOAD = MODS + b"noload => res_pjsip_endpoint_identifier_anonymous.so\n"
+
+
+def anon_run(endpoint, modules):
+    pjsip = cfg(PJSIP % b"pbxguard-policy-staff" + b"\n" + endpoint, "/etc/asterisk/pjsip.conf")
+    return ta.audit(cfg(OPEN_DIAL, "/etc/asterisk/extensions.conf"), pjsip, cfg(b""), cfg(b""), cfg(b""), None, modules)
+
+
+def test_anonymous_endpoint_reached_through_the_identifier_or_its_user_name():
+    plain = b"[anonymous]\ntype=endpoint\ncontext=anon-in\n"
+    ip_only = plain + b"identify_by=ip\n"
+    f = anon_run(ip_only, MODS)
+    assert ids(f) == ["TOLL-OPEN-TRUNK"] and f[0]["severity"] == "critical"
+    assert "the PJSIP anonymous endpoint 'anonymous'" in f[0]["message"]
+    assert "the anonymous identifier (res_pjsip_endpoint_identifier_anonymous.so)" in f[0]["message"]
+    assert f[0]["fix"].startswith("pbx_sip_transport.anonymous: false")
+    # the noload: an endpoint only the anonymous identifier reaches is no way in
+    assert anon_run(ip_only, NOLOAD) == []
+    # without identify_by=ip the username identifier still takes From: anonymous to it
+    f = anon_run(plain, NOLOAD)
+    assert ids(f) == ["TOLL-OPEN-TRUNK"] and "identify_by username (From/Authorization/Request-URI user " \
+        "'anonymous')" in f[0]["message"]
+    # with auth it is challenged like any phone (and judged like one: no call policy)
+    assert ids(anon_run(plain + b"auth=anon\n", MODS)) == ["TOLL-NO-POLICY"]
+    # modules.conf unreadable: taken as loaded
+    assert ids(anon_run(ip_only, None)) == ["TOLL-OPEN-TRUNK"]
+    assert ids(anon_run(b"[anonymous@example.com]\ntype=endpoint\ncontext=anon-in\nidentify_by=ip\n",
+                        MODS)) == ["TOLL-OPEN-TRUNK"]
+
+
+def test_max_contacts_above_the_limit():
+    pjsip = b"[2001]\ntype=aor\nmax_contacts=11\n[2002]\ntype=aor\nmax_contacts=10\n[t](!)\ntype=aor\n" \
+            b"max_contacts=50\n[2003]\ntype=aor\n"
+    f = ta.max_contacts(cfg(pjsip, "/etc/asterisk/pjsip.conf"))
+    assert [(x["id"], x["line"], x["severity"]) for x in f] == [("TOLL-MAX-CONTACTS", 1, "medium")]
+    assert "aor '2001' takes up to 11 contacts" in f[0]["message"]
+    assert f[0]["fix"].startswith("pbx_extensions.list[].max_contacts")
