@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
@@ -506,6 +507,20 @@ def plan_http(data, path, bind_address):
     return cfg.to_bytes()
 
 
+def http_bindings(http_new, http_path, bind_address):
+    """Pure: the port plan's ``(manages, bindings)`` for http.conf's plain
+    listener when this run sets its address (api_bind_address), else None.
+    The shared check (module_utils/_portplan.py, run by the transaction)
+    then refuses an address the host does not have and a clash with another
+    listener (web's https on the same port), as for web, ami and sip_transport."""
+    if not bind_address:
+        return None
+    want = [b for b in portplan.http_bindings(http_new, http_path) if b.name == "http"]
+    for b in want:
+        b.source, b.option = "task", "api_bind_address"
+    return ([(portplan.HTTP, "http")], want)
+
+
 def render_profile(username, emails):
     return (json.dumps({"username": username, "emails": emails,
                         "managed_by": PROFILE_MANAGED_BY}, indent=1, sort_keys=True)
@@ -812,6 +827,9 @@ class AdminChange(Change):
         secrets = [v for v in (new_hash, cur_hash, ari_hash, stored["ari_hash"]) if v]
         if factor is not None:
             secrets += factor.secrets
+        bindings = http_bindings(http_new, http_path, spec.get("api_bind_address")) \
+            if http_file.content_changed else None
         return Plan(result, files, changed=account_changed, prepare=prepare, apply=apply, verify=verify,
+                    bindings=bindings,
                     revert=revert, secrets=secrets, diffs=diffs,
                     failure="admin %s: the host did not take the change; every file written was restored" % user)

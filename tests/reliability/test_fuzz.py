@@ -43,7 +43,11 @@ OUT = os.path.join(ROOT, "tests", "output", "fuzz.json")
 HOST_DIR = "/tmp/pbxfuzz"
 # what the fuzzing may change, saved before and put back after (the other suites keep their lab)
 SAVED = ("etc/asterisk", "etc/kea", "etc/ssh", "etc/msmtprc", "etc/nftables.conf", "etc/nftables.d", "etc/pam.d/sshd",
-         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system", "srv/tftp")
+         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system", "srv/tftp",
+         # admin and totp make accounts (their homes are removed by name, see fuzzhost)
+         "etc/passwd", "etc/shadow", "etc/group", "etc/gshadow", "etc/subuid", "etc/subgid", "etc/pbxguard")
+# removed before the saved tar is unpacked: what fuzzing added there must go too
+REPLACED = "etc/asterisk etc/kea etc/nftables.d etc/ssh/sshd_config.d etc/pbxguard"
 STATS = {}
 PREPARED = set()
 # values per round trip to the host (one python3 there runs them all)
@@ -72,9 +76,14 @@ def fuzzhost(lab):
     with open(os.path.join(HERE, "fuzz_host.py")) as f:
         lab.sh("cat > %s/fuzz_host.py" % HOST_DIR, input=f.read())
     lab.sh("cd / && tar -c -f /var/tmp/pbxfuzz-saved.tar --ignore-failed-read %s 2>/dev/null; true" % " ".join(SAVED))
+    homes = set(lab.sh("ls -1 /home 2>/dev/null; true").split())
     yield lab
+    # the homes of the accounts admin/totp fuzzing made (the accounts go with /etc/passwd)
+    for h in set(lab.sh("ls -1 /home 2>/dev/null; true").split()) - homes:
+        if h not in (".", "..") and "/" not in h:
+            lab.sh("rm -rf '/home/%s'" % h.replace("'", ""), check=False)
     # put the lab back as the other suites left it (files, then the daemons re-read them)
-    lab.sh("cd / && rm -rf etc/asterisk etc/kea etc/nftables.d && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
+    lab.sh("cd / && rm -rf " + REPLACED + " && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
            " && rm -f /var/tmp/pbxfuzz-saved.tar && rm -rf %s /var/backups/pbxguard-fuzz && systemctl daemon-reload" % HOST_DIR)
     fuzz_targets.restore_services(lab)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
@@ -139,10 +148,10 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
     opt = [o for o in target.options if o.path == path][0]
     stats = _stats(name)
     o_stats = stats["options"].setdefault(path, {"tried": 0, "refused": 0, "accepted": 0, "findings": 0})
-    base = target.base(ctx_fuzz)
     if name not in PREPARED:
         target.prepare(lab, ctx_fuzz)
         PREPARED.add(name)
+    base = target.base(ctx_fuzz)  # after prepare: a base may use what prepare made (keys, hashes)
     size = min(EXAMPLES, BATCH)
     seen_failure = []
     left = [EXAMPLES]
@@ -168,7 +177,7 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
         runs = []
         for v in todo:
             args = opt.place(base, v)
-            runs.append({"args": args, "files": target.files, "readback": opt.readback(v, args, ctx_fuzz)})
+            runs.append({"args": args, "files": target.files_of(args), "readback": opt.readback(v, args, ctx_fuzz)})
         t0 = time.time()
         got = run_batch(lab, target.module, runs) if runs else []
         stats["seconds"] = round(stats.get("seconds", 0) + time.time() - t0, 1)
