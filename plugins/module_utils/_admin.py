@@ -334,6 +334,9 @@ def validate(params):
     want["plan"] = attempt(lambda: action_plan.check(params.get(action_plan.OPTION), "admin"))
     if params.get("shell") is not None:
         attempt(lambda: check_shell(params["shell"]))
+    for key in ("sshd_dropin_dir", "ari_config_file", "http_config_file"):
+        if params.get(key) is not None:
+            want[key] = attempt(lambda: policy.absolute_path(params[key], key))
     if params.get("api_bind_address"):
         want["api_bind_address"] = attempt(lambda: policy.check_ip(params["api_bind_address"],
                                                                    "api_bind_address"))
@@ -618,8 +621,9 @@ class AdminChange(Change):
                                      "pbxguard.asterisk.admin; it is never sent to the host")
         want = validate(params)
         want.update(password_update=params["password_update"], force=params["force"],
-                    api_access=params["api_access"], shell=params["shell"], ari_path=params["ari_config_file"],
-                    http_path=params["http_config_file"], dropin_dir=params["sshd_dropin_dir"],
+                    api_access=params["api_access"], shell=params["shell"], ari_path=want.get("ari_config_file") or params["ari_config_file"],
+                    http_path=want.get("http_config_file") or params["http_config_file"],
+                    dropin_dir=want.get("sshd_dropin_dir") or params["sshd_dropin_dir"],
                     totp=params.get("totp"), adopt_existing=params.get("adopt_existing", False))
         return want
 
@@ -643,7 +647,7 @@ class AdminChange(Change):
                 # (and before the second factor's own check, so one message names both)
                 what = "allowed networks" + (" and the second factor" if two and two["state"] == "enabled" else "")
                 sshd.require_included(host, os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user),
-                                      "the %s of %s" % (what, user), "allowed_networks: ")
+                                      "the %s of %s" % (what, user), "allowed_networks, sshd_dropin_dir: ")
             if two is not None:
                 factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
                                           spec["plan"]["totp_secret"], probe, prefix="totp: ")

@@ -684,15 +684,21 @@ def _admin_files(args):
 
 
 def _inside(net):
-    n = ipaddress.ip_network(net, strict=False)
+    try:
+        n = ipaddress.ip_network(net, strict=False)
+    except ValueError:  # a value the module refuses: the steps are not run
+        return "198.18.0.1"
     return str(n[1] if n.num_addresses > 2 else n.network_address)
 
 
 def _outside(nets):
     for a in OUTSIDES:
-        if not any(ipaddress.ip_address(a) in ipaddress.ip_network(n, strict=False) for n in nets):
+        try:
+            if not any(ipaddress.ip_address(a) in ipaddress.ip_network(n, strict=False) for n in nets):
+                return a
+        except ValueError:
             return a
-    return None
+    return OUTSIDES[0]
 
 
 def _sshd_t(user, addr):
@@ -706,7 +712,7 @@ def _denied(out, user):
         return "sshd -T failed: %r" % (out,)
     for line in out[1].splitlines():
         k, _sep, v = line.partition(" ")
-        if k == "denyusers" and user in v.split():
+        if k.lower() == "denyusers" and user in v.split():
             return True
     return False
 
@@ -797,7 +803,9 @@ def _admin_key(value, args, out):
     file) lists its fingerprint."""
     text = out[5][1] if isinstance(out[5], list) else ""
     keys, _sep, listing = text.partition("\n=\n")
-    if value not in keys.split("\n"):
+    lines = keys.split("\n")
+    # as given - or the same key was authorized already (another spelling: kept, not added twice)
+    if value not in lines and not any(ln.split()[1:2] == value.split()[1:2] for ln in lines if ln.strip()):
         return "authorized_keys has no line %r: %r" % (value, keys[-400:])
     try:
         fp = _key_fingerprint(value)
@@ -923,7 +931,7 @@ def _totp_check(value, args, out):
     if isinstance(out[1], list) and out[1][0] == 0:
         for line in out[1][1].splitlines():
             k, _sep, v = line.partition(" ")
-            conf.setdefault(k, v)
+            conf.setdefault(k.lower(), v)
     want = TOTP_METHODS.get(args["methods"])
     if conf.get("authenticationmethods") != want:
         problems.append(_mismatch("sshd -T -C user=%s: authenticationmethods" % args["user"], want,

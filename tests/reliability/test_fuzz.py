@@ -181,6 +181,9 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
         t0 = time.time()
         got = run_batch(lab, target.module, runs) if runs else []
         stats["seconds"] = round(stats.get("seconds", 0) + time.time() - t0, 1)
+        if os.environ.get("FUZZ_TIMES"):
+            print("\n[fuzz] %s: %d values in %.1f s, module runs %s" % (
+                path, len(runs), time.time() - t0, [g.get("seconds") for g in got]))
         for v, run, g in zip(todo, runs, got):
             verdict, problem = judge(opt, v, run["args"], g)
             memo[json.dumps(v)] = (verdict, problem)
