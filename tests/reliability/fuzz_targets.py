@@ -285,6 +285,30 @@ def _ext_vmctx(value, args, out):
     return None if got == want else _mismatch("endpoint mailboxes, VM_INFO(exists)", want, got)
 
 
+class IaxOpt(Opt):
+    """An option of the extension's IAX peer: the peer is enabled with auth=rsa."""
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        args["extensions"][0]["iax"] = dict(enabled=True, auth="rsa", rsa_key=value)
+        return args
+
+
+def _iax_steps(value, args, c):
+    # chan_iax2's reading of the peer (the included iax_pbxguard.conf, as config.c reads it)
+    e, user = _ext(args)
+    return [["cli", "dialplan eval function AST_CONFIG(iax.conf,%s,inkeys)" % user],
+            ["cli", "dialplan eval function AST_CONFIG(iax.conf,%s,auth)" % user],
+            ["cli", "iax2 show peer %s" % user]]
+
+
+def _ext_inkeys(value, args, out):
+    got = (_vm_result(out[0]), _vm_result(out[1]))
+    if got != (value, "rsa"):
+        return _mismatch("AST_CONFIG(iax.conf) inkeys, auth", (value, "rsa"), got)
+    return None if "* Name" in (out[2] or "") or "Name" in (out[2] or "") else "iax2 show peer: %r" % out[2][:200]
+
+
 EXTENSION = Target("extension", _ext_base, EXT_FILES, [
     Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
     Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from([
@@ -300,6 +324,9 @@ EXTENSION = Target("extension", _ext_base, EXT_FILES, [
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
     Opt("voicemail_context", fs.field(fs.name(max_size=85)), _ext_vmctx, _vm("exists")),
+    Opt("extensions.0.auth_user", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
+    IaxOpt("extensions.0.iax.rsa_key", fs.field(fs.name(max_size=60), st.sampled_from([
+        "fzkey", "fz.key", "fz@k+1", ".", "..", "a/b", "nokey"])), _ext_inkeys, _iax_steps),
 ])
 
 # ----------------------------------------------------------------------- mail
@@ -549,10 +576,49 @@ def _sip_prepare(lab, c):
     lab.sh("sed -i '/pjsip_lab.conf/d' /etc/asterisk/pjsip.conf; rm -f /etc/asterisk/pjsip_lab.conf")
 
 
+class TlsOpt(Opt):
+    """A file option of the TLS transport: the transport is enabled with the lab's
+    certificate and key (web's, made by _tls_prepare) and this one value."""
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        args["tls"] = dict(enabled=True, cert_file=WEB_CERT, key_file=WEB_KEY, security_level="modern")
+        args["tls"][self.path.split(".")[1]] = value
+        return args
+
+
+def _tls_steps(value, args, c):
+    return [["cli", "pjsip show transport pbxguard-tls"]]
+
+
+def _tls_file(key):
+    def check(value, args, out):
+        got = _param(out[0], key)
+        return None if got == value else _mismatch("pjsip show transport pbxguard-tls: " + key, value, got)
+    return check
+
+
+def _sip_tls_prepare(lab, c):
+    _sip_prepare(lab, c)
+    _web_prepare(lab, c)
+    lab.sh("cp /etc/ssl/certs/ca-certificates.crt /etc/asterisk/keys/fz-ca.pem && chmod 644 /etc/asterisk/keys/fz-ca.pem")
+
+
+def _sip_tls_paths(real):
+    return st.one_of(_paths(real), st.sampled_from(["/etc/asterisk/keys/fz-ca.pem", "/etc/asterisk/keys/fz.crt",
+                                                    "/dev/null", "/etc/asterisk/keys/fz;x.pem"]))
+
+
 SIP_TRANSPORT = Target("sip_transport", lambda c: dict(bind_address="0.0.0.0"), SIP_FILES, [
     Opt("bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _sip_bind,
         lambda v, a, c: [["cli", "pjsip show transports"]]),
-], prepare=_sip_prepare)
+    TlsOpt("tls.cert_file", fs.field(st.deferred(lambda: _sip_tls_paths(WEB_CERT))), _tls_file("cert_file"),
+           _tls_steps),
+    TlsOpt("tls.key_file", fs.field(st.deferred(lambda: _sip_tls_paths(WEB_KEY))), _tls_file("priv_key_file"),
+           _tls_steps),
+    TlsOpt("tls.ca_file", fs.field(st.deferred(lambda: _sip_tls_paths("/etc/asterisk/keys/fz-ca.pem"))),
+           _tls_file("ca_list_file"), _tls_steps),
+], prepare=lambda lab, c: _sip_tls_prepare(lab, c))
 
 
 # ------------------------------------------------------------------------ web
