@@ -55,6 +55,11 @@ def check_username(value, option="username"):
     if "@" in value:
         raise policy.PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
                                  "restriction)" % option)
+    # the set of a login name (not check_name's, which allows '@' and '+'): named as it is
+    bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))]
+    if bad:
+        raise policy.PolicyError("%s: contains %s; allowed are letters, digits and _ . -"
+                                 % (option, policy._describe_chars(bad)))
     policy.check_name(value, option, max_length=32)
     # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
     policy.path_component(value, option)

@@ -377,6 +377,70 @@ def _canon_host(v):
         return v
 
 
+MAIL_CTX = {}
+SMTP_PLAIN_PORT = 2526
+
+
+def _mail_prepare(lab, c):
+    """A real SMTP server (tests/lab/clients/smtp_server.py, aiosmtpd) on the controller side of
+    the lab network, for send_test_to: its spool holds every message it accepted."""
+    import os
+    import subprocess
+    import tempfile
+    if MAIL_CTX.get("proc"):
+        return
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    d = tempfile.mkdtemp(prefix="pbxfuzz-smtp-")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key", "-out",
+                    d + "/crt", "-days", "2", "-subj", "/CN=smtp.lab.test"], check=True, capture_output=True)
+    with open(d + "/pw", "w") as f:
+        f.write(secrets.token_hex(8) + "\n")
+    proc = subprocess.Popen([os.path.join(root, ".venv", "bin", "python"),
+                             os.path.join(root, "tests", "lab", "clients", "smtp_server.py"), "--bind", c.controller,
+                             "--cert", d + "/crt", "--key", d + "/key", "--user", "fz", "--password-file", d + "/pw",
+                             "--spool", d + "/spool", "--plain-port", str(SMTP_PLAIN_PORT), "--starttls-port",
+                             str(SMTP_PLAIN_PORT + 1), "--tls-port", str(SMTP_PLAIN_PORT + 2)],
+                            stdout=subprocess.PIPE, stderr=open(d + "/server.log", "w"), text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "ready", "SMTP server did not start: %s" % open(d + "/server.log").read()
+    MAIL_CTX.update(proc=proc, spool=d + "/spool", dir=d, server=c.controller)
+
+
+def stop_helpers():
+    """What targets started on the controller (the SMTP server)."""
+    import shutil
+    proc = MAIL_CTX.pop("proc", None)
+    if proc:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(MAIL_CTX["dir"], ignore_errors=True)
+
+
+class SendOpt(Opt):
+    """send_test_to: the account points at the controller's SMTP server (plain port, no
+    login), and the test mail must arrive there for exactly the address asked."""
+
+    def place(self, base, value):
+        args = Opt.place(self, base, value)
+        args.update(server=MAIL_CTX["server"], port=SMTP_PLAIN_PORT, tls="none")
+        args.pop("username", None)
+        args.pop("password", None)
+        return args
+
+
+def _mail_sent(value, args, out):
+    import glob
+    import os
+    from email import message_from_string
+    for path in sorted(glob.glob(os.path.join(MAIL_CTX["spool"], "*.json")), reverse=True):
+        with open(path) as f:
+            m = json.load(f)
+        if m["rcpt_tos"] == [value]:
+            to = message_from_string(m["data"])["To"]
+            return None if to == value else _mismatch("the test mail's To header", value, to)
+    return "the SMTP server got no mail for exactly %r" % value
+
+
 MAIL = Target("mail", _mail_base, MAIL_FILES, [
     Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=_canon_host),
         _mail_steps),
@@ -392,7 +456,10 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
         "/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem", "relative.pem",
         "/etc/ssl/certs/../certs/ca-certificates.crt"])),
         _mail_field("tls_trust_file"), _mail_steps),
-])
+    SendOpt("send_test_to", fs.field(fs.email, st.sampled_from(["a+b@example.org", "A.B@Example.ORG",
+                                                                "x@[198.18.0.1]", "a@b", "\"a b\"@example.org"])),
+            _mail_sent, _mail_steps),
+], prepare=_mail_prepare)
 
 
 # ----------------------------------------------------------------------- dhcp

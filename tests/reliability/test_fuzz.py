@@ -86,6 +86,7 @@ def fuzzhost(lab):
     lab.sh("cd / && rm -rf " + REPLACED + " && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
            " && rm -f /var/tmp/pbxfuzz-saved.tar && rm -rf %s /var/backups/pbxguard-fuzz && systemctl daemon-reload" % HOST_DIR)
     fuzz_targets.restore_services(lab)
+    fuzz_targets.stop_helpers()
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump({"examples_per_option": EXAMPLES, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -356,3 +356,15 @@ def test_totp_refuses_a_system_account():
     # disabling it (cleaning up) is still possible
     r, _host = drive(totp.TotpChange(), totp_params(user="daemon", state="disabled"), disk, {"daemon": daemon})
     assert not r.failed
+
+
+@pytest.mark.parametrize("value,message", [
+    # username = 'T1\x1fSLqJJ': told "allowed are letters, digits and _ . @ + -", yet '@' and '+' are refused
+    ("T1\x1fSLqJJ", "username: contains control character; allowed are letters, digits and _ . -"),
+    ("fz+1", "username: contains '+'; allowed are letters, digits and _ . -"),
+    ("fz@host", "username: must not contain '@'"),
+])
+def test_username_refusal_states_its_own_character_set(value, message):
+    with pytest.raises(admin.policy.PolicyError) as e:
+        admin.check_username(value)
+    assert str(e.value).startswith(message)
