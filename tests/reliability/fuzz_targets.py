@@ -29,8 +29,11 @@ class FuzzCtx(object):
 class Opt(object):
     """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
 
-    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=()):
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=(),
+                 secret=False):
         self.path = path
+        # a no_log option: Ansible masks its value wherever it occurs in the message
+        self.secret = secret
         # options a refusal may name instead: the value is fine alone but breaks a rule
         # it shares with them (a netmask that leaves range_end outside the subnet)
         self.also = tuple(also)
@@ -175,7 +178,7 @@ def _ami_bind(value, args, out):
 AMI = Target("ami", _ami_base, AMI_FILES, [
     Opt("users.0.name", fs.field(fs.name(max_size=85)), _ami_name, _ami_show),
     Opt("users.0.secret", fs.field(fs.secret), _ami_secret,
-        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]]),
+        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]], secret=True),
     Opt("users.0.permit.0", fs.field(fs.network), _ami_permit, _ami_show),
     Opt("users.0.read.0", fs.field(st.sampled_from(["system", "call", "CALL", " agent", "user", "cdr", "all", "bogus"])),
         _ami_perm("read perm"), _ami_show),
@@ -316,10 +319,11 @@ EXTENSION = Target("extension", _ext_base, EXT_FILES, [
         _ext_name, _vm("fullname"), optional=True),
     Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
     Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
-    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
+    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists"), secret=True),
     Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
     Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n),
-                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password"),
+        secret=True),
     Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
@@ -451,7 +455,8 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
         _mail_name, _mail_steps),
     Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
     # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
-    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
+    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps,
+        secret=True),
     Opt("tls_ca_file", fs.field(st.sampled_from([
         "/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem", "relative.pem",
         "/etc/ssl/certs/../certs/ca-certificates.crt"])),
@@ -998,7 +1003,9 @@ _key_hostile = st.one_of(
 ADMIN = Target("admin", _admin_base, _admin_files, [
     Opt("username", fs.field(fs.name(fs.ASCII + "_.-", max_size=34), st.sampled_from([
         "daemon", "nobody", "users", "staff", "root", "general", "fz.adm", "_fz", "Fz-Adm", "fz@host", "a" * 33,
-        ".", "..", "fz..x", "-fz", "fz/x"])), _admin_username, _admin_steps),
+        ".", "..", "fz..x", "-fz", "fz/x"])), _admin_username, _admin_steps,
+        # an existing account is refused by the option that would allow taking it over
+        also=("adopt_existing",)),
     Opt("allowed_networks.0", fs.field(fs.network), _admin_network, _admin_steps),
     Opt("emails.0", fs.field(fs.email, st.lists(fs.email, min_size=2, max_size=3).map(";".join),
                              st.lists(fs.email, min_size=2, max_size=3).map(" ; ".join)), _admin_emails,
@@ -1087,7 +1094,7 @@ TOTP = Target("totp", _totp_base, _totp_files, [
                                              "password "])), _totp_check, _totp_steps),
     Opt("_plan.secret", fs.field(_base32, _base32.map(str.lower), _base32.map(lambda s: s + "===="),
                                  st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", max_size=15)),
-        _totp_check, _totp_steps),
+        _totp_check, _totp_steps, secret=True),
 ], prepare=_totp_prepare)
 
 # --------------------------------------------------------------- host_service
