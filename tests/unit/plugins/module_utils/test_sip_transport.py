@@ -283,7 +283,7 @@ def test_check_files(tmp_path):
     assert any(p.startswith("tls.ca_file: ") and "it must hold at least one" in p for p in problems)
     # tls.ca_file = '/etc/asterisk/keys/' (fuzzing): "holds no usable PEM certificate ([Errno 21]
     # Is a directory)" named no rule; a directory is refused as not a regular file, as cert/key are
-    problems = st.check_files(dict(t, ca_file=str(tmp_path)), user="root")
+    problems = [p for p in st.check_files(dict(t, ca_file=str(tmp_path)), user="root") if "ca_file" in p]
     assert problems == ["tls.ca_file: %s is not a regular file (give the path of the PEM file)" % tmp_path]
 
 
