@@ -566,7 +566,9 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
                    lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
     Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from([
         "ALL", "KNOWN", "UNKNOWN", "DROP", "VENDOR_CLASS_x", "HA_server1"])),
-        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
+        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)),
+                   # '' is the name left out: the documented default pbxguard-vendor-INDEX
+                   lambda v, a: sorted([v or "pbxguard-vendor-0", "polycom"])),
         _kea_steps),
     Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
                                            st.sampled_from(["yea'link", "a' or 'b' == 'b", "x\\"])),
