@@ -692,7 +692,7 @@ SIP_TRANSPORT = Target("sip_transport", lambda c: dict(bind_address="0.0.0.0"), 
            _tls_steps),
     TlsOpt("tls.ca_file", fs.field(st.deferred(lambda: _sip_tls_paths("/etc/asterisk/keys/fz-ca.pem"))),
            _tls_file("ca_list_file"), _tls_steps),
-], prepare=lambda lab, c: _sip_tls_prepare(lab, c))
+], prepare=_sip_tls_prepare)
 
 
 # ------------------------------------------------------------------------ web
