@@ -83,7 +83,8 @@ def fuzzhost(lab):
         if h not in (".", "..") and "/" not in h:
             lab.sh("rm -rf '/home/%s'" % h.replace("'", ""), check=False)
     # put the lab back as the other suites left it (files, then the daemons re-read them)
-    lab.sh("cd / && rm -rf " + REPLACED + " && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
+    lab.sh("cd / && rm -rf " + REPLACED + " && rm -f " + fuzz_targets.NO_START_LIMIT
+           + " && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
            " && rm -f /var/tmp/pbxfuzz-saved.tar && rm -rf %s /var/backups/pbxguard-fuzz && systemctl daemon-reload" % HOST_DIR)
     fuzz_targets.restore_services(lab)
     fuzz_targets.stop_helpers()
