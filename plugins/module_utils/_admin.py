@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
@@ -54,6 +55,11 @@ def check_username(value, option="username"):
     if "@" in value:
         raise policy.PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
                                  "restriction)" % option)
+    # the set of a login name (not check_name's, which allows '@' and '+'): named as it is
+    bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))]
+    if bad:
+        raise policy.PolicyError("%s: contains %s; allowed are letters, digits and _ . -"
+                                 % (option, policy._describe_chars(bad)))
     policy.check_name(value, option, max_length=32)
     # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
     policy.path_component(value, option)
@@ -333,6 +339,9 @@ def validate(params):
     want["plan"] = attempt(lambda: action_plan.check(params.get(action_plan.OPTION), "admin"))
     if params.get("shell") is not None:
         attempt(lambda: check_shell(params["shell"]))
+    for key in ("sshd_dropin_dir", "ari_config_file", "http_config_file"):
+        if params.get(key) is not None:
+            want[key] = attempt(lambda: policy.absolute_path(params[key], key))
     if params.get("api_bind_address"):
         want["api_bind_address"] = attempt(lambda: policy.check_ip(params["api_bind_address"],
                                                                    "api_bind_address"))
@@ -506,6 +515,20 @@ def plan_http(data, path, bind_address):
     return cfg.to_bytes()
 
 
+def http_bindings(http_new, http_path, bind_address):
+    """Pure: the port plan's ``(manages, bindings)`` for http.conf's plain
+    listener when this run sets its address (api_bind_address), else None.
+    The shared check (module_utils/_portplan.py, run by the transaction)
+    then refuses an address the host does not have and a clash with another
+    listener (web's https on the same port), as for web, ami and sip_transport."""
+    if not bind_address:
+        return None
+    want = [b for b in portplan.http_bindings(http_new, http_path) if b.name == "http"]
+    for b in want:
+        b.source, b.option = "task", "api_bind_address"
+    return ([(portplan.HTTP, "http")], want)
+
+
 def render_profile(username, emails):
     return (json.dumps({"username": username, "emails": emails,
                         "managed_by": PROFILE_MANAGED_BY}, indent=1, sort_keys=True)
@@ -603,8 +626,9 @@ class AdminChange(Change):
                                      "pbxguard.asterisk.admin; it is never sent to the host")
         want = validate(params)
         want.update(password_update=params["password_update"], force=params["force"],
-                    api_access=params["api_access"], shell=params["shell"], ari_path=params["ari_config_file"],
-                    http_path=params["http_config_file"], dropin_dir=params["sshd_dropin_dir"],
+                    api_access=params["api_access"], shell=params["shell"], ari_path=want.get("ari_config_file") or params["ari_config_file"],
+                    http_path=want.get("http_config_file") or params["http_config_file"],
+                    dropin_dir=want.get("sshd_dropin_dir") or params["sshd_dropin_dir"],
                     totp=params.get("totp"), adopt_existing=params.get("adopt_existing", False))
         return want
 
@@ -628,7 +652,7 @@ class AdminChange(Change):
                 # (and before the second factor's own check, so one message names both)
                 what = "allowed networks" + (" and the second factor" if two and two["state"] == "enabled" else "")
                 sshd.require_included(host, os.path.join(spec["dropin_dir"], "pbxguard-admin-%s.conf" % user),
-                                      "the %s of %s" % (what, user), "allowed_networks: ")
+                                      "the %s of %s" % (what, user), "allowed_networks, sshd_dropin_dir: ")
             if two is not None:
                 factor = totp.plan_factor(host, user, owner, two["state"], two["methods"],
                                           spec["plan"]["totp_secret"], probe, prefix="totp: ")
@@ -812,6 +836,9 @@ class AdminChange(Change):
         secrets = [v for v in (new_hash, cur_hash, ari_hash, stored["ari_hash"]) if v]
         if factor is not None:
             secrets += factor.secrets
+        bindings = http_bindings(http_new, http_path, spec.get("api_bind_address")) \
+            if http_file.content_changed else None
         return Plan(result, files, changed=account_changed, prepare=prepare, apply=apply, verify=verify,
+                    bindings=bindings,
                     revert=revert, secrets=secrets, diffs=diffs,
                     failure="admin %s: the host did not take the change; every file written was restored" % user)

@@ -11,6 +11,7 @@ __metaclass__ = type
 # Standard library only; imports on Python 3.8+.
 
 import ipaddress
+import os
 import re
 import secrets
 import string
@@ -341,6 +342,25 @@ def path_component(value, option):
         _fail(option, "contains %s; a name that becomes part of a path has no '/' and no NUL "
                       "(it would leave its directory)" % _describe_chars(bad))
     return value
+
+
+def absolute_path(value, option):
+    """A host path given by a task (a config file, a drop-in directory):
+    absolute, no ``.`` or ``..`` component (the path means what it says:
+    the file is where the consumer looks for it, never outside its
+    directory), no NUL or control character. Returns it without a trailing
+    ``/``."""
+    _require_str(value, option)
+    bad = [c for c in value if ord(c) < 32 or ord(c) == 127]
+    if bad:
+        _fail(option, "contains %s; a path has no NUL, line break or control character" % _describe_chars(bad))
+    if not value.startswith("/"):
+        _fail(option, "must be an absolute path (starting with '/')")
+    parts = value.split("/")
+    if any(p in (".", "..") for p in parts):
+        _fail(option, "must not contain a '.' or '..' component (give the path itself, e.g. %s)"
+                      % os.path.normpath(value))
+    return value.rstrip("/") or "/"
 
 
 def check_email(value, option):

@@ -29,6 +29,7 @@ import os
 import pwd
 import re
 import ssl
+import stat
 import time
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
@@ -376,13 +377,17 @@ def check_files(t, user="asterisk"):
         except OSError:
             problems.append("tls.ca_file: %s does not exist on the host" % ca)
             return problems
-        if not _readable_by(st, user):
+        if not stat.S_ISREG(st.st_mode):
+            # a directory is "readable" by its mode bits; OpenSSL's error named no rule
+            problems.append("tls.ca_file: %s is not a regular file (give the path of the PEM file)" % ca)
+        elif not _readable_by(st, user):
             problems.append("tls.ca_file: %s is not readable by user/group asterisk" % ca)
         else:
             try:
                 ssl.create_default_context(cafile=ca)
             except (ssl.SSLError, ValueError, IOError, OSError) as e:
-                problems.append("tls.ca_file: %s holds no usable PEM certificate (%s)" % (ca, e))
+                problems.append("tls.ca_file: %s holds no usable PEM certificate; it must hold at least one (%s)"
+                                % (ca, e))
     return problems
 
 

@@ -271,6 +271,22 @@ def probe_result(result, stored, final):
     return dict(result, **{action_plan.PROBE: dict(stored=stored, final=final)})
 
 
+def system_account_problem(host, user, account):
+    """Refuse a system account (uid outside UID_MIN .. UID_MAX of /etc/login.defs): its
+    home is a system directory (daemon's is /usr/sbin), no place for a secret file, and
+    nobody logs in as it (tests/reliability/test_fuzz.py enrolled 'daemon')."""
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _admin as admin
+    try:
+        defs = host.read(admin.LOGIN_DEFS)
+    except (IOError, OSError):
+        defs = None
+    low, high = admin.uid_range(defs)
+    if not low <= account["uid"] <= high:
+        raise policy.PolicyError("user: '%s' is a system account (uid %d, outside UID_MIN %d .. UID_MAX %d of %s); "
+                                 "the second factor is only for login accounts (its secret file would go to %s)"
+                                 % (user, account["uid"], low, high, admin.LOGIN_DEFS, account["home"]))
+
+
 class TotpChange(Change):
     """The totp module: the secret file, PAM and the user's sshd drop-in in
     one plan; ``sshd -t`` + reload, then ``sshd -T`` read back."""
@@ -293,7 +309,10 @@ class TotpChange(Change):
 
     def plan(self, host, spec):
         user, probe = spec["user"], spec["plan"]["probe"]
-        factor = plan_factor(host, user, host.user(user), spec["state"], spec["methods"],
+        account = host.user(user)
+        if account is not None and spec["state"] == "enabled":
+            system_account_problem(host, user, account)
+        factor = plan_factor(host, user, account, spec["state"], spec["methods"],
                              spec["plan"]["secret"], probe)
         if probe:  # read-only: nothing to write, the action plugin decides
             return Plan(probe_result(factor.result, factor.stored, factor.final))

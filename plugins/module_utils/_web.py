@@ -135,7 +135,7 @@ def check_cert(cert_file, key_file, group="asterisk"):
         if not readable:
             problems.append("%s: %s is not readable by user/group asterisk" % (label, p))
         if label == "key_file" and st.st_mode & 0o004:
-            problems.append("key_file: %s is world-readable; make it 0640 root:asterisk" % p)
+            problems.append("key_file: %s is world-readable; a private key must not be (make it 0640 root:asterisk)" % p)
     if problems:
         return problems
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -115,7 +115,11 @@ options:
     type: bool
     default: false
   api_bind_address:
-    description: When set, C(http.conf) C([general] bindaddr) (the address ARI listens on). Left as it is otherwise.
+    description:
+      - When set, C(http.conf) C([general] bindaddr) (the address ARI listens on). Left as it is otherwise.
+      - Checked by the port plan of the collection before anything is written, as the other modules'
+        listeners are - an address of this host (C(ip addr)), no clash with another listener on the port
+        (such as M(pbxguard.asterisk.web)'s HTTPS on the same port).
     type: str
   ssh_keys:
     description: Public keys of the administrator in C(~USERNAME/.ssh/authorized_keys).
@@ -136,15 +140,17 @@ options:
     type: path
     default: /bin/bash
   ari_config_file:
-    description: Path of C(ari.conf).
+    description: Path of C(ari.conf). An absolute path without C(.) or C(..) components.
     type: path
     default: /etc/asterisk/ari.conf
   http_config_file:
-    description: Path of C(http.conf).
+    description: Path of C(http.conf). An absolute path without C(.) or C(..) components.
     type: path
     default: /etc/asterisk/http.conf
   sshd_dropin_dir:
-    description: sshd's drop-in directory; the file is C(pbxguard-admin-USERNAME.conf).
+    description:
+      - sshd's drop-in directory; the file is C(pbxguard-admin-USERNAME.conf). An absolute path without
+        C(.) or C(..) components, one that C(sshd_config) includes (else the run is refused).
     type: path
     default: /etc/ssh/sshd_config.d
   totp:

@@ -47,7 +47,10 @@ attributes:
     description: The secret is read back and kept; a second run changes nothing and reloads nothing.
 options:
   user:
-    description: The login user (it must exist, e.g. made by M(pbxguard.asterisk.admin)).
+    description:
+      - The login user (it must exist, e.g. made by M(pbxguard.asterisk.admin)).
+      - Not a system account (uid outside C(UID_MIN) .. C(UID_MAX) of C(/etc/login.defs)) for
+        O(state=enabled); its home is a system directory.
     type: str
     required: true
   state:

@@ -131,6 +131,9 @@ def readback(steps):
             elif kind == "read":
                 with open(arg, "rb") as f:
                     out.append(f.read().decode("utf-8", "surrogateescape"))
+            elif kind == "expand":
+                # what AnsibleModule makes of a type=path value, in the module's own process
+                out.append(os.path.expanduser(os.path.expandvars(arg)))
             elif kind == "kea":
                 out.append(kea(arg))
             elif kind == "ami_login":

@@ -29,8 +29,11 @@ class FuzzCtx(object):
 class Opt(object):
     """One option: ``path`` dotted as in corpus.py (``users.0.permit.0``)."""
 
-    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=()):
+    def __init__(self, path, strategy, check, readback=None, rule_words=(), names=None, optional=False, also=(),
+                 secret=False):
         self.path = path
+        # a no_log option: Ansible masks its value wherever it occurs in the message
+        self.secret = secret
         # options a refusal may name instead: the value is fine alone but breaks a rule
         # it shares with them (a netmask that leaves range_end outside the subnet)
         self.also = tuple(also)
@@ -60,9 +63,13 @@ class Target(object):
     def __init__(self, module, base, files, options, prepare=None):
         self.module = module
         self.base = base
-        self.files = list(files)
+        # a list, or a function of the task's arguments (files named after a user name)
+        self.files = files if callable(files) else list(files)
         self.options = options
         self._prepare = prepare
+
+    def files_of(self, args):
+        return list(self.files(args)) if callable(self.files) else self.files
 
     def prepare(self, lab, ctx):
         if self._prepare:
@@ -72,7 +79,7 @@ class Target(object):
 def restore_services(lab):
     """After the saved files are back: the daemons read them again."""
     # a restart: pjsip transports are not reloadable (sip_transport's fuzzing replaced lab-udp)
-    lab.sh("systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
+    lab.sh("systemctl reset-failed asterisk; systemctl restart asterisk; systemctl try-restart kea-dhcp4-server ssh vsftpd tftpd-hpa; true",
            check=False)
     # the kernel's rules: web_access's table as the saved files have it, or none
     lab.sh("nft delete table inet pbxguard 2>/dev/null; [ ! -f /etc/nftables.d/pbxguard.nft ] || "
@@ -171,7 +178,7 @@ def _ami_bind(value, args, out):
 AMI = Target("ami", _ami_base, AMI_FILES, [
     Opt("users.0.name", fs.field(fs.name(max_size=85)), _ami_name, _ami_show),
     Opt("users.0.secret", fs.field(fs.secret), _ami_secret,
-        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]]),
+        lambda v, a, c: [["ami_login", [a["users"][0]["name"], v]]], secret=True),
     Opt("users.0.permit.0", fs.field(fs.network), _ami_permit, _ami_show),
     Opt("users.0.read.0", fs.field(st.sampled_from(["system", "call", "CALL", " agent", "user", "cdr", "all", "bogus"])),
         _ami_perm("read perm"), _ami_show),
@@ -281,6 +288,30 @@ def _ext_vmctx(value, args, out):
     return None if got == want else _mismatch("endpoint mailboxes, VM_INFO(exists)", want, got)
 
 
+class IaxOpt(Opt):
+    """An option of the extension's IAX peer: the peer is enabled with auth=rsa."""
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        args["extensions"][0]["iax"] = dict(enabled=True, auth="rsa", rsa_key=value)
+        return args
+
+
+def _iax_steps(value, args, c):
+    # chan_iax2's reading of the peer (the included iax_pbxguard.conf, as config.c reads it)
+    e, user = _ext(args)
+    return [["cli", "dialplan eval function AST_CONFIG(iax.conf,%s,inkeys)" % user],
+            ["cli", "dialplan eval function AST_CONFIG(iax.conf,%s,auth)" % user],
+            ["cli", "iax2 show peer %s" % user]]
+
+
+def _ext_inkeys(value, args, out):
+    got = (_vm_result(out[0]), _vm_result(out[1]))
+    if got != (value, "rsa"):
+        return _mismatch("AST_CONFIG(iax.conf) inkeys, auth", (value, "rsa"), got)
+    return None if "* Name" in (out[2] or "") or "Name" in (out[2] or "") else "iax2 show peer: %r" % out[2][:200]
+
+
 EXTENSION = Target("extension", _ext_base, EXT_FILES, [
     Opt("extensions.0.number", fs.field(st.from_regex(r"\A[0-9]{1,16}\Z", fullmatch=True)), _ext_number, _vm("exists")),
     Opt("extensions.0.name", fs.field(fs.free_text, st.sampled_from([
@@ -288,14 +319,18 @@ EXTENSION = Target("extension", _ext_base, EXT_FILES, [
         _ext_name, _vm("fullname"), optional=True),
     Opt("extensions.0.username", fs.field(fs.name(max_size=85)), _ext_username, _vm("exists"), optional=True),
     Opt("extensions.0.authname", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
-    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists")),
+    Opt("extensions.0.secret", fs.field(fs.secret), _ext_secret, _vm("exists"), secret=True),
     Opt("extensions.0.email", fs.field(fs.email), _ext_vm, _vm("email"), optional=True),
     Opt("extensions.0.pin", fs.field(st.integers(0, 9999).map(lambda n: "%04d" % n),
-                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password")),
+                                     st.from_regex(r"\A[0-9]{3,5}\Z", fullmatch=True)), _ext_vm, _vm("password"),
+        secret=True),
     Opt("extensions.0.context", fs.field(fs.name(max_size=85)),
         _endpoint_field("context", lambda v, a: v), _vm("exists"), optional=True),
     Opt("extensions.0.permit.0", fs.field(fs.network), _ext_permit, _vm("exists")),
     Opt("voicemail_context", fs.field(fs.name(max_size=85)), _ext_vmctx, _vm("exists")),
+    Opt("extensions.0.auth_user", fs.field(fs.name(max_size=85)), _ext_auth, _vm("exists"), optional=True),
+    IaxOpt("extensions.0.iax.rsa_key", fs.field(fs.name(max_size=60), st.sampled_from([
+        "fzkey", "fz.key", "fz@k+1", ".", "..", "a/b", "nokey"])), _ext_inkeys, _iax_steps),
 ])
 
 # ----------------------------------------------------------------------- mail
@@ -346,6 +381,70 @@ def _canon_host(v):
         return v
 
 
+MAIL_CTX = {}
+SMTP_PLAIN_PORT = 2526
+
+
+def _mail_prepare(lab, c):
+    """A real SMTP server (tests/lab/clients/smtp_server.py, aiosmtpd) on the controller side of
+    the lab network, for send_test_to: its spool holds every message it accepted."""
+    import os
+    import subprocess
+    import tempfile
+    if MAIL_CTX.get("proc"):
+        return
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    d = tempfile.mkdtemp(prefix="pbxfuzz-smtp-")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key", "-out",
+                    d + "/crt", "-days", "2", "-subj", "/CN=smtp.lab.test"], check=True, capture_output=True)
+    with open(d + "/pw", "w") as f:
+        f.write(secrets.token_hex(8) + "\n")
+    proc = subprocess.Popen([os.path.join(root, ".venv", "bin", "python"),
+                             os.path.join(root, "tests", "lab", "clients", "smtp_server.py"), "--bind", c.controller,
+                             "--cert", d + "/crt", "--key", d + "/key", "--user", "fz", "--password-file", d + "/pw",
+                             "--spool", d + "/spool", "--plain-port", str(SMTP_PLAIN_PORT), "--starttls-port",
+                             str(SMTP_PLAIN_PORT + 1), "--tls-port", str(SMTP_PLAIN_PORT + 2)],
+                            stdout=subprocess.PIPE, stderr=open(d + "/server.log", "w"), text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "ready", "SMTP server did not start: %s" % open(d + "/server.log").read()
+    MAIL_CTX.update(proc=proc, spool=d + "/spool", dir=d, server=c.controller)
+
+
+def stop_helpers():
+    """What targets started on the controller (the SMTP server)."""
+    import shutil
+    proc = MAIL_CTX.pop("proc", None)
+    if proc:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(MAIL_CTX["dir"], ignore_errors=True)
+
+
+class SendOpt(Opt):
+    """send_test_to: the account points at the controller's SMTP server (plain port, no
+    login), and the test mail must arrive there for exactly the address asked."""
+
+    def place(self, base, value):
+        args = Opt.place(self, base, value)
+        args.update(server=MAIL_CTX["server"], port=SMTP_PLAIN_PORT, tls="none")
+        args.pop("username", None)
+        args.pop("password", None)
+        return args
+
+
+def _mail_sent(value, args, out):
+    import glob
+    import os
+    from email import message_from_string
+    for path in sorted(glob.glob(os.path.join(MAIL_CTX["spool"], "*.json")), reverse=True):
+        with open(path) as f:
+            m = json.load(f)
+        if m["rcpt_tos"] == [value]:
+            to = message_from_string(m["data"])["To"]
+            return None if to == value else _mismatch("the test mail's To header", value, to)
+    return "the SMTP server got no mail for exactly %r" % value
+
+
 MAIL = Target("mail", _mail_base, MAIL_FILES, [
     Opt("server", fs.field(fs.hostname, fs.ipv4, fs.ip_text), _mail_field("host", want=_canon_host),
         _mail_steps),
@@ -356,12 +455,16 @@ MAIL = Target("mail", _mail_base, MAIL_FILES, [
         _mail_name, _mail_steps),
     Opt("username", fs.field(fs.name(max_size=40), fs.email, fs.free_text), _mail_field("user"), _mail_steps),
     # msmtp --pretend prints a password as '*': set, not its text (the text's quoting is _mail._q's)
-    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps),
+    Opt("password", fs.field(fs.secret, fs.free_text), _mail_field("password", want=lambda v: "*"), _mail_steps,
+        secret=True),
     Opt("tls_ca_file", fs.field(st.sampled_from([
         "/etc/ssl/certs/ca-certificates.crt", "/nonexistent.pem", "relative.pem",
         "/etc/ssl/certs/../certs/ca-certificates.crt"])),
         _mail_field("tls_trust_file"), _mail_steps),
-])
+    SendOpt("send_test_to", fs.field(fs.email, st.sampled_from(["a+b@example.org", "A.B@Example.ORG",
+                                                                "x@[198.18.0.1]", "a@b", "\"a b\"@example.org"])),
+            _mail_sent, _mail_steps),
+], prepare=_mail_prepare)
 
 
 # ----------------------------------------------------------------------- dhcp
@@ -463,7 +566,9 @@ DHCP = Target("dhcp", _dhcp_base, DHCP_FILES, [
                    lambda v, a: str(ipaddress.ip_address(v))), _kea_steps),
     Opt("vendor_classes.0.name", fs.field(fs.name(max_size=40), st.sampled_from([
         "ALL", "KNOWN", "UNKNOWN", "DROP", "VENDOR_CLASS_x", "HA_server1"])),
-        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)), lambda v, a: sorted([v, "polycom"])),
+        _kea_check("client-classes", lambda o, v, a: sorted(_classes(o)),
+                   # '' is the name left out: the documented default pbxguard-vendor-INDEX
+                   lambda v, a: sorted([v or "pbxguard-vendor-0", "polycom"])),
         _kea_steps),
     Opt("vendor_classes.0.match", fs.field(fs.name(max_size=30), fs.free_text,
                                            st.sampled_from(["yea'link", "a' or 'b' == 'b", "x\\"])),
@@ -545,10 +650,57 @@ def _sip_prepare(lab, c):
     lab.sh("sed -i '/pjsip_lab.conf/d' /etc/asterisk/pjsip.conf; rm -f /etc/asterisk/pjsip_lab.conf")
 
 
+class TlsOpt(Opt):
+    """A file option of the TLS transport: the transport is enabled with the lab's
+    certificate and key (web's, made by _tls_prepare) and this one value."""
+
+    def place(self, base, value):
+        args = copy.deepcopy(base)
+        args["tls"] = dict(enabled=True, cert_file=WEB_CERT, key_file=WEB_KEY, security_level="modern")
+        args["tls"][self.path.split(".")[1]] = value
+        return args
+
+
+def _tls_steps(value, args, c):
+    return [["cli", "pjsip show transport pbxguard-tls"]]
+
+
+def _tls_file(key):
+    def check(value, args, out):
+        got = _param(out[0], key)
+        return None if got == value else _mismatch("pjsip show transport pbxguard-tls: " + key, value, got)
+    return check
+
+
+NO_START_LIMIT = "/etc/systemd/system/asterisk.service.d/pbxfuzz-no-start-limit.conf"
+
+
+def _sip_tls_prepare(lab, c):
+    """A TLS transport is not reloadable: every accepted value is an Asterisk restart, and
+    systemd refuses a sixth start within 10 s (StartLimitBurst) - the harness's pace, not
+    the value's fault: no start limit while fuzzing (test_fuzz.py removes the drop-in)."""
+    lab.sh("mkdir -p %s && printf '[Unit]\\nStartLimitIntervalSec=0\\n' > %s && systemctl daemon-reload"
+           " && systemctl reset-failed asterisk" % (NO_START_LIMIT.rsplit("/", 1)[0], NO_START_LIMIT))
+    _sip_prepare(lab, c)
+    _web_prepare(lab, c)
+    lab.sh("cp /etc/ssl/certs/ca-certificates.crt /etc/asterisk/keys/fz-ca.pem && chmod 644 /etc/asterisk/keys/fz-ca.pem")
+
+
+def _sip_tls_paths(real):
+    return st.one_of(_paths(real), st.sampled_from(["/etc/asterisk/keys/fz-ca.pem", "/etc/asterisk/keys/fz.crt",
+                                                    "/dev/null", "/etc/asterisk/keys/fz;x.pem"]))
+
+
 SIP_TRANSPORT = Target("sip_transport", lambda c: dict(bind_address="0.0.0.0"), SIP_FILES, [
     Opt("bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _sip_bind,
         lambda v, a, c: [["cli", "pjsip show transports"]]),
-], prepare=_sip_prepare)
+    TlsOpt("tls.cert_file", fs.field(st.deferred(lambda: _sip_tls_paths(WEB_CERT))), _tls_file("cert_file"),
+           _tls_steps),
+    TlsOpt("tls.key_file", fs.field(st.deferred(lambda: _sip_tls_paths(WEB_KEY))), _tls_file("priv_key_file"),
+           _tls_steps),
+    TlsOpt("tls.ca_file", fs.field(st.deferred(lambda: _sip_tls_paths("/etc/asterisk/keys/fz-ca.pem"))),
+           _tls_file("ca_list_file"), _tls_steps),
+], prepare=_sip_tls_prepare)
 
 
 # ------------------------------------------------------------------------ web
@@ -622,6 +774,338 @@ WEB = Target("web", _web_base, WEB_FILES, [
     Opt("cert_file", fs.field(_paths(WEB_CERT)), _web_file(1), _web_steps),
     Opt("key_file", fs.field(_paths(WEB_KEY)), _web_file(2), _web_steps),
 ], prepare=_web_prepare)
+
+# ---------------------------------------------------------------------- admin
+# What the action plugin hands the module after its probe (plugins/action/admin.py): one
+# typed _plan with the SHA-512 crypt hash, made once here on the controller (libpass), as
+# the plugin would. The password's own policy is the plugin's (tests/unit/plugins/action).
+ADMIN_CTX = {}
+ADMIN_USER = "fzadm"
+# an address no sensible admin network holds: sshd -T must deny the user from there
+OUTSIDES = ("192.0.2.1", "2001:db8::1", "198.51.100.1")
+
+
+def shq(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _admin_prepare(lab, c):
+    import subprocess
+    import tempfile
+    from passlib.hash import sha512_crypt
+    if "hash" not in ADMIN_CTX:
+        ADMIN_CTX["hash"] = sha512_crypt.using(rounds=5000).hash("Fz-" + secrets.token_hex(8) + "A7%")
+        d = tempfile.mkdtemp()
+        keys = []
+        for kind, bits in (("ed25519", None), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521"), ("rsa", "2048")):
+            path = "%s/%s%s" % (d, kind, bits or "")
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "fz", "-f", path]
+                           + (["-b", bits] if bits else []), check=True, capture_output=True)
+            with open(path + ".pub") as f:
+                keys.append(" ".join(f.read().split()[:2]))
+        ADMIN_CTX["keys"] = keys
+    ADMIN_CTX.update(ip=c.ip, net=c.net)
+    # Asterisk's HTTP server as a fresh host has it, enabled: ARI (api_access) needs it. The
+    # web target's https listener (same port) would clash with the plain one api_bind_address
+    # sets - a true refusal of the port plan, but of the web target's leftovers, not the value
+    lab.sh("printf '[general]\nenabled = yes\nbindaddr = 127.0.0.1\nbindport = 8088\n' > /etc/asterisk/http.conf"
+           " && printf '[general]\nenabled = yes\n' > /etc/asterisk/ari.conf"
+           " && chown asterisk:asterisk /etc/asterisk/http.conf /etc/asterisk/ari.conf"
+           " && chmod 640 /etc/asterisk/http.conf /etc/asterisk/ari.conf"
+           " && rm -f /etc/systemd/system/pbxguard-web-redirect.service"
+           " && asterisk -rx 'module reload http' >/dev/null && asterisk -rx 'module reload res_ari.so' >/dev/null")
+
+
+def _admin_base(c):
+    return dict(username=ADMIN_USER, allowed_networks=[c.net], emails=["fz@example.org"], api_access=True,
+                ssh_keys={"present": [ADMIN_CTX["keys"][0]]}, shell="/bin/bash",
+                _plan=dict(shape="pbxguard.asterisk.admin/v1", password_hash=ADMIN_CTX["hash"],
+                           ari_password_hash=ADMIN_CTX["hash"]))
+
+
+def _admin_files(args):
+    user = args.get("username") if isinstance(args.get("username"), str) else ADMIN_USER
+    user = user if user and "/" not in user and "\x00" not in user else ADMIN_USER
+    return ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/asterisk/ari.conf", "/etc/asterisk/http.conf",
+            "/etc/ssh/sshd_config.d/pbxguard-admin-%s.conf" % user, "/home/%s/.ssh/authorized_keys" % user,
+            "/etc/pbxguard/admin/%s.json" % user]
+
+
+def _inside(net):
+    try:
+        n = ipaddress.ip_network(net, strict=False)
+    except ValueError:  # a value the module refuses: the steps are not run
+        return "198.18.0.1"
+    return str(n[1] if n.num_addresses > 2 else n.network_address)
+
+
+def _outside(nets):
+    for a in OUTSIDES:
+        try:
+            if not any(ipaddress.ip_address(a) in ipaddress.ip_network(n, strict=False) for n in nets):
+                return a
+        except ValueError:
+            return a
+    return OUTSIDES[0]
+
+
+def _sshd_t(user, addr):
+    return ["sh", "sshd -T -C %s" % shq("user=%s,host=client.invalid,addr=%s,laddr=%s,lport=22" % (
+        user, addr, ADMIN_CTX["ip"]))]
+
+
+def _denied(out, user):
+    """sshd -T's answer: does it deny ``user`` (a DenyUsers line naming it)?"""
+    if not isinstance(out, list) or out[0] != 0:
+        return "sshd -T failed: %r" % (out,)
+    for line in out[1].splitlines():
+        k, _sep, v = line.partition(" ")
+        if k.lower() == "denyusers" and user in v.split():
+            return True
+    return False
+
+
+def _admin_steps(value, args, c):
+    """The account (getent), sshd's effective view from inside and outside the allowed
+    networks, ARI's user as config.c reads ari.conf, the keys, the profile, http's listener."""
+    user = args["username"]
+    nets = args["allowed_networks"]
+    home = "/home/%s" % user
+    return [["sh", "getent passwd %s" % shq(user)],
+            _sshd_t(user, _inside(nets[0])),
+            _sshd_t(user, _outside(nets)),
+            ["cli", "dialplan eval function AST_CONFIG(ari.conf,%s,type)" % user],
+            ["cli", "dialplan eval function AST_CONFIG(ari.conf,%s,permit)" % user],
+            ["sh", "cat %s/.ssh/authorized_keys; echo =; ssh-keygen -l -E sha256 -f %s/.ssh/authorized_keys"
+             % (shq(home), shq(home))],
+            ["sh", "cat /etc/pbxguard/admin/%s.json" % shq(user)],
+            ["sh", "sleep 0.3; ss -Hltnp sport = :8088"],
+            ["expand", args.get("shell") or "/bin/bash"],
+            ["expand", args.get("sshd_dropin_dir") or "/etc/ssh/sshd_config.d"]]
+
+
+def _account(user, out, shell=None):
+    """getent's passwd entry of ``user`` as this module makes it, or a problem."""
+    ent = out[0][1].strip().split(":") if isinstance(out[0], list) and out[0][0] == 0 else None
+    if not ent or ent[0] != user or not ent[4].startswith("PBX administrator"):
+        return _mismatch("getent passwd", user, out[0])
+    if shell is not None and ent[6] != shell:
+        return _mismatch("getent passwd %s: shell" % user, shell, ent[6])
+    return None
+
+
+def _admin_live(user, out):
+    """The account exists, sshd lets it in from inside and denies it from outside, ARI has it."""
+    problems = [p for p in [_account(user, out)] if p]
+    if _denied(out[1], user) is not False:
+        problems.append("sshd -T from inside the allowed network: %r" % (_denied(out[1], user),))
+    if _denied(out[2], user) is not True:
+        problems.append("sshd -T from outside the allowed network does not deny %s: %r" % (user, out[2]))
+    if _vm_result(out[3]) != "user":
+        problems.append(_mismatch("AST_CONFIG(ari.conf,%s,type)" % user, "user", _vm_result(out[3])))
+    return "; ".join(problems) or None
+
+
+def _admin_username(value, args, out):
+    return _admin_live(value, out)
+
+
+def _admin_network(value, args, out):
+    problem = _admin_live(args["username"], out)
+    if problem:
+        return problem
+    try:
+        want = asked_network(value)
+    except ValueError as e:
+        return "accepted %r, which is not a network to ipaddress (strict): %s" % (value, e)
+    got = _vm_result(out[4])
+    try:
+        ok = ipaddress.ip_network(got, strict=True) == want
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("AST_CONFIG(ari.conf,%s,permit)" % args["username"], str(want), got)
+
+
+def _admin_emails(value, args, out):
+    try:
+        got = json.loads(out[6][1]).get("emails")
+    except (ValueError, TypeError, IndexError):
+        return "profile unreadable: %r" % (out[6],)
+    # documented: one string may hold several addresses separated by ';'
+    want = []
+    for part in value.split(";"):
+        if part.strip() and part.strip() not in want:
+            want.append(part.strip())
+    return None if got == want else _mismatch("/etc/pbxguard/admin/%s.json emails" % args["username"], want, got)
+
+
+def _key_fingerprint(line):
+    import base64
+    import hashlib
+    blob = base64.b64decode(line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def _admin_key(value, args, out):
+    """The line is in authorized_keys as given, and ssh-keygen (OpenSSH's own reader of that
+    file) lists its fingerprint."""
+    text = out[5][1] if isinstance(out[5], list) else ""
+    keys, _sep, listing = text.partition("\n=\n")
+    lines = keys.split("\n")
+    # as given - or the same key was authorized already (another spelling: kept, not added twice)
+    if value not in lines and not any(ln.split()[1:2] == value.split()[1:2] for ln in lines if ln.strip()):
+        return "authorized_keys has no line %r: %r" % (value, keys[-400:])
+    try:
+        fp = _key_fingerprint(value)
+    except (ValueError, IndexError) as e:
+        return "accepted %r, whose key data does not decode: %s" % (value, e)
+    return None if fp in listing else _mismatch("ssh-keygen -l of authorized_keys", fp, listing[-400:])
+
+
+def _admin_bind(value, args, out):
+    got = _ss_local([out[7]])
+    try:
+        ok = got is not None and ipaddress.ip_address(got) == ipaddress.ip_address(value)
+    except ValueError:
+        ok = False
+    return None if ok else _mismatch("ss -ltnp: asterisk's listener on 8088", value, got)
+
+
+def _admin_shell(value, args, out):
+    return _account(args["username"], out, shell=out[8])
+
+
+def _admin_dropin(value, args, out):
+    problem = _admin_live(args["username"], out)
+    if problem:
+        return problem
+    import posixpath
+    if posixpath.normpath(out[9]) != "/etc/ssh/sshd_config.d":
+        return "accepted sshd_dropin_dir %r (%s), which sshd_config does not include" % (value, out[9])
+    return None
+
+
+class ShellOpt(Opt):
+    """shell applies to a new account only: each value gets an account of its own
+    (a name derived from the value, so a repeated value is the same task)."""
+
+    def place(self, base, value):
+        import hashlib
+        args = Opt.place(self, base, value)
+        args["username"] = "fzsh" + hashlib.sha1(json.dumps(value).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return args
+
+
+def _admin_keys():
+    return st.sampled_from(ADMIN_CTX["keys"])
+
+
+_key_line = st.one_of(st.deferred(_admin_keys), st.tuples(st.deferred(_admin_keys), fs.free_text).map(" ".join),
+                      st.tuples(st.deferred(_admin_keys), st.sampled_from(["\t", "  ", " \t"]),
+                                fs.name()).map("".join))
+_key_hostile = st.one_of(
+    st.deferred(_admin_keys).map(lambda k: 'command="id" ' + k), st.deferred(_admin_keys).map(lambda k: " " + k),
+    st.deferred(_admin_keys).map(lambda k: k.replace(" ", "\t", 1)), st.deferred(_admin_keys).map(lambda k: k + " "),
+    st.deferred(_admin_keys).map(lambda k: k[:-4]), st.deferred(_admin_keys).map(lambda k: k + "\rssh-rsa AAAA"),
+    st.deferred(_admin_keys).map(lambda k: "rsa-sha2-512" + k[k.index(" "):]),
+    st.deferred(_admin_keys).map(lambda k: k.split()[0] + " " + k.split()[1] + "="))
+
+ADMIN = Target("admin", _admin_base, _admin_files, [
+    Opt("username", fs.field(fs.name(fs.ASCII + "_.-", max_size=34), st.sampled_from([
+        "daemon", "nobody", "users", "staff", "root", "general", "fz.adm", "_fz", "Fz-Adm", "fz@host", "a" * 33,
+        ".", "..", "fz..x", "-fz", "fz/x"])), _admin_username, _admin_steps,
+        # an existing account is refused by the option that would allow taking it over
+        also=("adopt_existing",)),
+    Opt("allowed_networks.0", fs.field(fs.network), _admin_network, _admin_steps),
+    Opt("emails.0", fs.field(fs.email, st.lists(fs.email, min_size=2, max_size=3).map(";".join),
+                             st.lists(fs.email, min_size=2, max_size=3).map(" ; ".join)), _admin_emails,
+        _admin_steps, names=["emails[0]"]),
+    Opt("api_bind_address", fs.field(st.deferred(_sip_addresses), fs.ip_text), _admin_bind, _admin_steps,
+        optional=True),
+    ShellOpt("shell", fs.field(st.sampled_from(["/bin/bash", "/bin/sh", "/usr/sbin/nologin", "/bin/false",
+                                                "/bin/../bin/sh", "/bin/bash/", "bash", "/bin/ba sh"])),
+             _admin_shell, _admin_steps),
+    Opt("ssh_keys.present.0", fs.field(_key_line, _key_hostile), _admin_key, _admin_steps),
+    Opt("sshd_dropin_dir", fs.field(st.sampled_from([
+        "/etc/ssh/sshd_config.d", "/etc/ssh/sshd_config.d/", "/etc/ssh/../ssh/sshd_config.d",
+        "/etc/ssh/sshd_config.d/.", "/tmp", "/", "relative", "/nonexistent"])), _admin_dropin, _admin_steps,
+        rule_words=("not included", "does not read", "would not read")),
+], prepare=_admin_prepare)
+
+# ----------------------------------------------------------------------- totp
+# The host side of the second factor: the user's ~/.google_authenticator, PAM and the user's
+# sshd drop-in; the secret comes in the _plan the action plugin makes (base32, made here once).
+TOTP_USERS = ["fztotp", "fz.t-2", "_fzt3", "Fz_T4"]
+TOTP_CTX = {}
+
+
+def _totp_prepare(lab, c):
+    import base64
+    import os as _os
+    TOTP_CTX.update(ip=c.ip, secret=base64.b32encode(_os.urandom(20)).decode())
+    ADMIN_CTX.setdefault("ip", c.ip)
+    for u in TOTP_USERS:
+        lab.sh("getent passwd %s >/dev/null || useradd -m -U -s /bin/bash %s" % (shq(u), shq(u)))
+
+
+def _totp_base(c):
+    return dict(user=TOTP_USERS[0], state="enabled", methods="publickey_or_password",
+                _plan=dict(shape="pbxguard.asterisk.totp/v1", secret=TOTP_CTX["secret"]))
+
+
+def _totp_files(args):
+    user = args.get("user") if isinstance(args.get("user"), str) else TOTP_USERS[0]
+    user = user if user and "/" not in user and "\x00" not in user else TOTP_USERS[0]
+    return ["/etc/pam.d/sshd", "/etc/ssh/sshd_config.d/pbxguard-totp-%s.conf" % user,
+            "/home/%s/.google_authenticator" % user]
+
+
+def _totp_steps(value, args, c):
+    user = args["user"]
+    return [["sh", "cat \"$(getent passwd %s | cut -d: -f6)/.google_authenticator\"" % shq(user)],
+            _sshd_t(user, "192.0.2.1"),
+            ["sh", "grep -c '^auth required pam_google_authenticator.so nullok$' /etc/pam.d/sshd"]]
+
+
+TOTP_METHODS = {"publickey_or_password": "publickey,keyboard-interactive keyboard-interactive",
+                "password": "keyboard-interactive"}
+
+
+def _totp_check(value, args, out):
+    problems = []
+    ga = out[0][1].split("\n") if isinstance(out[0], list) and out[0][0] == 0 else None
+    if not ga or ga[0] != args["_plan"]["secret"]:
+        problems.append("~%s/.google_authenticator: the first line is not the secret asked for (%r)"
+                        % (args["user"], ga[1:] if ga else out[0]))
+    conf = {}
+    if isinstance(out[1], list) and out[1][0] == 0:
+        for line in out[1][1].splitlines():
+            k, _sep, v = line.partition(" ")
+            conf.setdefault(k.lower(), v)
+    want = TOTP_METHODS.get(args["methods"])
+    if conf.get("authenticationmethods") != want:
+        problems.append(_mismatch("sshd -T -C user=%s: authenticationmethods" % args["user"], want,
+                                  conf.get("authenticationmethods")))
+    if conf.get("kbdinteractiveauthentication") != "yes" or conf.get("usepam") != "yes":
+        problems.append("sshd -T: kbdinteractiveauthentication %r, usepam %r" % (
+            conf.get("kbdinteractiveauthentication"), conf.get("usepam")))
+    if not (isinstance(out[2], list) and out[2][1].strip() == "1"):
+        problems.append("/etc/pam.d/sshd: the google-authenticator rule is there %r times" % (out[2],))
+    return "; ".join(problems) or None
+
+
+_base32 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", min_size=16, max_size=64)
+
+TOTP = Target("totp", _totp_base, _totp_files, [
+    Opt("user", fs.field(st.sampled_from(TOTP_USERS), st.sampled_from(TOTP_USERS), fs.name(max_size=34),
+                         st.sampled_from(["root", "nobody", "daemon", "fz@x", "nosuchuser"])),
+        _totp_check, _totp_steps, rule_words=("no account",)),
+    Opt("methods", fs.field(st.sampled_from(["publickey_or_password", "password", "Password", "publickey",
+                                             "password "])), _totp_check, _totp_steps),
+    Opt("_plan.secret", fs.field(_base32, _base32.map(str.lower), _base32.map(lambda s: s + "===="),
+                                 st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", max_size=15)),
+        _totp_check, _totp_steps, secret=True),
+], prepare=_totp_prepare)
 
 # --------------------------------------------------------------- host_service
 HS_FILES = ["/etc/systemd/system/tftpd-hpa.service.d/10-pbxguard.conf",
@@ -705,7 +1189,8 @@ SNAPSHOT = Target("snapshot", lambda c: dict(
 ])
 
 TARGETS = {"ami": AMI, "extension": EXTENSION, "mail": MAIL, "dhcp": DHCP, "web_access": WEB_ACCESS,
-           "sip_transport": SIP_TRANSPORT, "web": WEB, "host_service": HOST_SERVICE, "snapshot": SNAPSHOT}
+           "sip_transport": SIP_TRANSPORT, "web": WEB, "admin": ADMIN, "totp": TOTP, "host_service": HOST_SERVICE,
+           "snapshot": SNAPSHOT}
 ORDER = ["ami", "extension", "mail", "dhcp", "web_access", "sip_transport", "web", "admin", "totp", "host_service",
          "snapshot"]
 ORDER = [m for m in ORDER if m in TARGETS]

@@ -43,7 +43,11 @@ OUT = os.path.join(ROOT, "tests", "output", "fuzz.json")
 HOST_DIR = "/tmp/pbxfuzz"
 # what the fuzzing may change, saved before and put back after (the other suites keep their lab)
 SAVED = ("etc/asterisk", "etc/kea", "etc/ssh", "etc/msmtprc", "etc/nftables.conf", "etc/nftables.d", "etc/pam.d/sshd",
-         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system", "srv/tftp")
+         "etc/vsftpd.conf", "etc/default/tftpd-hpa", "etc/systemd/system", "srv/tftp",
+         # admin and totp make accounts (their homes are removed by name, see fuzzhost)
+         "etc/passwd", "etc/shadow", "etc/group", "etc/gshadow", "etc/subuid", "etc/subgid", "etc/pbxguard")
+# removed before the saved tar is unpacked: what fuzzing added there must go too
+REPLACED = "etc/asterisk etc/kea etc/nftables.d etc/ssh/sshd_config.d etc/pbxguard"
 STATS = {}
 PREPARED = set()
 # values per round trip to the host (one python3 there runs them all)
@@ -72,11 +76,18 @@ def fuzzhost(lab):
     with open(os.path.join(HERE, "fuzz_host.py")) as f:
         lab.sh("cat > %s/fuzz_host.py" % HOST_DIR, input=f.read())
     lab.sh("cd / && tar -c -f /var/tmp/pbxfuzz-saved.tar --ignore-failed-read %s 2>/dev/null; true" % " ".join(SAVED))
+    homes = set(lab.sh("ls -1 /home 2>/dev/null; true").split())
     yield lab
+    # the homes of the accounts admin/totp fuzzing made (the accounts go with /etc/passwd)
+    for h in set(lab.sh("ls -1 /home 2>/dev/null; true").split()) - homes:
+        if h not in (".", "..") and "/" not in h:
+            lab.sh("rm -rf '/home/%s'" % h.replace("'", ""), check=False)
     # put the lab back as the other suites left it (files, then the daemons re-read them)
-    lab.sh("cd / && rm -rf etc/asterisk etc/kea etc/nftables.d && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
+    lab.sh("cd / && rm -rf " + REPLACED + " && rm -f " + fuzz_targets.NO_START_LIMIT
+           + " && tar -x -p -f /var/tmp/pbxfuzz-saved.tar"
            " && rm -f /var/tmp/pbxfuzz-saved.tar && rm -rf %s /var/backups/pbxguard-fuzz && systemctl daemon-reload" % HOST_DIR)
     fuzz_targets.restore_services(lab)
+    fuzz_targets.stop_helpers()
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump({"examples_per_option": EXAMPLES, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -100,6 +111,11 @@ def judge(opt, value, args, got):
         return "finding", "crash: %s" % (res.get("crash") or res.get("exception"))[-1500:]
     if res.get("failed"):
         msg = res.get("msg") or ""
+        if opt.secret and isinstance(value, str) and value and "********" in msg:
+            # Ansible masks every occurrence of a no_log value in the output: a one-letter
+            # PIN 'n' turns "extensions[0] (3901).pin" into "exte********sio****...". The
+            # module's own message is the unmasked one
+            msg = msg.replace("********", value)
         problems = []
         missing = [frag for frag in opt.fragments() if frag not in msg]
         if missing and not any(a in msg for a in opt.also):
@@ -139,10 +155,10 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
     opt = [o for o in target.options if o.path == path][0]
     stats = _stats(name)
     o_stats = stats["options"].setdefault(path, {"tried": 0, "refused": 0, "accepted": 0, "findings": 0})
-    base = target.base(ctx_fuzz)
     if name not in PREPARED:
         target.prepare(lab, ctx_fuzz)
         PREPARED.add(name)
+    base = target.base(ctx_fuzz)  # after prepare: a base may use what prepare made (keys, hashes)
     size = min(EXAMPLES, BATCH)
     seen_failure = []
     left = [EXAMPLES]
@@ -168,10 +184,13 @@ def test_fuzz_option(fuzzhost, ctx_fuzz, name, path):
         runs = []
         for v in todo:
             args = opt.place(base, v)
-            runs.append({"args": args, "files": target.files, "readback": opt.readback(v, args, ctx_fuzz)})
+            runs.append({"args": args, "files": target.files_of(args), "readback": opt.readback(v, args, ctx_fuzz)})
         t0 = time.time()
         got = run_batch(lab, target.module, runs) if runs else []
         stats["seconds"] = round(stats.get("seconds", 0) + time.time() - t0, 1)
+        if os.environ.get("FUZZ_TIMES"):
+            print("\n[fuzz] %s: %d values in %.1f s, module runs %s" % (
+                path, len(runs), time.time() - t0, [g.get("seconds") for g in got]))
         for v, run, g in zip(todo, runs, got):
             verdict, problem = judge(opt, v, run["args"], g)
             memo[json.dumps(v)] = (verdict, problem)

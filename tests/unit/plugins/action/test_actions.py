@@ -259,3 +259,26 @@ def test_admin_with_totp_wrong_code_fails_after_the_probe_only():
     for opt in ("_plan", "password_hash", "probe"):
         res = run_action(admin_action, {"username": "pbxadmin", opt: {}}, FakeModules({}))
         assert res["failed"] and res["msg"].startswith(opt + ": an internal option of the action plugin")
+
+
+@pytest.mark.parametrize("password,fragment", [
+    ("short", "password: "), ("alllowercase-1", "password: "), ("Str0ng Passw0rd", "password: "),
+])
+def test_admin_password_policy_is_the_controllers(password, fragment):
+    # the password never reaches a file as text (only its hash): its policy is checked
+    # here, before any module run (the fuzzing of the host side cannot see it)
+    modules = FakeModules(dict(changed=False))
+    res = run_action(admin_action, dict(username="pbxadmin", password=password), modules)
+    assert res["failed"] and res["msg"].startswith(fragment) and modules.calls == []
+    assert password not in res["msg"]
+
+
+def test_admin_allow_weak_keeps_the_character_set():
+    modules = FakeModules(dict(changed=True, **answer(dict(user_exists=False, shadow_hash=None, ari_hash=None),
+                                                      False)))
+    res = run_action(admin_action, dict(username="pbxadmin", password="weakpass", allow_weak=True), modules)
+    assert not res.get("failed") and len(modules.calls) == 2
+    assert admin_action.verifies("weakpass", modules.calls[1]["_plan"]["password_hash"])
+    modules = FakeModules(dict(changed=True))
+    res = run_action(admin_action, dict(username="pbxadmin", password="weak pass;", allow_weak=True), modules)
+    assert res["failed"] and res["msg"].startswith("password: ") and modules.calls == []

@@ -277,3 +277,94 @@ def test_totp_missing_account_and_missing_secret_are_clear():
                                                     user="root"), disk, _accounts)
     assert r.failed and "user: 'root' is reserved" in r.result["msg"] and "_plan: unknown key x" in r.result["msg"]
     assert writes(disk) == []
+
+
+# ---- found by tests/reliability/test_fuzz.py (the admin and totp targets)
+def test_api_bind_address_goes_through_the_port_plan():
+    # api_bind_address = '172.25.59.96' (not the host's): http.conf was written, the reload
+    # could not bind, and the module reported success - the port plan now sees the listener
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan as portplan
+    disk = fresh_disk()
+    seen = []
+    module = FakeModule()
+    t = tx.Transaction(module, admin.AdminChange(), host=SshdHost(module, disk), writer=FakeWriter(disk),
+                       portplan_check=lambda host, manages, bindings: seen.append((manages, bindings)))
+    with pytest.raises(Exit):
+        t.run(admin_params(api_bind_address="203.0.113.9"))
+    assert [(m, [b.as_dict() for b in bs]) for m, bs in seen] == [
+        ([("http", "http")], [dict(service="http", name="http", proto="tcp", port=8088, address="203.0.113.9",
+                                   source="task")])]
+    with pytest.raises(admin.policy.PolicyError) as e:
+        portplan.check([], *seen[0], local={"127.0.0.1", "198.18.0.5"})
+    assert str(e.value) == ("api_bind_address: 203.0.113.9 is not an address of this host (ip addr); "
+                            "http could not listen there")
+    # a clash with web's https listener on the same port is refused, naming both
+    https = portplan.Binding("http", "tcp", 8088, "", "https", "/etc/asterisk/http.conf")
+    with pytest.raises(admin.policy.PolicyError) as e:
+        portplan.check([https], *seen[0], local={"203.0.113.9"})
+    assert "port clash on 8088/tcp" in str(e.value)
+    # without api_bind_address the listener is left as it is: nothing for the port plan
+    assert admin.http_bindings(b"[general]\nenabled=yes\nbindaddr=127.0.0.1\n", "http.conf", None) is None
+
+
+def test_a_refused_port_plan_writes_nothing():
+    disk = fresh_disk()
+    before = dict(disk.files)
+
+    def refuse(host, manages, bindings):
+        raise admin.policy.PolicyError("api_bind_address: 203.0.113.9 is not an address of this host")
+    module = FakeModule()
+    t = tx.Transaction(module, admin.AdminChange(), host=SshdHost(module, disk), writer=FakeWriter(disk),
+                       portplan_check=refuse)
+    with pytest.raises(Exit) as e:
+        t.run(admin_params(api_bind_address="203.0.113.9"))
+    assert e.value.failed and e.value.result["msg"].startswith("api_bind_address: ")
+    assert disk.files == before and writes(disk) == []
+
+
+@pytest.mark.parametrize("key,value,fragment", [
+    # sshd_dropin_dir = '/etc/ssh/../ssh/sshd_config.d': refused as "allowed_networks: sshd does not read ..."
+    ("sshd_dropin_dir", "/etc/ssh/../ssh/sshd_config.d", "sshd_dropin_dir: must not contain a '.' or '..' component"),
+    ("sshd_dropin_dir", "relative", "sshd_dropin_dir: must be an absolute path"),
+    ("ari_config_file", "/etc/asterisk/./ari.conf", "ari_config_file: must not contain a '.' or '..' component"),
+    ("http_config_file", "/etc/asterisk/http.conf\n", "http_config_file: contains newline"),
+])
+def test_path_options_mean_what_they_say(key, value, fragment):
+    with pytest.raises(admin.policy.PolicyError) as e:
+        admin.AdminChange().validate(admin_params(**{key: value}))
+    assert fragment in str(e.value)
+    spec = admin.AdminChange().validate(admin_params(sshd_dropin_dir=DROPIN_DIR + "/"))
+    assert spec["dropin_dir"] == DROPIN_DIR
+
+
+def test_not_included_dropin_names_the_directory_option():
+    disk = fresh_disk()
+    r, _host = drive(admin.AdminChange(), admin_params(sshd_dropin_dir="/tmp"), disk)
+    assert r.failed and r.result["msg"].startswith("allowed_networks, sshd_dropin_dir: sshd does not read "
+                                                   "/tmp/pbxguard-admin-pbxadmin.conf")
+    assert writes(disk) == []
+
+
+def test_totp_refuses_a_system_account():
+    # totp user = 'daemon': the secret file went to daemon's home, /usr/sbin
+    disk, _accounts = enrolled_disk()
+    daemon = dict(name="daemon", uid=1, gid=1, home="/usr/sbin", gecos="daemon", group="daemon")
+    r, _host = drive(totp.TotpChange(), totp_params(user="daemon"), disk, {"daemon": daemon})
+    assert r.failed and r.result["msg"].startswith("user: 'daemon' is a system account (uid 1, outside UID_MIN "
+                                                   "1000 .. UID_MAX 60000 of /etc/login.defs)")
+    assert writes(disk) == []
+    # disabling it (cleaning up) is still possible
+    r, _host = drive(totp.TotpChange(), totp_params(user="daemon", state="disabled"), disk, {"daemon": daemon})
+    assert not r.failed
+
+
+@pytest.mark.parametrize("value,message", [
+    # username = 'T1\x1fSLqJJ': told "allowed are letters, digits and _ . @ + -", yet '@' and '+' are refused
+    ("T1\x1fSLqJJ", "username: contains control character; allowed are letters, digits and _ . -"),
+    ("fz+1", "username: contains '+'; allowed are letters, digits and _ . -"),
+    ("fz@host", "username: must not contain '@'"),
+])
+def test_username_refusal_states_its_own_character_set(value, message):
+    with pytest.raises(admin.policy.PolicyError) as e:
+        admin.check_username(value)
+    assert str(e.value).startswith(message)

@@ -283,6 +283,11 @@ def test_check_files(tmp_path):
     os.chmod(str(bad), 0o644)
     problems = st.check_files(dict(t, key_file=k2, ca_file=str(bad)), user="root")
     assert any("ca_file" in p and "no usable PEM" in p for p in problems)
+    assert any(p.startswith("tls.ca_file: ") and "it must hold at least one" in p for p in problems)
+    # tls.ca_file = '/etc/asterisk/keys/' (fuzzing): "holds no usable PEM certificate ([Errno 21]
+    # Is a directory)" named no rule; a directory is refused as not a regular file, as cert/key are
+    problems = [p for p in st.check_files(dict(t, ca_file=str(tmp_path)), user="root") if "ca_file" in p]
+    assert problems == ["tls.ca_file: %s is not a regular file (give the path of the PEM file)" % tmp_path]
 
 
 LOG = """[Nov 29 06:41:20] NOTICE[1827] res_config_ldap.c: No directory user found, anonymous binding as default.
