@@ -824,6 +824,38 @@ def check_pjsip_listing(text, present, removed_users):
     return problems
 
 
+def _ere(text):
+    """``text`` literally in a POSIX extended regex: of the characters a
+    username may hold (letters, digits, _ . @ + -) only '.' and '+' are
+    special; a bracket holds each."""
+    return "".join("[%s]" % c if c in ".+" else c for c in text)
+
+
+def listing_pattern(names, budget=200):
+    """The regex for ``pjsip show endpoints like REGEX`` that matches every
+    one of ``names`` (and maybe others): '^(P1|P2|...)' over their shortest
+    common prefixes, as deep as ``budget`` characters allow (res_sorcery_config
+    regcomp()s it with REG_EXTENDED and matches it against each object's id,
+    case-sensitively as ids compare). With 10,000 hand-written endpoints
+    beside 10,000 managed ones the full listing costs Asterisk 8-18 s, the
+    managed ones alone ~1.3 s. None without names (no filter)."""
+    names = sorted(set(names))
+    if not names:
+        return None
+    best = None
+    for depth in range(1, max(len(n) for n in names) + 1):
+        prefixes = []
+        for n in names:  # sorted: every name that starts with a kept prefix follows it
+            p = n[:depth]
+            if not prefixes or not p.startswith(prefixes[-1]):
+                prefixes.append(p)
+        pattern = "^(%s)" % "|".join(_ere(p) for p in prefixes)
+        if len(pattern) > budget:
+            break
+        best = pattern
+    return best
+
+
 def _spread(items, sample):
     """Up to ``sample`` of ``items``, evenly spread (first and last included)."""
     if len(items) <= sample:
@@ -834,14 +866,19 @@ def _spread(items, sample):
 
 def verify(module, result, changed_kinds, sample=20):
     """Compare the live objects with the desired ones: every managed PJSIP
-    object (one listing, see check_pjsip_listing) and every mailbox (one
+    object (one listing of the endpoints listing_pattern names, see
+    check_pjsip_listing) and every mailbox (one
     listing); the endpoint details Asterisk prints only one by one (context,
     ACL) for up to ``sample`` changed extensions spread over the list."""
     problems = []
     present = result["present"]
     if "pjsip" in changed_kinds:
+        # only the endpoints whose names could be managed ones (every managed and
+        # removed one is among them): hand-written endpoints need no proof
+        pattern = listing_pattern([x["username"] for x in present] + list(result["removed_users"]))
         problems += check_pjsip_listing(
-            run_cli(module, "pjsip show endpoints", timeout=120, wait_for_command=True),
+            run_cli(module, "pjsip show endpoints" + (" like %s" % pattern if pattern else ""),
+                    timeout=120, wait_for_command=True),
             present, result["removed_users"])
         changed = set(result["created"] + result["updated"])
         for x in _spread([x for x in present if x["number"] in changed], sample):

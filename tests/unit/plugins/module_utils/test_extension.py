@@ -61,8 +61,8 @@ class Asterisk(FakeHost):
             return 0, "", ""
         self.quiet_cli.append(not self.module.no_log_values)
         cmd = args[-1]
-        if cmd == "pjsip show endpoints":
-            return 0, endpoints_listing([(n, n, n, 1) for n in self.live]), ""
+        if cmd == "pjsip show endpoints" or cmd.startswith("pjsip show endpoints like "):
+            return 0, endpoints_listing([(n, n, n, 1) for n in self.live if listed(cmd, n)]), ""
         if cmd.startswith("pjsip show endpoint "):
             return 0, " context : from-internal\n", ""
         if cmd.startswith("iax2 show peer "):
@@ -72,6 +72,13 @@ class Asterisk(FakeHost):
         if cmd == "voicemail show users for default":
             return 0, "".join("default   %s   x\n" % n for n in self.live if n == "1008"), ""
         return 0, "", ""
+
+
+def listed(cmd, name):
+    """Whether ``pjsip show endpoints [like REGEX]`` lists endpoint ``name``
+    (res_sorcery_config: regexec of the id, unanchored unless the regex is)."""
+    import re
+    return cmd == "pjsip show endpoints" or re.search(cmd[len("pjsip show endpoints like "):], name) is not None
 
 
 def endpoints_listing(live):
@@ -120,7 +127,8 @@ def test_first_run_writes_in_order_reloads_each_module_once_and_verifies():
     assert res["invocation"] == {"module_args": dict(params([]), extensions="2 extension(s)")}
     commands = cli(disk)
     assert commands[:3] == ["module reload res_pjsip.so", "iax2 reload", "voicemail reload"]
-    assert "pjsip show endpoints" in commands and "voicemail show users for default" in commands
+    # the listing of the managed names only (hand-written endpoints need no proof)
+    assert "pjsip show endpoints like ^(1008|1009)" in commands and "voicemail show users for default" in commands
     # the CLI ran without the per-string scrub; nothing to scrub in a result without diff
     assert all(host.quiet_cli) and module.no_log_values == set()
 
@@ -472,3 +480,29 @@ def test_one_change_plans_the_same_as_before():
     assert "password=Changed02-Zq_x7" in pj and "secret=Changed02-Zq_x7" in iax
     assert "Other03" not in pj and "Other03" not in iax and "password=Sx03A2B3C4D_e5f6a7b8" in pj
     assert pj == first["pjsip_managed"].decode().replace("Sx02A2B3C4D_e5f6a7b8", "Changed02-Zq_x7")
+
+
+def test_listing_pattern_matches_every_name_within_its_budget():
+    """The ``like`` filter of the verifying listing: every managed (and
+    removed) username matches it - Python's re reads '^(..|..)' and '[.]'
+    as POSIX ERE does - hand-written names with other prefixes do not."""
+    import random
+    import re
+    assert ext.listing_pattern([]) is None
+    managed = [str(100000 + i) for i in range(10000)]
+    pattern = ext.listing_pattern(managed)
+    assert len(pattern) <= 200 and pattern.startswith("^(1")
+    assert all(re.match(pattern, n) for n in managed)
+    assert not any(re.match(pattern, str(500000 + i)) for i in range(10000))
+    assert ext.listing_pattern(["1008", "1009"]) == "^(1008|1009)"
+    assert ext.listing_pattern(["10", "100", "1001"]) == "^(10)"
+    assert ext.listing_pattern(["a.b", "a+b", "a-b_c@d"]) == "^(a[+]b|a-b_c@d|a[.]b)"
+    assert not re.match(ext.listing_pattern(["a.b"]), "axb")
+    rnd = random.Random(16)
+    chars = "abcXYZ019_.@+-"
+    for _ in range(300):
+        names = ["".join(rnd.choice(chars) for _ in range(rnd.randint(1, 79))) for _ in range(rnd.randint(1, 400))]
+        budget = rnd.choice((40, 200, 1000))
+        pattern = ext.listing_pattern(names, budget)
+        assert len(pattern) <= budget or pattern.count("|") == len(set(n[0] for n in names)) - 1
+        assert all(re.match(pattern, n) for n in names), (pattern, names)
