@@ -356,9 +356,9 @@ def test_inlined_variable_lines_load_as_the_general_path(monkeypatch):
              "k+=w", "k += w", "=v", " = v", "novalue", "k==v", "k=>", "k=", "\tk\t=\tv\x01", "k=v ; c",
              "; comment", ";-- block", "--;", "\\k=v", "#include inc.conf", "#tryinclude none.conf",
              "k=v\\;x", "[", "", "type=endpoint", "K=V", "a b=c d", "k=>>v", "\x7fk=v"]
-    for _ in range(400):
-        main = "\n".join(rnd.choice(lines) for _ in range(rnd.randint(0, 30))) + rnd.choice(("", "\n"))
-        inc = "\n".join(rnd.choice(lines[6:21]) for _ in range(rnd.randint(0, 5)))
+    for dummy in range(400):
+        main = "\n".join(rnd.choice(lines) for dummy in range(rnd.randint(0, 30))) + rnd.choice(("", "\n"))
+        inc = "\n".join(rnd.choice(lines[6:21]) for dummy in range(rnd.randint(0, 5)))
         files = {"/etc/asterisk/m.conf": main.encode(), "/etc/asterisk/inc.conf": inc.encode()}
 
         def read(path):

@@ -419,7 +419,7 @@ def test_piecewise_read_of_the_managed_file_equals_a_full_parse():
 
     def edit(text, blocks):
         pieces = [text[:len(ext.HEADER) + 1]] + list(blocks)
-        for _ in range(rnd.randint(1, 4)):
+        for dummy in range(rnd.randint(1, 4)):
             op = rnd.randrange(9)
             i = rnd.randrange(1, len(pieces)) if len(pieces) > 1 else 1
             if op == 0 and len(pieces) > 1:
@@ -450,7 +450,7 @@ def test_piecewise_read_of_the_managed_file_equals_a_full_parse():
         blocks = [b for _x, b in rendered]
         assert text == ext.HEADER + "\n" + "".join(blocks)
         assert _as_lists(ext.read_managed(data, kind, key, rendered)) == _as_lists(_full_read(data, kind, key))
-        for _ in range(400):
+        for dummy in range(400):
             edited = edit(text, blocks).encode("utf-8")
             assert _as_lists(ext.read_managed(edited, kind, key, rendered)) == \
                 _as_lists(_full_read(edited, kind, key)), edited.decode()
@@ -500,8 +500,8 @@ def test_listing_pattern_matches_every_name_within_its_budget():
     assert not re.match(ext.listing_pattern(["a.b"]), "axb")
     rnd = random.Random(16)
     chars = "abcXYZ019_.@+-"
-    for _ in range(300):
-        names = ["".join(rnd.choice(chars) for _ in range(rnd.randint(1, 79))) for _ in range(rnd.randint(1, 400))]
+    for dummy in range(300):
+        names = ["".join(rnd.choice(chars) for dummy in range(rnd.randint(1, 79))) for dummy in range(rnd.randint(1, 400))]
         budget = rnd.choice((40, 200, 1000))
         pattern = ext.listing_pattern(names, budget)
         assert len(pattern) <= budget or pattern.count("|") == len(set(n[0] for n in names)) - 1

@@ -416,8 +416,8 @@ def test_secret_problems_fast_path_equals_the_walk():
     forbidden characters, every length around the minimum)."""
     rnd = random.Random(16)
     pools = ["abcxyz", "ABCXYZ", "0189", "!%*_-", " ;=\\\"'\u00e9\u00c4\t#"]
-    for _ in range(5000):
+    for dummy in range(5000):
         chosen = rnd.sample(pools, rnd.randint(1, len(pools)))
-        value = "".join(rnd.choice(rnd.choice(chosen)) for _ in range(rnd.randint(0, 14)))
+        value = "".join(rnd.choice(rnd.choice(chosen)) for dummy in range(rnd.randint(0, 14)))
         for weak in (False, True):
             assert policy.secret_problems(value, weak) == _secret_problems_by_walk(value, weak), (value, weak)
