@@ -166,8 +166,10 @@ def statements(text, level=0):
     skips it with a warning), and the block-comment ``level`` at the end
     (config.c carries it on through the files of one glob)."""
     out = []
+    short = CONFIG_LINE_MAX // 4  # a character is at most 4 bytes in UTF-8: no encode() for shorter lines
     for lineno, raw in enumerate(physical_lines(text), 1):
-        if len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX and not raw.endswith("\n"):
+        if (len(raw) > short and len(raw.encode("utf-8", "surrogateescape")) > CONFIG_LINE_MAX
+                and not raw.endswith("\n")):
             out.append((lineno, None))
             continue
         if lineno == 1 and raw.startswith("\ufeff"):
@@ -175,7 +177,7 @@ def statements(text, level=0):
         processed, level = consume_comments(raw, level)
         if processed is None:
             continue
-        t = ast_strip(processed)
+        t = processed.strip(_BELOW_33)  # ast_strip
         if t:
             out.append((lineno, t))
     return out, level
@@ -752,6 +754,9 @@ def _include_paths(filename, config_dir, glob_fn):
     return [fn]  # GLOB_NOMAGIC: the name itself, opened (or not) below
 
 
+_FAST_VARIABLES = True  # the inlined variable path of _load_text_file (tests compare it with the general one)
+
+
 def _load_text_file(cfg, filename, read, config_dir, glob_fn):
     """config_text_file_load(): None (no file: NULL), 'invalid' or 'ok'."""
     if cfg.include_level == MAX_INCLUDE_LEVEL + 1:
@@ -769,10 +774,25 @@ def _load_text_file(cfg, filename, read, config_dir, glob_fn):
         count += 1
         text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
         found, level = statements(text, level)
+        fast = _FAST_VARIABLES
         for lineno, t in found:
             if t is None:
                 cfg.problems.append("%s:%d: line too long, skipped" % (path, lineno))
                 continue
+            if fast and cat is not None and t[0] not in "[#\\":
+                # classify() + _process_line() inlined for a plain 'name = value' or
+                # 'name => value' in a category (the same variable; two calls and a
+                # tuple per line cost ~1 s at 150,000 hand-written lines); '+=', no
+                # '=' or no name take the general way
+                c = t.find("=")
+                if c > 0 and t[c - 1] != "+":
+                    name = t[:c].strip(_BELOW_33)
+                    if name:
+                        value = t[c + 1:]
+                        if value[:1] == ">":
+                            value = value[1:]
+                        cat.variables.append([name, value.strip(_BELOW_33), False, "%s:%d" % (path, lineno)])
+                        continue
             ok, cat = _process_line(cfg, cat, classify(t), path, lineno, read, config_dir, glob_fn)
             if not ok:
                 status = "invalid"

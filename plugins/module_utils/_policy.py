@@ -74,10 +74,21 @@ def _require_str(value, option):
 
 
 # ------------------------------------------------------------------ secrets
+_UPPER, _LOWER, _DIGITS, _SPECIALS = (frozenset(string.ascii_uppercase), frozenset(string.ascii_lowercase),
+                                      frozenset(string.digits), frozenset(SECRET_SPECIALS))
+
+
 def secret_problems(value, allow_weak=False):
     """The rules ``value`` breaks, never quoting it ([] if it passes)."""
     if not isinstance(value, str):
         return ["must be a string"]
+    chars = set(value)
+    if value and chars <= SECRET_ALLOWED and (allow_weak or (
+            len(value) >= SECRET_MIN_LENGTH and chars & _UPPER and chars & _LOWER and chars & _DIGITS
+            and chars & _SPECIALS)):
+        # a secret that passes, in set operations (the per-character walks
+        # below cost 0.2 s at 10,000 extensions): the same [] they give
+        return []
     if value == "":
         return ["must not be empty"]
     problems = []

@@ -18,8 +18,8 @@ For each N (default 10000):
 Once: a per-item loop (ansible.builtin.blockinfile, one block per extension)
 on 100 items, extrapolated; Asterisk's own costs (module reload res_pjsip.so,
 pjsip show endpoints) at N objects; the module profiled on the host (cProfile,
-first run and rerun) and the controller's task worker (cProfile, rerun), top
-entries printed.
+first run, rerun and one change) and the controller's task worker (cProfile,
+rerun), top entries printed.
 
 Usage: [LAB_PREFIX=bench LAB_NET=40] tests/bench/bench_extension.py [N ...]
 (as root, after `make venv collection image`). BENCH_OUT=FILE also writes
@@ -27,6 +27,7 @@ the report there (make bench: docs/bench-extension.txt). PROFILE=0 skips the
 profiles; KEEP_LAB=1 leaves the lab host up; HAND_MAX (default 10000) is the
 largest N run with the hand-written objects."""
 import glob
+import json
 import os
 import resource
 import shutil
@@ -302,7 +303,9 @@ class Bench(object):
 
 def asterisk_costs(host, what):
     say("  Asterisk's own costs with %s (seconds, 3 tries each):" % what)
-    for command in ("module reload res_pjsip.so", "pjsip show endpoints", "pjsip show endpoint 100000"):
+    # 'like': the listing the module's verify asks for (the managed names' prefixes)
+    for command in ("module reload res_pjsip.so", "pjsip show endpoints", "pjsip show endpoints like ^(10)",
+                    "pjsip show endpoint 100000"):
         say("    %-34s %s" % (command, " ".join("%.2f" % t for t in host.cli_time(command))))
 
 
@@ -314,10 +317,15 @@ def profile_module(host, b):
     play(b.mod, b.vars, env=dict(ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_PIPELINING="False"))
     d = host.sh("ls -d /root/.ansible/tmp/ansible-tmp-*/ | tail -1").strip()
     host.sh("cd %s && python3 AnsiballZ_extension.py explode >/dev/null" % d)
+    # the same arguments with the one-change list's secret (what vars_one holds)
+    args = json.loads(host.get(d + "/debug_dir/args"))
+    with open(b.vars_one) as f:
+        args["ANSIBLE_MODULE_ARGS"]["extensions"][b.n // 2]["secret"] = yaml.safe_load(f)["exts"][b.n // 2]["secret"]
+    host.put(d + "/debug_dir/args_one", json.dumps(args))
     host.reset(b.n)
-    for phase in ("first run", "rerun"):
+    for phase, argfile in (("first run", "args"), ("rerun", "args"), ("one change", "args_one")):
         host.sh("cd %s/debug_dir && python3 -m cProfile -o /root/bench-module.prof -m "
-                "ansible_collections.pbxguard.asterisk.plugins.modules.extension args >/dev/null" % d)
+                "ansible_collections.pbxguard.asterisk.plugins.modules.extension %s >/dev/null" % (d, argfile))
         local = os.path.join(b.work, "module.prof")
         shutil.copy(host.root + "/root/bench-module.prof", local)
         say("  module on the host, %s, %d extensions (cProfile; top entries by own time):" % (phase, b.n))
@@ -327,6 +335,7 @@ def profile_module(host, b):
         for line in top_cumulative(local, ("_transaction.py:", "(validate)", "(plan)", "(verify)", "(apply)",
                                            "(exit_json)", "(run_cli)", "(_validate_sub_spec)", "(read_managed)",
                                            "(check_pjsip_listing)", "(write_atomic)", "(masked_diffs)",
+                                           "(hand_written_objects)", "(load_config)",
                                            "basic.py:367(__init__)")):
             say(line)
     host.sh("rm -rf %s /root/bench-module.prof" % d)

@@ -336,3 +336,35 @@ def test_fold_is_ascii_only_like_strcasecmp():
     assert fold("ÄbC") == "Äbc"
     cfg = _load({"/etc/asterisk/x.conf": "[Ä]\n[ä](+)\n"})
     assert cfg.status == "invalid"
+
+
+def _loaded(cfg):
+    return (cfg.status, cfg.problems,
+            [(c.name, c.template, c.variables, c.path, c.lineno, c.inherits) for c in cfg.categories])
+
+
+def test_inlined_variable_lines_load_as_the_general_path(monkeypatch):
+    """Differential: load_config's inlined 'name = value' path gives exactly
+    what classify() + _process_line() give (categories, variables with their
+    places, status, problems), on random files with templates, appends,
+    '+=', '=>', blanks and control characters, comments, includes and lines
+    without '=' or a name."""
+    import random
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _asterisk_config as ac
+    rnd = random.Random(16)
+    lines = ["[a]", "[b](!)", "[c](b)", "[a](+)", "[x](+)", "[t](!,b)", "k=v", "k = v ", "k=>v", "k =>  v",
+             "k+=w", "k += w", "=v", " = v", "novalue", "k==v", "k=>", "k=", "\tk\t=\tv\x01", "k=v ; c",
+             "; comment", ";-- block", "--;", "\\k=v", "#include inc.conf", "#tryinclude none.conf",
+             "k=v\\;x", "[", "", "type=endpoint", "K=V", "a b=c d", "k=>>v", "\x7fk=v"]
+    for dummy in range(400):
+        main = "\n".join(rnd.choice(lines) for dummy in range(rnd.randint(0, 30))) + rnd.choice(("", "\n"))
+        inc = "\n".join(rnd.choice(lines[6:21]) for dummy in range(rnd.randint(0, 5)))
+        files = {"/etc/asterisk/m.conf": main.encode(), "/etc/asterisk/inc.conf": inc.encode()}
+
+        def read(path):
+            return files.get(path)
+        monkeypatch.setattr(ac, "_FAST_VARIABLES", True)
+        fast = _loaded(ac.load_config("/etc/asterisk/m.conf", read, "/etc/asterisk", glob_fn=lambda p: []))
+        monkeypatch.setattr(ac, "_FAST_VARIABLES", False)
+        general = _loaded(ac.load_config("/etc/asterisk/m.conf", read, "/etc/asterisk", glob_fn=lambda p: []))
+        assert fast == general, main

@@ -61,8 +61,8 @@ class Asterisk(FakeHost):
             return 0, "", ""
         self.quiet_cli.append(not self.module.no_log_values)
         cmd = args[-1]
-        if cmd == "pjsip show endpoints":
-            return 0, endpoints_listing([(n, n, n, 1) for n in self.live]), ""
+        if cmd == "pjsip show endpoints" or cmd.startswith("pjsip show endpoints like "):
+            return 0, endpoints_listing([(n, n, n, 1) for n in self.live if listed(cmd, n)]), ""
         if cmd.startswith("pjsip show endpoint "):
             return 0, " context : from-internal\n", ""
         if cmd.startswith("iax2 show peer "):
@@ -72,6 +72,13 @@ class Asterisk(FakeHost):
         if cmd == "voicemail show users for default":
             return 0, "".join("default   %s   x\n" % n for n in self.live if n == "1008"), ""
         return 0, "", ""
+
+
+def listed(cmd, name):
+    """Whether ``pjsip show endpoints [like REGEX]`` lists endpoint ``name``
+    (res_sorcery_config: regexec of the id, unanchored unless the regex is)."""
+    import re
+    return cmd == "pjsip show endpoints" or re.search(cmd[len("pjsip show endpoints like "):], name) is not None
 
 
 def endpoints_listing(live):
@@ -120,7 +127,8 @@ def test_first_run_writes_in_order_reloads_each_module_once_and_verifies():
     assert res["invocation"] == {"module_args": dict(params([]), extensions="2 extension(s)")}
     commands = cli(disk)
     assert commands[:3] == ["module reload res_pjsip.so", "iax2 reload", "voicemail reload"]
-    assert "pjsip show endpoints" in commands and "voicemail show users for default" in commands
+    # the listing of the managed names only (hand-written endpoints need no proof)
+    assert "pjsip show endpoints like ^(1008|1009)" in commands and "voicemail show users for default" in commands
     # the CLI ran without the per-string scrub; nothing to scrub in a result without diff
     assert all(host.quiet_cli) and module.no_log_values == set()
 
@@ -360,3 +368,141 @@ def test_managed_file_as_rendered_is_read_like_a_parse():
     files.update(pjsip_managed=first["pjsip_managed"], iax_managed=first["iax_managed"], voicemail=first["voicemail"])
     again = ext.plan(settings, xs, False, files)
     assert again["files"]["pjsip_managed"] == first["pjsip_managed"] and again["unchanged"] == 2
+
+
+def _full_read(data, kind, key):
+    cfg = ext.ConfigFile.from_bytes(data or b"")
+    return ext.index_blocks(cfg) + (ext._secrets(cfg, kind, key),)
+
+
+def _as_lists(got):
+    """The three dicts with their order (a parse keeps file order)."""
+    return [list(d.items()) for d in got]
+
+
+def test_piecewise_read_of_the_managed_file_equals_a_full_parse():
+    """Differential: read_managed reads a managed file piecewise (only the
+    stretches that are not a block as rendered are parsed); on random edits
+    of a rendered file - a changed secret or value, blocks removed, moved,
+    doubled, foreign sections and lines, comments, block comments, a tag
+    changed, no final newline, CRLF - it gives exactly what parsing the
+    whole file gives, order included."""
+    import random
+    rnd = random.Random(16)
+    exts = []
+    for i in range(12):
+        e = dict(number=str(2000 + i), secret="Sx%02dA2B3C4D_e5f6a7b8" % i)
+        if i % 3 == 0:
+            e.update(name="Desk %d" % i, pin="84%02d" % i)
+        if i % 4 == 1:
+            e.update(username="user-%d" % i, auth_user="au%d" % i, permit=["198.18.0.0/24"])
+        if i % 2 == 0:
+            e.update(iax=dict(enabled=True, auth=("md5", "rsa", "plaintext", "none")[i % 4], encryption=i % 4 == 0,
+                              rsa_key="k%d" % i if i % 4 == 1 else None))
+        exts.append(e)
+    for e in exts:
+        if e.get("iax") and e["iax"]["rsa_key"] is None:
+            del e["iax"]["rsa_key"]
+        if e.get("iax") and e["iax"]["auth"] == "rsa":
+            e["iax"]["rsa_key"] = "k" + e["number"]
+    settings, xs = ext.validate(params(exts))
+    files = dict(paths=ext.paths_of(params([])), pjsip_conf=b"", iax_conf=b"", voicemail=b"[default]\n",
+                 pjsip_managed=None, iax_managed=None)
+    first = ext.plan(settings, xs, False, files)["files"]
+    rendered_pj = [(x, ext.render_pjsip(dict(x, mailbox="%s@default" % x["number"] if x["pin"] else None),
+                                        x["secret"])) for x in xs]
+    rendered_iax = [(x, ext.render_iax(x, x["secret"])) for x in xs if x["iax"]]
+    foreign = ["[hand]\ntype=auth\npassword=Hand1-Xy\n\n", "[2003]\ntype=auth\npassword=Other9-Zz\n",
+               "; a comment\n", "\n", "stray=line\n", ";-- open\n", "--; close\n", "[bad\n",
+               "[2005]\n; pbxguard extension 2005\ntype=endpoint\n\n", "#include other.conf\n",
+               "[t](!)\ntype=auth\n", "password=NoSection1-x\n", "a\\;b=c\n", "[x]\r\ntype=auth\r\n"]
+
+    def edit(text, blocks):
+        pieces = [text[:len(ext.HEADER) + 1]] + list(blocks)
+        for dummy in range(rnd.randint(1, 4)):
+            op = rnd.randrange(9)
+            i = rnd.randrange(1, len(pieces)) if len(pieces) > 1 else 1
+            if op == 0 and len(pieces) > 1:
+                del pieces[i]
+            elif op == 1:
+                pieces.insert(i, rnd.choice(foreign))
+            elif op == 2 and len(pieces) > 1:
+                pieces.insert(rnd.randrange(1, len(pieces) + 1), pieces[i])
+            elif op == 3 and len(pieces) > 2:
+                j = rnd.randrange(1, len(pieces))
+                pieces[i], pieces[j] = pieces[j], pieces[i]
+            elif op == 4 and len(pieces) > 1:
+                pieces[i] = pieces[i].replace("password=Sx", "password=Qx").replace("secret=Sx", "secret=Qx")
+            elif op == 5 and len(pieces) > 1:
+                pieces[i] = pieces[i].replace("; pbxguard extension 20", "; pbxguard extension 21", 1)
+            elif op == 6 and len(pieces) > 1:
+                k = rnd.randrange(len(pieces[i]) + 1)
+                pieces[i] = pieces[i][:k] + rnd.choice(foreign) + pieces[i][k:]
+            elif op == 7:
+                pieces.append(rnd.choice(foreign).rstrip("\n"))
+            else:
+                pieces[i] = pieces[i].replace("\n", "\r\n", 2) if len(pieces) > 1 else pieces[i]
+        return "".join(pieces)
+
+    for data, kind, key, rendered in ((first["pjsip_managed"], "auth", "password", rendered_pj),
+                                      (first["iax_managed"], "friend", "secret", rendered_iax)):
+        text = data.decode("utf-8")
+        blocks = [b for _x, b in rendered]
+        assert text == ext.HEADER + "\n" + "".join(blocks)
+        assert _as_lists(ext.read_managed(data, kind, key, rendered)) == _as_lists(_full_read(data, kind, key))
+        for dummy in range(400):
+            edited = edit(text, blocks).encode("utf-8")
+            assert _as_lists(ext.read_managed(edited, kind, key, rendered)) == \
+                _as_lists(_full_read(edited, kind, key)), edited.decode()
+        # the task's list changed (one secret, one extension fewer): other rendered blocks
+        changed = [(x, b.replace("password=Sx05", "password=Zz05").replace("secret=Sx04", "secret=Zz04"))
+                   for x, b in rendered[1:]]
+        assert _as_lists(ext.read_managed(data, kind, key, changed)) == _as_lists(_full_read(data, kind, key))
+
+
+def test_one_change_plans_the_same_as_before():
+    """A changed secret and an on_create secret: the plan reuses the block
+    rendered for read_managed only where the secret is the task's own."""
+    exts = [dict(number=str(3000 + i), secret="Sx%02dA2B3C4D_e5f6a7b8" % i,
+                 iax=dict(enabled=True, auth="md5")) for i in range(5)]
+    settings, xs = ext.validate(params(exts))
+    files = dict(paths=ext.paths_of(params([])), pjsip_conf=b"", iax_conf=b"", voicemail=b"[default]\n",
+                 pjsip_managed=None, iax_managed=None)
+    first = ext.plan(settings, xs, False, files)["files"]
+    files.update(pjsip_managed=first["pjsip_managed"], iax_managed=first["iax_managed"], voicemail=first["voicemail"])
+    exts[2]["secret"] = "Changed02-Zq_x7"
+    exts[3].update(secret="Other03-Zq_x7yy", secret_update="on_create")
+    settings, xs = ext.validate(params(exts))
+    planned = ext.plan(settings, xs, False, files)
+    assert planned["updated"] == ["3002"] and planned["unchanged"] == 4 and planned["secret_changed"] == ["3002"]
+    pj = planned["files"]["pjsip_managed"].decode()
+    iax = planned["files"]["iax_managed"].decode()
+    assert "password=Changed02-Zq_x7" in pj and "secret=Changed02-Zq_x7" in iax
+    assert "Other03" not in pj and "Other03" not in iax and "password=Sx03A2B3C4D_e5f6a7b8" in pj
+    assert pj == first["pjsip_managed"].decode().replace("Sx02A2B3C4D_e5f6a7b8", "Changed02-Zq_x7")
+
+
+def test_listing_pattern_matches_every_name_within_its_budget():
+    """The ``like`` filter of the verifying listing: every managed (and
+    removed) username matches it - Python's re reads '^(..|..)' and '[.]'
+    as POSIX ERE does - hand-written names with other prefixes do not."""
+    import random
+    import re
+    assert ext.listing_pattern([]) is None
+    managed = [str(100000 + i) for i in range(10000)]
+    pattern = ext.listing_pattern(managed)
+    assert len(pattern) <= 200 and pattern.startswith("^(1")
+    assert all(re.match(pattern, n) for n in managed)
+    assert not any(re.match(pattern, str(500000 + i)) for i in range(10000))
+    assert ext.listing_pattern(["1008", "1009"]) == "^(1008|1009)"
+    assert ext.listing_pattern(["10", "100", "1001"]) == "^(10)"
+    assert ext.listing_pattern(["a.b", "a+b", "a-b_c@d"]) == "^(a[+]b|a-b_c@d|a[.]b)"
+    assert not re.match(ext.listing_pattern(["a.b"]), "axb")
+    rnd = random.Random(16)
+    chars = "abcXYZ019_.@+-"
+    for dummy in range(300):
+        names = ["".join(rnd.choice(chars) for dummy in range(rnd.randint(1, 79))) for dummy in range(rnd.randint(1, 400))]
+        budget = rnd.choice((40, 200, 1000))
+        pattern = ext.listing_pattern(names, budget)
+        assert len(pattern) <= budget or pattern.count("|") == len(set(n[0] for n in names)) - 1
+        assert all(re.match(pattern, n) for n in names), (pattern, names)

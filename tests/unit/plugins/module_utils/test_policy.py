@@ -385,3 +385,39 @@ def test_choices_ok(values, allowed):
 ])
 def test_choices_bad(values, allowed, expected):
     assert refused(policy.check_choices, values, "auth", allowed) == expected
+
+
+def _secret_problems_by_walk(value, allow_weak=False):
+    """secret_problems before its set-operation fast path (the reference)."""
+    if not isinstance(value, str):
+        return ["must be a string"]
+    if value == "":
+        return ["must not be empty"]
+    problems = []
+    bad = [c for c in value if c not in policy.SECRET_ALLOWED]
+    if len(bad) == len(value):
+        problems.append("has no allowed character; allowed are only a-z A-Z 0-9 ! % * _ -")
+    elif bad:
+        problems.append("contains %s; allowed are only a-z A-Z 0-9 ! %% * _ -" % policy._describe_chars(bad))
+    if allow_weak:
+        return problems
+    if len(value) < policy.SECRET_MIN_LENGTH:
+        problems.append("needs at least %d characters" % policy.SECRET_MIN_LENGTH)
+    for pool, what in ((string.ascii_uppercase, "upper-case letter"), (string.ascii_lowercase, "lower-case letter"),
+                       (string.digits, "digit"), (policy.SECRET_SPECIALS, "special character of ! % * _ -")):
+        if not any(c in pool for c in value):
+            problems.append("needs at least 1 %s" % what)
+    return problems
+
+
+def test_secret_problems_fast_path_equals_the_walk():
+    """Differential: the set-operation shortcut for passing secrets gives
+    what the per-character walk gives, on random strings (allowed and
+    forbidden characters, every length around the minimum)."""
+    rnd = random.Random(16)
+    pools = ["abcxyz", "ABCXYZ", "0189", "!%*_-", " ;=\\\"'\u00e9\u00c4\t#"]
+    for dummy in range(5000):
+        chosen = rnd.sample(pools, rnd.randint(1, len(pools)))
+        value = "".join(rnd.choice(rnd.choice(chosen)) for dummy in range(rnd.randint(0, 14)))
+        for weak in (False, True):
+            assert policy.secret_problems(value, weak) == _secret_problems_by_walk(value, weak), (value, weak)
