@@ -100,11 +100,13 @@ changelog: collection
 
 # the collection as users get it (ansible-galaxy build): no development file, all of the
 # plugins/roles/playbooks, ansible-builder's introspection finds only libpass, pyotp, segno
+# --output-filename: without podman on PATH (a fresh machine: make ee installs it later)
+# ansible-builder would name the file Dockerfile
 ee-context: venv
 	rm -rf .cache/ee-collection .cache/ee-context
 	$(BIN)/ansible-galaxy collection build --output-path .cache/ee-collection --force . >/dev/null
 	$(BIN)/python scripts/check-collection-tarball .cache/ee-collection/pbxguard-asterisk-*.tar.gz
-	$(BIN)/ansible-builder create -f execution-environment.yml -c .cache/ee-context >/dev/null
+	$(BIN)/ansible-builder create --output-filename Containerfile -f execution-environment.yml -c .cache/ee-context >/dev/null
 	test -f .cache/ee-context/Containerfile
 	@echo "ee-context: build context in .cache/ee-context (Containerfile + collection)"
 
