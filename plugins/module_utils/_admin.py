@@ -18,6 +18,7 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -503,7 +504,20 @@ def ari_hash_of(data, username):
     return None
 
 
+def _same_address(a, b):
+    try:
+        return ipaddress.ip_address(a.strip()) == ipaddress.ip_address(b.strip())
+    except ValueError:
+        return a.strip() == b.strip()
+
+
 def plan_http(data, path, bind_address):
+    """http.conf with the HTTP server on and, with api_bind_address, the plain
+    listener's address. When the server serves only https (TLS on, no plain
+    bindaddr: pbxguard.asterisk.web with protocol https), a bindaddr would open
+    a second, plain listener on bindport (8088 unless set) - next to the TLS one
+    or clashing with it on the same port - so the address is then checked
+    against the TLS listener instead of written."""
     cfg = ConfigFile.from_bytes(data or b"", path)
     g = cfg.first("general")
     if g is None:
@@ -511,7 +525,16 @@ def plan_http(data, path, bind_address):
         cfg.sections.insert(0, cfg.sections.pop())
     g.set("enabled", "yes")
     if bind_address:
-        g.set("bindaddr", bind_address)
+        if portplan.truthy(g.get("tlsenable")) and not (g.get("bindaddr") or "").strip():
+            tls_address = portplan.split_hostport(g.get("tlsbindaddr"), 8089)[0]
+            if not _same_address(bind_address, tls_address):
+                raise policy.PolicyError(
+                    "api_bind_address: %s: the HTTP server serves only https, on %s (tlsbindaddr in %s, as "
+                    "pbxguard.asterisk.web writes it for protocol https); a plain listener would open beside it. "
+                    "Set the address with the web module's bind_address, or leave api_bind_address out"
+                    % (bind_address, tls_address, path))
+        else:
+            g.set("bindaddr", bind_address)
     return cfg.to_bytes()
 
 

@@ -111,8 +111,12 @@ def split_hostport(text, default_port):
     return addr, default_port
 
 
-def _truthy(value):
+def truthy(value):
+    """A boolean option as Asterisk's ast_true() reads it."""
     return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+_truthy = truthy
 
 
 def _general(configs):

@@ -120,6 +120,9 @@ options:
       - Checked by the port plan of the collection before anything is written, as the other modules'
         listeners are - an address of this host (C(ip addr)), no clash with another listener on the port
         (such as M(pbxguard.asterisk.web)'s HTTPS on the same port).
+      - When the HTTP server serves only https (C(tlsenable) on and no plain C(bindaddr), as
+        M(pbxguard.asterisk.web) writes it for V(https)), no plain listener is added; the value must
+        then be the address of the TLS listener (C(tlsbindaddr)), else the task fails before any change.
     type: str
   ssh_keys:
     description: Public keys of the administrator in C(~USERNAME/.ssh/authorized_keys).

@@ -368,3 +368,20 @@ def test_username_refusal_states_its_own_character_set(value, message):
     with pytest.raises(admin.policy.PolicyError) as e:
         admin.check_username(value)
     assert str(e.value).startswith(message)
+
+
+HTTPS_ONLY = b"[general]\nenabled=yes\ntlsenable=yes\ntlsbindaddr=0.0.0.0:8088\n"
+
+
+def test_api_bind_address_never_opens_a_plain_listener_beside_https_only():
+    # web with protocol https writes no plain bindaddr: the admin's api_bind_address used to add
+    # one, a plain listener on bindport 8088 on top of the TLS listener (found by the port plan)
+    out = admin.plan_http(HTTPS_ONLY, "/etc/asterisk/http.conf", "0.0.0.0")
+    assert out == HTTPS_ONLY
+    assert admin.http_bindings(out, "/etc/asterisk/http.conf", "0.0.0.0")[1] == []
+    with pytest.raises(admin.policy.PolicyError) as e:
+        admin.plan_http(HTTPS_ONLY, "/etc/asterisk/http.conf", "127.0.0.1")
+    assert str(e.value).startswith("api_bind_address: 127.0.0.1: the HTTP server serves only https, on 0.0.0.0 ")
+    # a server with a plain listener gets the address as before
+    plain = b"[general]\nenabled=yes\nbindaddr=127.0.0.1\ntlsenable=yes\ntlsbindaddr=0.0.0.0:8089\n"
+    assert admin.plan_http(plain, "/etc/asterisk/http.conf", "0.0.0.0") == plain.replace(b"127.0.0.1", b"0.0.0.0")
