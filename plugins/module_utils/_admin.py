@@ -29,7 +29,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _portplan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, ast_true
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, ChangeError, File, Plan
 
 MARKER = "managed by pbxguard.asterisk"
@@ -525,7 +525,7 @@ def plan_http(data, path, bind_address):
         cfg.sections.insert(0, cfg.sections.pop())
     g.set("enabled", "yes")
     if bind_address:
-        if portplan.truthy(g.get("tlsenable")) and not (g.get("bindaddr") or "").strip():
+        if ast_true(g.get("tlsenable")) and not (g.get("bindaddr") or "").strip():
             tls_address = portplan.split_hostport(g.get("tlsbindaddr"), 8089)[0]
             if not _same_address(bind_address, tls_address):
                 raise policy.PolicyError(

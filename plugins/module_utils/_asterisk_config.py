@@ -638,6 +638,11 @@ def fold(text):
     return text.translate(_FOLD)
 
 
+def ast_true(value):
+    """ast_true(): yes, true, y, t, 1, on (case-insensitive); None is false."""
+    return value is not None and fold(value.strip()) in ("yes", "true", "y", "t", "1", "on")
+
+
 class Category(object):
     """One ast_category: ``name`` (cut at 79), ``template`` (the ``ignored``
     flag: '(!)'), ``variables`` as [name, value, inherited, 'path:line'] in order, where

@@ -28,7 +28,7 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _call_pol
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, File, Plan
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ensure_include as config_include
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import (
-    ConfigFile, load_config, fold, make_option, NAME_MAX, OPTION,
+    ConfigFile, ast_true, load_config, fold, make_option, NAME_MAX, OPTION,
 )
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import (
     run_cli, ASTERISK_LOG, log_offset, log_since,
@@ -337,11 +337,6 @@ def voicemail_boxes(cfg):
             boxes.append({"context": c.name[:VM_ID_MAX], "mailbox": box[:VM_ID_MAX],
                           "fullname": parts[1][:VM_ID_MAX] if len(parts) > 1 else "", "where": v[3]})
     return boxes
-
-
-def ast_true(value):
-    """ast_true(): yes, true, y, t, 1, on (case-insensitive)."""
-    return value is not None and fold(value.strip()) in ("yes", "true", "y", "t", "1", "on")
 
 
 def hand_written_objects(conf_path, data, managed_path, files=None):

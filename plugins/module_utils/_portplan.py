@@ -22,7 +22,7 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, load_tree
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, ast_true, load_tree
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._files import LOCAL
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import PolicyError, RESERVED_PORTS
@@ -111,14 +111,6 @@ def split_hostport(text, default_port):
     return addr, default_port
 
 
-def truthy(value):
-    """A boolean option as Asterisk's ast_true() reads it."""
-    return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
-
-
-_truthy = truthy
-
-
 def _general(configs):
     """Merged [general] options of a config tree: the last value wins."""
     merged = {}
@@ -143,14 +135,14 @@ def _as_configs(data, path):
 def http_bindings(data, path="http.conf"):
     g = _general(_as_configs(data, path))
     out = []
-    if not _truthy(g.get("enabled")):
+    if not ast_true(g.get("enabled")):
         return out
     if g.get("bindaddr"):
         addr = g["bindaddr"]
         port = g.get("bindport", "8088")
         if re.match(r"^[0-9]+\Z", port.strip()):
             out.append(Binding(HTTP, "tcp", int(port), addr, "http", path))
-    if _truthy(g.get("tlsenable")):
+    if ast_true(g.get("tlsenable")):
         addr, port = split_hostport(g.get("tlsbindaddr"), 8089)
         out.append(Binding(HTTP, "tcp", port, addr, "https", path))
     return out
@@ -191,12 +183,12 @@ def iax_bindings(data, path="iax.conf"):
 def manager_bindings(data, path="manager.conf"):
     g = _general(_as_configs(data, path))
     out = []
-    if not _truthy(g.get("enabled")):
+    if not ast_true(g.get("enabled")):
         return out
     port = (g.get("port") or "5038").strip()
     port = int(port) if re.match(r"^[0-9]+\Z", port) else 5038
     out.append(Binding(AMI, "tcp", port, g.get("bindaddr") or WILDCARD, AMI, path))
-    if _truthy(g.get("tlsenable")):
+    if ast_true(g.get("tlsenable")):
         addr, tport = split_hostport(g.get("tlsbindaddr"), 5039)
         out.append(Binding(AMI, "tcp", tport, addr, "ami-tls", path))
     return out
