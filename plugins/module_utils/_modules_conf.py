@@ -15,11 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _policy as policy
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, make_option
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, ast_true, make_option
 
 MODULES_CONF = "/etc/asterisk/modules.conf"
 LOAD_KEYS = ("load", "require", "preload", "preload-require")
-_TRUE = ("yes", "true", "on", "1", "y")
 
 
 def _items(cfg):
@@ -30,7 +29,8 @@ def _items(cfg):
 
 def _autoload(items):
     auto = [v for k, v, dummy in items if k == "autoload"]
-    return bool(auto) and auto[-1].lower() in _TRUE
+    # the loader reads autoload with ast_true()
+    return bool(auto) and ast_true(auto[-1])
 
 
 def explicit_loads(data, module, path=MODULES_CONF):

@@ -15,6 +15,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._audit import finding
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ast_true
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit_fixes as fixes
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _modules_conf as modules_conf
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _pjsip_identify as identify
@@ -128,10 +129,6 @@ def dialplan(cfgs):
                             else:
                                 c["dials"].append((tech, res, cfg.path, ln.number))
     return ctxs
-
-
-def _truthy(v):
-    return (v or "").strip().lower() in ("yes", "true", "on", "1", "y")
 
 
 def sip_paths(pjsip_cfgs, iax_cfgs, anonymous_loaded=True):
@@ -273,7 +270,7 @@ def audit(ext_cfgs, pjsip_cfgs, iax_cfgs, manager_cfgs, asterisk_cfgs, policy_da
                                  "Give originate users no system, command or all write class."))
     for cfg in asterisk_cfgs:
         for s in cfg.sections:
-            if s.name == "options" and _truthy(s.get("live_dangerously")):
+            if s.name == "options" and ast_true(s.get("live_dangerously")):
                 f.append(finding("AST-LIVE-DANGEROUSLY", "high", cfg.path, s.header.number,
                                  "live_dangerously=yes: dialplan functions such as SHELL() and FILE() may be "
                                  "called from external sources (AMI, ARI, SIP headers)",

@@ -4,6 +4,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _toll_audit as ta
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile
 
@@ -85,6 +87,13 @@ def test_ami_originate_system_live_dangerously_unlimited_policy():
             asterisk=b"[options]\nlive_dangerously = yes\n",
             policy=b"; pbxguard call-policy policy staff allow=national max_call_seconds=0 max_concurrent=2\n")
     assert ids(f) == ["AMI-ORIGINATE-SYSTEM", "AST-LIVE-DANGEROUSLY", "TOLL-UNLIMITED-DURATION"]
+
+
+@pytest.mark.parametrize("value,found", [("t", True), ("On", True), ("1", True), ("no", False), ("", False)])
+def test_live_dangerously_read_as_ast_true_reads_it(value, found):
+    # asterisk.conf's options are read with ast_true(): "t" is true too (the audit's own list missed it)
+    f = run(b"", asterisk=b"[options]\nlive_dangerously = " + value.encode() + b"\n")
+    assert ("AST-LIVE-DANGEROUSLY" in ids(f)) == found
 
 
 # ------------------------------------------------- anonymous endpoint, max_contacts
