@@ -102,6 +102,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._toll_audit import audit as toll_audit
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _audit as audit
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _sshd as sshd_config

@@ -216,6 +216,11 @@ asterisk_version:
   type: str
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._call_policy import CallPolicyChange
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 

@@ -260,6 +260,11 @@ backup_file:
   type: str
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._dhcp import DhcpChange, VENDOR_FORMATS
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 

@@ -288,6 +288,11 @@ samples_removed:
   sample: ["/etc/asterisk/iax.conf [guest]", "1234@default", "1234@other"]
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._extension import (
     ExtensionChange, ExtensionModule,
 )

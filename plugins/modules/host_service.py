@@ -235,6 +235,11 @@ summary:
   sample: "ssh listens on ports 22 and 8022; reconnect on 8022 (ansible_port=8022) and run this task again to close port 22"
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._host_service import HostServiceChange
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 

@@ -298,6 +298,11 @@ summary:
   sample: "SIP on 0.0.0.0: UDP 5060, TCP 5060, TLS 5061 (TLS 1.2 only); IAX 4569"
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._sip_transport import SipTransportChange
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 

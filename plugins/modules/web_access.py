@@ -194,6 +194,11 @@ asterisk_version:
   sample: 22.10.1+dfsg+~cs6.17.60671434-1
 """
 
+# first: the module_utils below then load from the host's bytecode cache, not compiled
+# twice from the module's zip on every run (see _bytecode.py)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+_bytecode.install()
+
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import run
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._web_access import WebAccessChange
 
