@@ -180,7 +180,8 @@ def main():
             noop.append(dt)
             ping.append(play(ping_pb)[0])
             floor.append(play(floor_pb)[0])
-            dt, changed, dummy = play(base_pb, mitogen_env(ENV))
+            menv = dict(mitogen_env(penv), BENCH_PROFILE_OUT=profile_out + ".mitogen") if PROFILE else mitogen_env(ENV)
+            dt, changed, dummy = play(base_pb, menv)
             if changed:
                 sys.exit("the baseline rerun under mitogen changed %d things: not a no-op" % changed)
             mito.append(dt)
@@ -210,6 +211,11 @@ def main():
         if PROFILE and os.path.exists(profile_out):
             print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:
+                for line in f:
+                    print("    " + line.rstrip())
+        if PROFILE and os.path.exists(profile_out + ".mitogen"):
+            print("  the same for the last no-op rerun under mitogen_linear (E):")
+            with open(profile_out + ".mitogen") as f:
                 for line in f:
                     print("    " + line.rstrip())
     finally:
