@@ -20,8 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import execute_hidden
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_secret, check_username, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 from ansible_collections.pbxguard.asterisk.plugins.action import totp as totp_action
 

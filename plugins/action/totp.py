@@ -16,8 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.pbxguard.asterisk.plugins.plugin_utils._hidden import execute_hidden
 
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_text, PolicyError
-from ansible_collections.pbxguard.asterisk.plugins.module_utils._admin import check_username
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_text, check_username, PolicyError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as totp
 from ansible_collections.pbxguard.asterisk.plugins.module_utils import _action_plan as action_plan
 

@@ -31,10 +31,11 @@ from ansible_collections.pbxguard.asterisk.plugins.module_utils import _totp as 
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_cli import AsteriskCliError
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._asterisk_config import ConfigFile, ast_true
 from ansible_collections.pbxguard.asterisk.plugins.module_utils._transaction import Change, ChangeError, File, Plan
+# in _policy so that the controller-side plugins need not import this file (see there)
+from ansible_collections.pbxguard.asterisk.plugins.module_utils._policy import check_username  # noqa: F401
 
 MARKER = "managed by pbxguard.asterisk"
 ARI_MARKER_COMMENT = "%s (admin): changes made here are overwritten" % MARKER
-USERNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SHA512_CRYPT_RE = re.compile(r"^\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}\Z")
 # the GECOS field useradd gets for an account this module creates (its mark of ownership)
 ACCOUNT_GECOS = "PBX administrator (pbxguard)"
@@ -49,30 +50,6 @@ KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp3
 
 
 # ------------------------------------------------------------------ validate
-def check_username(value, option="username"):
-    """A login name usable as Linux user, sshd pattern and ARI section."""
-    if not isinstance(value, str):
-        raise policy.PolicyError("%s: must be a string" % option)
-    if "@" in value:
-        raise policy.PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
-                                 "restriction)" % option)
-    # the set of a login name (not check_name's, which allows '@' and '+'): named as it is
-    bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))]
-    if bad:
-        raise policy.PolicyError("%s: contains %s; allowed are letters, digits and _ . -"
-                                 % (option, policy._describe_chars(bad)))
-    policy.check_name(value, option, max_length=32)
-    # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
-    policy.path_component(value, option)
-    if not USERNAME_RE.match(value):
-        raise policy.PolicyError("%s: must start with a letter or '_' and contain only letters, "
-                                 "digits and _ . -" % option)
-    if value in ("root", "general", "asterisk"):
-        raise policy.PolicyError("%s: '%s' is reserved; pick a separate administrator account"
-                                 % (option, value))
-    return value
-
-
 def check_shell(value, option="shell"):
     """A login shell for useradd: an absolute path of letters, digits and
     ``_ . / -`` without ``..`` (it ends up in /etc/passwd)."""

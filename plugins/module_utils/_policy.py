@@ -447,3 +447,34 @@ def check_host(value, option):
     if value and _IP_CHARS_RE.match(value) and (":" in value or value.replace(".", "").isdigit()):
         return check_ip(value, option)
     return check_hostname(value, option)
+
+
+USERNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+
+
+def check_username(value, option="username"):
+    """A login name usable as Linux user, sshd pattern and ARI section. Here and
+    not in _admin: the admin and totp action plugins check it on the controller, and
+    ansible-core's collection loader compiles every file a plugin imports afresh in
+    every worker process (one per host and task; it never uses __pycache__): _admin
+    and its imports are ~180 KB of source."""
+    if not isinstance(value, str):
+        raise PolicyError("%s: must be a string" % option)
+    if "@" in value:
+        raise PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
+                                 "restriction)" % option)
+    # the set of a login name (not check_name's, which allows '@' and '+'): named as it is
+    bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))]
+    if bad:
+        raise PolicyError("%s: contains %s; allowed are letters, digits and _ . -"
+                                 % (option, _describe_chars(bad)))
+    check_name(value, option, max_length=32)
+    # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
+    path_component(value, option)
+    if not USERNAME_RE.match(value):
+        raise PolicyError("%s: must start with a letter or '_' and contain only letters, "
+                                 "digits and _ . -" % option)
+    if value in ("root", "general", "asterisk"):
+        raise PolicyError("%s: '%s' is reserved; pick a separate administrator account"
+                                 % (option, value))
+    return value
