@@ -11,6 +11,8 @@
      what that many module runs cost when each is as cheap as Ansible's own)
   E. the no-op rerun of B under strategy mitogen_linear (mitogen from
      requirements.txt), changed=0 checked as well
+  F. one ping task under mitogen_linear (what mitogen's own start costs a
+     play: its interpreter on every host, before any module runs)
 
 and the ratios B/D (what the modules cost beyond Ansible's own per run;
 target <= 1.2) and E/C (the no-op under mitogen against one ping task; target
@@ -49,7 +51,7 @@ REPEAT = int(os.environ.get("REPEAT") or 3)
 PROFILE = os.environ.get("PROFILE") == "1"
 ENV = dict(os.environ, LAB_PREFIX=PREFIX, LAB_NET=NET, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_FORKS=str(FORKS),
-           ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+           ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_TIMEOUT=os.environ.get("ANSIBLE_TIMEOUT", "30"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
            PATH=os.path.join(ROOT, ".venv", "bin") + ":" + os.environ["PATH"])
 INV = "/var/lib/pbxguard-lab/%s/inventory.yml" % PREFIX
 # PROFILE=1: wall time per task (the linear strategy runs a task on all hosts before the next one)
@@ -172,7 +174,7 @@ def main():
             yaml.safe_dump([{"name": "floor", "hosts": "all", "gather_facts": False,
                              "tasks": [{"name": "ping %d" % i, "ansible.builtin.ping": {}}
                                        for i in range(1, runs + 1)]}], f)
-        noop, ping, floor, mito = [], [], [], []
+        noop, ping, floor, mito, mping = [], [], [], [], []
         for dummy in range(REPEAT):
             dt, changed, dummy = play(base_pb, penv)
             if changed:
@@ -185,8 +187,9 @@ def main():
             if changed:
                 sys.exit("the baseline rerun under mitogen changed %d things: not a no-op" % changed)
             mito.append(dt)
+            mping.append(play(ping_pb, mitogen_env(ENV))[0])
         m_noop, m_ping, m_floor = statistics.median(noop), statistics.median(ping), statistics.median(floor)
-        m_mito = statistics.median(mito)
+        m_mito, m_mping = statistics.median(mito), statistics.median(mping)
         tasks = subprocess.run(["ansible-playbook", "-i", INV, base_pb, "--list-tasks"], env=ENV,
                                capture_output=True, text=True, check=False).stdout
         n_tasks = len([ln for ln in tasks.splitlines() if "TAGS:" in ln])
@@ -202,12 +205,15 @@ def main():
             runs, m_floor, ", ".join("%.1f" % x for x in floor)))
         print("  E. baseline no-op rerun, mitogen_linear   %7.1f s  median of %s" % (
             m_mito, ", ".join("%.1f" % x for x in mito)))
+        print("  F. one ping task, mitogen_linear          %7.1f s  median of %s" % (
+            m_mping, ", ".join("%.1f" % x for x in mping)))
         print("  B/D = %.2fx  target <= 1.2x %s (the modules' cost beyond %d ping runs per host)" % (
             m_noop / m_floor, verdict(m_noop / m_floor, 1.2), runs))
         print("  E/C = %.2fx  target <= 2.5x %s (the no-op under mitogen against one ping task)" % (
             m_mito / m_ping, verdict(m_mito / m_ping, 2.5)))
         print("  for reference: B/C = %.2fx, D/C = %.2fx, E/B = %.2fx; the role has %d tasks in its task list,"
               " a no-op runs %d modules per host" % (m_noop / m_ping, m_floor / m_ping, m_mito / m_noop, n_tasks, runs))
+        print("  F/C = %.2fx: mitogen's start alone, the floor of E/C" % (m_mping / m_ping))
         if PROFILE and os.path.exists(profile_out):
             print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:
