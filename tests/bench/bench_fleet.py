@@ -13,6 +13,8 @@
      requirements.txt), changed=0 checked as well
   F. one ping task under mitogen_linear (what mitogen's own start costs a
      play: its interpreter on every host, before any module runs)
+  G. D under mitogen_linear (as many ping tasks as the no-op runs modules):
+     E/G is to mitogen what B/D is to the default strategy
 
 and the ratios B/D (what the modules cost beyond Ansible's own per run;
 target <= 1.2) and E/C (the no-op under mitogen against one ping task; target
@@ -174,7 +176,7 @@ def main():
             yaml.safe_dump([{"name": "floor", "hosts": "all", "gather_facts": False,
                              "tasks": [{"name": "ping %d" % i, "ansible.builtin.ping": {}}
                                        for i in range(1, runs + 1)]}], f)
-        noop, ping, floor, mito, mping = [], [], [], [], []
+        noop, ping, floor, mito, mping, mfloor = [], [], [], [], [], []
         for dummy in range(REPEAT):
             dt, changed, dummy = play(base_pb, penv)
             if changed:
@@ -188,8 +190,9 @@ def main():
                 sys.exit("the baseline rerun under mitogen changed %d things: not a no-op" % changed)
             mito.append(dt)
             mping.append(play(ping_pb, mitogen_env(ENV))[0])
+            mfloor.append(play(floor_pb, mitogen_env(ENV))[0])
         m_noop, m_ping, m_floor = statistics.median(noop), statistics.median(ping), statistics.median(floor)
-        m_mito, m_mping = statistics.median(mito), statistics.median(mping)
+        m_mito, m_mping, m_mfloor = statistics.median(mito), statistics.median(mping), statistics.median(mfloor)
         tasks = subprocess.run(["ansible-playbook", "-i", INV, base_pb, "--list-tasks"], env=ENV,
                                capture_output=True, text=True, check=False).stdout
         n_tasks = len([ln for ln in tasks.splitlines() if "TAGS:" in ln])
@@ -207,13 +210,17 @@ def main():
             m_mito, ", ".join("%.1f" % x for x in mito)))
         print("  F. one ping task, mitogen_linear          %7.1f s  median of %s" % (
             m_mping, ", ".join("%.1f" % x for x in mping)))
+        print("  G. %d ping tasks, mitogen_linear          %7.1f s  median of %s" % (
+            runs, m_mfloor, ", ".join("%.1f" % x for x in mfloor)))
         print("  B/D = %.2fx  target <= 1.2x %s (the modules' cost beyond %d ping runs per host)" % (
             m_noop / m_floor, verdict(m_noop / m_floor, 1.2), runs))
         print("  E/C = %.2fx  target <= 2.5x %s (the no-op under mitogen against one ping task)" % (
             m_mito / m_ping, verdict(m_mito / m_ping, 2.5)))
         print("  for reference: B/C = %.2fx, D/C = %.2fx, E/B = %.2fx; the role has %d tasks in its task list,"
               " a no-op runs %d modules per host" % (m_noop / m_ping, m_floor / m_ping, m_mito / m_noop, n_tasks, runs))
-        print("  F/C = %.2fx: mitogen's start alone, the floor of E/C" % (m_mping / m_ping))
+        print("  F/C = %.2fx: mitogen's start alone, the floor of E/C; G/C = %.2fx: the floor with %d module runs;"
+              " E/G = %.2fx: the modules' cost beyond that under mitogen" % (
+                  m_mping / m_ping, m_mfloor / m_ping, runs, m_mito / m_mfloor))
         if PROFILE and os.path.exists(profile_out):
             print("  wall time and controller CPU per task of the last no-op rerun (PROFILE=1):")
             with open(profile_out) as f:
