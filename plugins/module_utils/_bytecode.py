@@ -25,8 +25,8 @@ loads stale code.
 
 Trust: a cached code object is executed as the module's user, so the cache is
 used only when its directory is owned by that user and not writable by anyone
-else (``/var/cache/pbxguard-asterisk/bytecode`` for root,
-``~/.cache/pbxguard-asterisk/bytecode`` otherwise, mode 0700), and a file is
+else (``/var/cache/pbxguard-asterisk/bytecode``, mode 0700, and only for root:
+a module run as another user compiles as zipimport would), and a file is
 loaded only when it is a regular file (not a symlink) owned by that user, not
 group/other writable, and carries the digest of the source it was made from.
 Anything else (a read-only disk, a foreign owner, a torn or tampered file)
@@ -56,17 +56,21 @@ CACHE_DIR = None
 
 
 def cache_dir():
-    """The cache directory of the current user (not created here)."""
+    """The cache directory (not created here), or None: only a module running as
+    root keeps one (the collection's modules manage /etc/asterisk, sshd and PAM as
+    root; a run as another user should not leave a directory in its home)."""
     if CACHE_DIR:
         return CACHE_DIR
     if os.geteuid() == 0:
         return "/var/cache/pbxguard-asterisk/bytecode"
-    return os.path.join(os.path.expanduser("~"), ".cache", "pbxguard-asterisk", "bytecode")
+    return None
 
 
 def _private_dir(path):
     """``path`` (created 0700 when missing) when it is a directory of this user
     that nobody else can write, else None."""
+    if not path:
+        return None
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
         st = os.lstat(path)

@@ -49,6 +49,24 @@ def test_second_run_changes_nothing(lab, s):
     assert r.last["summary"].startswith("AMI: enabled on 0.0.0.0:5038, 2 managed users, all restricted")
 
 
+def test_module_utils_load_from_the_hosts_bytecode_cache(lab, s):
+    """The runs above compiled the module's module_utils once into the host's cache
+    (_bytecode.py); a rerun finds every one of them there (no new entry) and reads
+    them (their access times move) instead of compiling."""
+    d = "/var/cache/pbxguard-asterisk/bytecode"
+    assert lab.sh("stat -c '%U %a' " + d).strip() == "root 700"
+    entries = [ln.split() for ln in lab.sh("find %s -name '*.pyc' -printf '%%f %%U %%m\\n'" % d).splitlines()]
+    assert len(entries) >= 8, entries  # _ami and the module_utils it imports
+    assert all(owner == "root" and mode == "600" for dummy, owner, mode in entries), entries
+    lab.sh("touch -a -d '2000-01-01 00:00' %s/*.pyc" % d)
+    r = lab.playbook([ami(base_users(lab, s))])
+    assert not r.failed and r.changed == 0
+    after = lab.sh("find %s -name '*.pyc' -printf '%%f %%AY\\n'" % d).splitlines()
+    assert sorted(ln.split()[0] for ln in after) == sorted(e[0] for e in entries)
+    read = [ln for ln in after if not ln.endswith(" 2000")]
+    assert len(read) >= 8, after
+
+
 def test_file_owned_and_moded_like_asterisks_own(lab):
     assert lab.sh("stat -c '%U:%G %a' " + CONF).strip() == "asterisk:asterisk 640"
 

@@ -140,6 +140,15 @@ def test_nothing_is_installed_when_the_package_is_not_in_a_zip():
     assert sys.meta_path == before
 
 
+def test_only_root_keeps_a_cache(monkeypatch):
+    from ansible_collections.pbxguard.asterisk.plugins.module_utils import _bytecode
+    monkeypatch.setattr(_bytecode, "CACHE_DIR", None)
+    monkeypatch.setattr(_bytecode.os, "geteuid", lambda: 0)
+    assert _bytecode.cache_dir() == "/var/cache/pbxguard-asterisk/bytecode"
+    monkeypatch.setattr(_bytecode.os, "geteuid", lambda: 1000)
+    assert _bytecode.cache_dir() is None and _bytecode._private_dir(None) is None
+
+
 def _collection_imports(tree):
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ansible_collections."):
