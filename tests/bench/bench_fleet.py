@@ -15,6 +15,9 @@
      play: its interpreter on every host, before any module runs)
   G. D under mitogen_linear (as many ping tasks as the no-op runs modules):
      E/G is to mitogen what B/D is to the default strategy
+  H. the baseline role's skeleton: the same argument spec, defaults, vars and
+     part include, with ansible.builtin.ping in place of each part's module:
+     B/D = (H/D: the role's own cost) x (B/H: the modules' cost beyond ping)
 
 and the ratios B/D (what the modules cost beyond Ansible's own per run;
 target <= 1.2) and E/C (the no-op under mitogen against one ping task; target
@@ -33,6 +36,7 @@ REPEAT (default 3), PROFILE=1 (also print the wall time of each task of the last
 no-op rerun, measured by a small callback written to the work directory)."""
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -153,6 +157,18 @@ def main():
         with open(base_pb, "w") as f:
             yaml.safe_dump([{"name": "baseline", "hosts": "all", "gather_facts": False,
                              "roles": [{"role": "pbxguard.asterisk.baseline"}]}], f)
+        skeleton = os.path.join(work, "roles", "skeleton")
+        shutil.copytree(os.path.join(ROOT, "roles", "baseline"), skeleton)
+        for part in os.listdir(os.path.join(skeleton, "tasks", "parts")):
+            path = os.path.join(skeleton, "tasks", "parts", part)
+            with open(path) as f:
+                tasks = yaml.safe_load(f) or []
+            with open(path, "w") as f:
+                yaml.safe_dump([{"name": t.get("name", "part"), "ansible.builtin.ping": {}} for t in tasks], f)
+        skel_pb = os.path.join(work, "skeleton-play.yml")
+        with open(skel_pb, "w") as f:
+            yaml.safe_dump([{"name": "skeleton", "hosts": "all", "gather_facts": False,
+                             "roles": [{"role": skeleton}]}], f)
         ping_pb = os.path.join(work, "ping-play.yml")
         with open(ping_pb, "w") as f:
             yaml.safe_dump([{"name": "ping", "hosts": "all", "gather_facts": False,
@@ -176,7 +192,7 @@ def main():
             yaml.safe_dump([{"name": "floor", "hosts": "all", "gather_facts": False,
                              "tasks": [{"name": "ping %d" % i, "ansible.builtin.ping": {}}
                                        for i in range(1, runs + 1)]}], f)
-        noop, ping, floor, mito, mping, mfloor = [], [], [], [], [], []
+        noop, ping, floor, mito, mping, mfloor, skel = [], [], [], [], [], [], []
         for dummy in range(REPEAT):
             dt, changed, dummy = play(base_pb, penv)
             if changed:
@@ -191,8 +207,10 @@ def main():
             mito.append(dt)
             mping.append(play(ping_pb, mitogen_env(ENV))[0])
             mfloor.append(play(floor_pb, mitogen_env(ENV))[0])
+            skel.append(play(skel_pb)[0])
         m_noop, m_ping, m_floor = statistics.median(noop), statistics.median(ping), statistics.median(floor)
         m_mito, m_mping, m_mfloor = statistics.median(mito), statistics.median(mping), statistics.median(mfloor)
+        m_skel = statistics.median(skel)
         tasks = subprocess.run(["ansible-playbook", "-i", INV, base_pb, "--list-tasks"], env=ENV,
                                capture_output=True, text=True, check=False).stdout
         n_tasks = len([ln for ln in tasks.splitlines() if "TAGS:" in ln])
@@ -212,12 +230,16 @@ def main():
             m_mping, ", ".join("%.1f" % x for x in mping)))
         print("  G. %d ping tasks, mitogen_linear          %7.1f s  median of %s" % (
             runs, m_mfloor, ", ".join("%.1f" % x for x in mfloor)))
+        print("  H. the role's skeleton, ping per part      %7.1f s  median of %s" % (
+            m_skel, ", ".join("%.1f" % x for x in skel)))
         print("  B/D = %.2fx  target <= 1.2x %s (the modules' cost beyond %d ping runs per host)" % (
             m_noop / m_floor, verdict(m_noop / m_floor, 1.2), runs))
         print("  E/C = %.2fx  target <= 2.5x %s (the no-op under mitogen against one ping task)" % (
             m_mito / m_ping, verdict(m_mito / m_ping, 2.5)))
         print("  for reference: B/C = %.2fx, D/C = %.2fx, E/B = %.2fx; the role has %d tasks in its task list,"
               " a no-op runs %d modules per host" % (m_noop / m_ping, m_floor / m_ping, m_mito / m_noop, n_tasks, runs))
+        print("  H/D = %.2fx: the role's own cost (argument spec check, part include) over %d ping tasks;"
+              " B/H = %.2fx: the modules' cost beyond ping inside the role" % (m_skel / m_floor, runs, m_noop / m_skel))
         print("  F/C = %.2fx: mitogen's start alone, the floor of E/C; G/C = %.2fx: the floor with %d module runs;"
               " E/G = %.2fx: the modules' cost beyond that under mitogen" % (
                   m_mping / m_ping, m_mfloor / m_ping, runs, m_mito / m_mfloor))
