@@ -55,7 +55,7 @@ def test_module_utils_load_from_the_hosts_bytecode_cache(lab, s):
     them (their access times move) instead of compiling."""
     d = "/var/cache/pbxguard-asterisk/bytecode"
     assert lab.sh("stat -c '%U %a' " + d).strip() == "root 700"
-    entries = [ln.split() for ln in lab.sh("find %s -name '*.pyc' -printf '%%f %%U %%m\\n'" % d).splitlines()]
+    entries = [ln.split() for ln in lab.sh("find %s -name '*.pyc' -printf '%%f %%u %%m\\n'" % d).splitlines()]
     assert len(entries) >= 8, entries  # _ami and the module_utils it imports
     assert all(owner == "root" and mode == "600" for dummy, owner, mode in entries), entries
     lab.sh("touch -a -d '2000-01-01 00:00' %s/*.pyc" % d)
