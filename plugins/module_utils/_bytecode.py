@@ -181,8 +181,8 @@ class _Finder(object):
         self.directory = _private_dir(cache_dir())
 
     def find_spec(self, fullname, path=None, target=None):
-        head, _, tail = fullname.rpartition(".")
-        if head != self.package or not tail:
+        head, dot, tail = fullname.rpartition(".")
+        if head != self.package or not dot or not tail:
             return None
         inner = self.prefix + tail + ".py"
         try:

@@ -462,19 +462,19 @@ def check_username(value, option="username"):
         raise PolicyError("%s: must be a string" % option)
     if "@" in value:
         raise PolicyError("%s: must not contain '@' (sshd reads user@host as a host "
-                                 "restriction)" % option)
+                          "restriction)" % option)
     # the set of a login name (not check_name's, which allows '@' and '+'): named as it is
     bad = [c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))]
     if bad:
         raise PolicyError("%s: contains %s; allowed are letters, digits and _ . -"
-                                 % (option, _describe_chars(bad)))
+                          % (option, _describe_chars(bad)))
     check_name(value, option, max_length=32)
     # the home directory, /etc/pbxguard/admin/NAME.json and the sshd drop-ins are named after it
     path_component(value, option)
     if not USERNAME_RE.match(value):
         raise PolicyError("%s: must start with a letter or '_' and contain only letters, "
-                                 "digits and _ . -" % option)
+                          "digits and _ . -" % option)
     if value in ("root", "general", "asterisk"):
         raise PolicyError("%s: '%s' is reserved; pick a separate administrator account"
-                                 % (option, value))
+                          % (option, value))
     return value
