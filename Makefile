@@ -23,7 +23,7 @@ EE_LAB_NET ?= $(shell echo $$(( $(TEST_NET) + 9 )))
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
 	@echo "make demo-down  remove the demo lab host and the demo's files under .cache/"
-	@echo "make test       unit tests, ansible-test sanity, lint, EE jobs, lab scenarios (molecule)"
+	@echo "make test       unit tests, sanity, lint, docs, EE jobs, lab scenarios + ansible-core matrix"
 	@echo "make ee         the execution environment image (ansible-builder, podman)"
 	@echo "make ee-jobs    audit + rollout through the EE as AWX runs them (transmit|worker|process)"
 	@echo "make reliability-report  docs/reliability.md from the last reliability run"
@@ -85,7 +85,7 @@ changelog-lint: venv
 	@echo "changelog-lint: changelogs/ clean"
 
 # the ansible-core range of meta/runtime.yml: unit tests + the ami scenario on each minor
-# 2.16..2.21, one venv each (.cache/matrix); MATRIX="2.16 2.21", MATRIX_LAB=0 narrow it
+# 2.16..2.20 (2.21: the project venv), alone; make test runs the same cells in its lab phase
 matrix: deps venv collection image
 	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) MATRIX="$(MATRIX)" $(BIN)/python scripts/matrix
 
