@@ -23,7 +23,7 @@ EE_LAB_NET ?= $(shell echo $$(( $(TEST_NET) + 9 )))
 help:
 	@echo "make demo       install everything, boot a lab PBX, apply playbooks/site.yml"
 	@echo "make demo-down  remove the demo lab host and the demo's files under .cache/"
-	@echo "make test       unit tests, ansible-test sanity, lint, EE jobs, lab scenarios (molecule)"
+	@echo "make test       unit tests, sanity, lint, docs, EE jobs, lab scenarios + ansible-core matrix"
 	@echo "make ee         the execution environment image (ansible-builder, podman)"
 	@echo "make ee-jobs    audit + rollout through the EE as AWX runs them (transmit|worker|process)"
 	@echo "make reliability-report  docs/reliability.md from the last reliability run"
@@ -85,9 +85,9 @@ changelog-lint: venv
 	@echo "changelog-lint: changelogs/ clean"
 
 # the ansible-core range of meta/runtime.yml: unit tests + the ami scenario on each minor
-# 2.16..2.21, one venv each (.cache/matrix); MATRIX="2.16 2.21", MATRIX_LAB=0 narrow it
+# 2.16..2.20 (2.21: the project venv), alone; make test runs the same cells in its lab phase
 matrix: deps venv collection image
-	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) $(BIN)/python scripts/matrix
+	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) MATRIX="$(MATRIX)" $(BIN)/python scripts/matrix
 
 # docs site: antsibull-docs sphinx-init + sphinx -> .cache/docs/build/html/index.html
 docs: collection
@@ -138,16 +138,38 @@ bench-fleet: deps venv collection image
 	LAB_PREFIX=$${LAB_PREFIX:-pbxf} LAB_NET=$${LAB_NET:-35} $(BIN)/python tests/bench/bench_fleet.py 20
 
 lab: deps venv collection image
-	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) scripts/molecule-all
+	LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) MOLECULE_MATRIX="$(LAB_MATRIX)" scripts/molecule-all
 
 # scripts/molecule-all runs MOLECULE_JOBS scenarios side by side on labs $(TEST_PREFIX)0, $(TEST_PREFIX)1, ...
 lab-down:
 	for p in $(TEST_PREFIX) $(EE_LAB_PREFIX) $(TEST_PREFIX)0 $(TEST_PREFIX)1 $(TEST_PREFIX)2 $(TEST_PREFIX)3; do LAB_PREFIX=$$p python3 tests/lab/labctl.py down; done
 
+# the ansible-core minors scripts/matrix tests beside the project venv's own (2.21): make
+# test runs them in the lab phase (MATRIX="" leaves them out, MATRIX="2.16" narrows them)
+MATRIX ?= 2.16 2.17 2.18 2.19 2.20
+# lab slots in make test (molecule-all alone: 3)
+TEST_JOBS ?= 4
+
+# The lab phase (scenarios + matrix) starts at once in the background, beside the other
+# phases: sanity, lint and docs use one core of two, the lab's resolver timeouts, bans and
+# daemon restarts leave CPU idle, so each fills the other's gaps. Its lines are printed at
+# the end, prefixed "[lab]". Every phase runs even when an earlier one failed; each
+# prints its wall time.
 test: deps venv image
-	@rm -f tests/output/units.log tests/output/lab-summary.txt; rc=0; \
-	$(MAKE) --no-print-directory unit sanity lint docs ee-context ee-jobs lab || rc=$$?; \
+	@rm -f tests/output/units.log tests/output/lab-summary.txt tests/output/matrix-summary.txt tests/output/phases.txt; \
+	mkdir -p tests/output; rc=0; t00=$$SECONDS; \
+	$(MAKE) --no-print-directory collection || exit $$?; \
+	( t0=$$SECONDS; lrc=0; LAB_PREFIX=$(TEST_PREFIX) LAB_NET=$(TEST_NET) MOLECULE_MATRIX="$(MATRIX)" \
+	    MOLECULE_JOBS=$${MOLECULE_JOBS:-$(TEST_JOBS)} \
+	    scripts/molecule-all >tests/output/lab.log 2>&1 || lrc=$$?; \
+	  echo "lab $$((SECONDS - t0)) s (rc $$lrc)" >>tests/output/phases.txt; exit $$lrc ) & lab=$$!; \
+	for t in unit sanity lint docs ee-context ee-jobs; do t0=$$SECONDS; prc=0; \
+	  $(MAKE) --no-print-directory $$t || { prc=$$?; rc=$$prc; }; \
+	  echo "$$t $$((SECONDS - t0)) s (rc $$prc)" >>tests/output/phases.txt; done; \
+	echo "make test: waiting for the lab phase"; wait $$lab || rc=$$?; \
+	{ sed 's/^/[lab] /' tests/output/lab.log | grep -v '^\[lab\]   *[|│]' | tail -n 120; } || true; \
 	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
+	echo "total $$((SECONDS - t00)) s" >>tests/output/phases.txt; \
 	scripts/test-summary $$rc; exit $$rc
 
 clean: demo-down lab-down
