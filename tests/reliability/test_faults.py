@@ -131,9 +131,15 @@ def asterisk_loaded(lab, version):
     if "System uptime" not in up:
         return False, "Asterisk is not running: %s" % up.strip()
     lab.sh("asterisk -rx 'module reload res_pjsip.so'", check=False)
-    time.sleep(0.3)
-    auth = lab.sh("asterisk -rx 'pjsip show auth 5001'", check=False)
+    # the reload is applied asynchronously: on a loaded machine (make test runs the matrix
+    # beside the scenarios) 0.3 s was not always enough, so wait on the condition (10 s at most)
     want = "%s5001" % version
+    deadline = time.time() + 10
+    while True:
+        time.sleep(0.3)
+        auth = lab.sh("asterisk -rx 'pjsip show auth 5001'", check=False)
+        if want in auth or time.time() > deadline:
+            break
     return (want in auth), "pjsip show auth 5001 does not show %s" % want
 
 
