@@ -156,17 +156,17 @@ def code_for(relname, source, directory):
 
 
 class _Loader(object):
-    def __init__(self, archive, inner, directory):
-        self.archive, self.inner, self.directory = archive, inner, directory
+    def __init__(self, inner, source, directory):
+        self.inner, self.source, self.directory = inner, source, directory
 
     def create_module(self, spec):
         return None  # the default module object
 
     def get_source(self, fullname):  # linecache asks for it in tracebacks
-        return self.archive.get_data(self.inner).decode("utf-8")
+        return self.source.decode("utf-8")
 
     def exec_module(self, module):
-        code = code_for(self.inner, self.archive.get_data(self.inner), self.directory)
+        code = code_for(self.inner, self.source, self.directory)
         exec(code, module.__dict__)  # pylint: disable=exec-used
 
 
@@ -186,22 +186,20 @@ class _Finder(object):
             return None
         inner = self.prefix + tail + ".py"
         try:
-            self.archive.get_data(inner)
+            source = self.archive.get_data(inner)  # read (and inflated) once: the loader keeps it
         except OSError:
             return None  # not a plain module of ours (a subpackage, or absent): the normal finders decide
-        loader = _Loader(self.archive, inner, self.directory)
+        loader = _Loader(inner, source, self.directory)
         spec = importlib.machinery.ModuleSpec(fullname, loader, origin=os.path.join(self.archive_path, inner))
         spec.has_location = True
         return spec
 
 
-def install(package=None, package_path=None):
-    """Put the finder for ``package`` (default: this file's package, whose
-    ``__path__`` is ``package_path``) first on sys.meta_path when the package was
-    loaded from a zip archive. True when it did."""
-    if package is None:
-        package = __name__.rpartition(".")[0]
-        package_path = getattr(sys.modules.get(package), "__path__", None)
+def install():
+    """Put the finder for this file's package first on sys.meta_path when the
+    package was loaded from a zip archive. True when it did."""
+    package = __name__.rpartition(".")[0]
+    package_path = getattr(sys.modules.get(package), "__path__", None)
     if not package_path or any(isinstance(f, _Finder) and f.package == package for f in sys.meta_path):
         return False
     where = package_path[0]
